@@ -1,0 +1,163 @@
+"""Metadata of standard F&O data entities and Dataverse tables (package data).
+
+The data files under `catalog/data/` are YAML, one per Microsoft standard map template; a
+solution extends the catalog with `solutions/<s>/schema/*.yaml` in the same format. See
+docs/catalog.md for the format.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from dwconf.load.yaml12 import load_plain
+
+
+
+
+class FieldType(enum.Enum):
+    STRING = "string"
+    INT32 = "int32"
+    INT64 = "int64"
+    REAL = "real"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    ENUM = "enum"
+    OPTIONSET = "optionset"
+    BOOLEAN = "boolean"
+    LOOKUP = "lookup"
+    GUID = "guid"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A field of an F&O entity or a column of a Dataverse table."""
+
+    name: str
+    type: FieldType = FieldType.UNKNOWN
+    max_length: int | None = None
+    values: tuple[str, ...] = ()
+    target: str | None = None
+    required: bool = False
+    read_only: bool = False
+
+    @classmethod
+    def parse(cls, name: str, raw: Mapping[str, Any]) -> Column:
+        return cls(
+            name=name,
+            type=FieldType(raw.get("type", "unknown")),
+            max_length=raw.get("max_length"),
+            values=tuple(str(v) for v in raw.get("values", ())),
+            target=raw.get("target"),
+            required=bool(raw.get("required", False)),
+            read_only=bool(raw.get("read_only", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An F&O data entity; field names are keyed upper-case (F&O compares case-insensitively)."""
+
+    name: str
+    company: str = "specific"
+    fields: dict[str, Column] = field(default_factory=dict)
+
+    def field(self, name: str) -> Column | None:
+        return self.fields.get(name.upper())
+
+
+@dataclass(frozen=True)
+class Table:
+    """A Dataverse table by entity set name."""
+
+    name: str
+    logical_name: str | None = None
+    company: str = "specific"
+    kind: str = "standard"
+    versionnumber: bool = True
+    alternate_keys: tuple[tuple[str, ...], ...] = ()
+    columns: dict[str, Column] = field(default_factory=dict)
+
+    def column(self, name: str) -> Column | None:
+        return self.columns.get(name.lower())
+
+
+@dataclass
+class Catalog:
+    entities: dict[str, Entity] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    _entity_index: dict[str, str] = field(default_factory=dict)
+
+    def entity(self, name: str) -> Entity | None:
+        key = self._entity_index.get(name.lower())
+        return self.entities.get(key) if key else None
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name.lower())
+
+    def add(self, raw: Mapping[str, Any]) -> None:
+        """Merge one data file: fields and columns are united, later files extend earlier ones."""
+        for name, spec in (raw.get("finops_entities") or {}).items():
+            self._add_entity(name, spec or {})
+        for name, spec in (raw.get("dataverse_tables") or {}).items():
+            self._add_table(name, spec or {})
+
+    def _add_entity(self, name: str, spec: Mapping[str, Any]) -> None:
+        old = self.entity(name)
+        fields = dict(old.fields) if old else {}
+        for fname, fspec in (spec.get("fields") or {}).items():
+            fields.setdefault(fname.upper(), Column.parse(fname.upper(), fspec or {}))
+        company = spec.get("company", old.company if old else "specific")
+        self.entities[old.name if old else name] = Entity(old.name if old else name, company, fields)
+        self._entity_index[name.lower()] = old.name if old else name
+
+    def _add_table(self, name: str, spec: Mapping[str, Any]) -> None:
+        key = name.lower()
+        old = self.tables.get(key)
+        columns = dict(old.columns) if old else {}
+        for cname, cspec in (spec.get("columns") or {}).items():
+            columns.setdefault(cname.lower(), Column.parse(cname.lower(), cspec or {}))
+        keys = tuple(tuple(k) for k in spec.get("alternate_keys", ()))
+        self.tables[key] = Table(
+            name=key,
+            logical_name=spec.get("logical_name", old.logical_name if old else None),
+            company=spec.get("company", old.company if old else "specific"),
+            kind=spec.get("kind", old.kind if old else "standard"),
+            versionnumber=spec.get("versionnumber", old.versionnumber if old else True),
+            alternate_keys=(old.alternate_keys if old else ()) + tuple(
+                k for k in keys if not old or k not in old.alternate_keys
+            ),
+            columns=columns,
+        )
+
+    def extended(self, extra: Iterable[Mapping[str, Any]]) -> Catalog:
+        """A copy with solution schema files merged in."""
+        copy = Catalog(dict(self.entities), dict(self.tables), dict(self._entity_index))
+        for raw in extra:
+            copy.add(raw)
+        return copy
+
+
+def data_files() -> list[tuple[str, str]]:
+    """(name, text) of every packaged catalog data file, sorted by name."""
+    folder = resources.files("dwconf.catalog") / "data"
+    return sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    )
+
+
+@cache
+def standard() -> Catalog:
+    """The packaged catalog of standard entities and tables (read once per process)."""
+    catalog = Catalog()
+    for _name, text in data_files():
+        catalog.add(load_plain(text) or {})
+    return catalog

@@ -1,0 +1,271 @@
+"""YAML with a source position for every node.
+
+PyYAML's C parser builds the node graph; construction here is our own so that every value keeps
+its line and column, duplicate keys are errors, scalars follow the YAML 1.2 core schema (`no` and
+`yes` stay strings, as value maps need), and alias bombs and absurd nesting are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from dwconf.diagnostics import Diagnostic, Span, error
+
+Path = tuple[str | int, ...]
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+TEMPLATE_MARKERS = ("{{", "{%")
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader whose implicit scalar types are the YAML 1.2 core schema's."""
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+
+for _tag, _pattern, _first in (
+    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+
+
+@dataclass
+class Document:
+    """One YAML file: plain data plus where each value and key stands in the file."""
+
+    path: str
+    data: Any = None
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    templates: list[Path] = field(default_factory=list)
+
+    def span(self, path: Path = (), *, key: bool = False) -> Span:
+        """Position of the value at `path` (or of its key), else of the nearest parent."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            where = table.get(probe) or self.values.get(probe)
+            if where:
+                return Span(self.path, *where)
+            probe = probe[:-1]
+        where = self.values.get(())
+        return Span(self.path, *where) if where else Span(self.path, 1, 1)
+
+    def get(self, path: Path) -> Any:
+        value = self.data
+        for part in path:
+            value = value[part]
+        return value
+
+
+class _Refused(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, doc: Document, budget: int) -> None:
+        self.doc = doc
+        self.budget = budget
+        self.diagnostics: list[Diagnostic] = []
+
+    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise _Refused(
+                error(
+                    "DW1006",
+                    "aliases expand to far more values than the file holds (an alias bomb?)",
+                    self.doc.span(path),
+                    "write the values out, or use fewer nested aliases",
+                )
+            )
+        if depth > MAX_DEPTH:
+            raise _Refused(
+                error(
+                    "DW1007",
+                    f"values nested more than {MAX_DEPTH} levels deep",
+                    Span(self.doc.path, *_position(node.start_mark)),
+                    "flatten the structure; no dwconf file needs this depth",
+                )
+            )
+        self.doc.values[path] = _position(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self._bad_tag(node, path)
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
+        if node.tag != _MAP:
+            self._bad_tag(node, path)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diagnostics.append(
+                    error(
+                        "DW1008",
+                        "a mapping key must be a plain name, not a list or mapping",
+                        Span(self.doc.path, *_position(key_node.start_mark)),
+                        "write the key as text",
+                    )
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in result:
+                first = self.doc.keys[child]
+                self.diagnostics.append(
+                    error(
+                        "DW1005",
+                        f"duplicate key '{key}' (first at line {first[0]})",
+                        Span(self.doc.path, *_position(key_node.start_mark)),
+                        "keep one of the two; YAML would silently drop the first",
+                    )
+                )
+                continue
+            self.doc.keys[child] = _position(key_node.start_mark)
+            result[key] = self.build(value_node, child, depth + 1)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        text = node.value
+        tag = node.tag
+        if tag == _STR:
+            if "{" in text and any(m in text for m in TEMPLATE_MARKERS):
+                self.doc.templates.append(path)
+            return text
+        if tag == _INT:
+            return int(text.replace("0o", "0o"), 0) if text[:2] in ("0o", "0x") else int(text)
+        if tag == _FLOAT:
+            return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+        if tag == _BOOL:
+            return text.lower() == "true"
+        if tag == _NULL:
+            return None
+        self._bad_tag(node, path)
+        return text
+
+    def _bad_tag(self, node: yaml.Node, path: Path) -> None:
+        self.diagnostics.append(
+            error(
+                "DW1004",
+                f"unsupported YAML tag '{node.tag}'",
+                self.doc.span(path),
+                "remove the tag; dwconf files hold plain text, numbers, booleans, lists and maps",
+            )
+        )
+
+
+def _decode(raw: bytes, display: str) -> str | Diagnostic:
+    if b"\x00" in raw[:8192]:
+        return error(
+            "DW1001",
+            "the file is binary, not YAML text",
+            Span(display, 1, 1),
+            "dwconf reads UTF-8 YAML files only",
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        return error(
+            "DW1001",
+            f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            Span(display, line, column),
+            "save the file as UTF-8",
+        )
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, display: str) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = Span(display, *_position(mark)) if mark else Span(display, 1, 1)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    hint = "fix the YAML syntax at this position"
+    char = text[mark.index] if mark is not None and mark.index < len(text) else ""
+    if char == "\t":
+        hint = "YAML indentation uses spaces, never tabs"
+    elif char in "<>=|%@`":
+        hint = "quote the value, e.g. direction: '>'"
+    return error("DW1003", f"YAML syntax error: {problem}", where, hint)
+
+
+def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
+    """Parse one file's bytes; `display` is the path shown in diagnostics."""
+    doc = Document(display)
+    if len(raw) > MAX_FILE_BYTES:
+        size = len(raw) // (1024 * 1024)
+        return doc, [
+            error(
+                "DW1002",
+                f"the file is {size} MiB; dwconf files are limited to "
+                f"{MAX_FILE_BYTES // (1024 * 1024)} MiB",
+                Span(display, 1, 1),
+                "split the content over several files (one map per file)",
+            )
+        ]
+    text = _decode(raw, display)
+    if isinstance(text, Diagnostic):
+        return doc, [text]
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        return doc, [_yaml_error(exc, text, display)]
+    except RecursionError:
+        return doc, [
+            error("DW1007", "values nested too deeply", Span(display, 1, 1), "flatten the file")
+        ]
+    finally:
+        loader.dispose()
+    if node is None:
+        return doc, [
+            error("DW1009", "the file is empty", Span(display, 1, 1), "add content or delete it")
+        ]
+    builder = _Builder(doc, budget=len(raw) + 1000)
+    try:
+        doc.data = builder.build(node, (), 0)
+    except _Refused as refused:
+        doc.data = None
+        return doc, [refused.diagnostic]
+    return doc, builder.diagnostics
+
+
+def load_plain(text: str) -> Any:
+    """Plain data from trusted YAML (package data), with the same YAML 1.2 scalars."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()

@@ -1,0 +1,32 @@
+"""Pieces the configuration models share."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+Scalar = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    """Base of every model: frozen, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+def _four_part(value: str) -> str:
+    if not FOUR_PART.match(value):
+        raise ValueError(f"'{value}' is not a four-part version such as 1.0.0.0")
+    return value
+
+
+FourPartVersion = Annotated[str, AfterValidator(_four_part)]
+
+
+def slug(name: str) -> str:
+    """The address slug of a name: lowercase, runs of non-alphanumerics become one '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
