@@ -17,8 +17,6 @@ from typing import Any
 from dwconf.load.yaml12 import load_plain
 
 
-
-
 class FieldType(enum.Enum):
     STRING = "string"
     INT32 = "int32"
@@ -114,8 +112,9 @@ class Catalog:
         for fname, fspec in (spec.get("fields") or {}).items():
             fields.setdefault(fname.upper(), Column.parse(fname.upper(), fspec or {}))
         company = spec.get("company", old.company if old else "specific")
-        self.entities[old.name if old else name] = Entity(old.name if old else name, company, fields)
-        self._entity_index[name.lower()] = old.name if old else name
+        canonical = old.name if old else name
+        self.entities[canonical] = Entity(canonical, company, fields)
+        self._entity_index[name.lower()] = canonical
 
     def _add_table(self, name: str, spec: Mapping[str, Any]) -> None:
         key = name.lower()
@@ -130,9 +129,8 @@ class Catalog:
             company=spec.get("company", old.company if old else "specific"),
             kind=spec.get("kind", old.kind if old else "standard"),
             versionnumber=spec.get("versionnumber", old.versionnumber if old else True),
-            alternate_keys=(old.alternate_keys if old else ()) + tuple(
-                k for k in keys if not old or k not in old.alternate_keys
-            ),
+            alternate_keys=(old.alternate_keys if old else ())
+            + tuple(k for k in keys if not old or k not in old.alternate_keys),
             columns=columns,
         )
 

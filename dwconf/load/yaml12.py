@@ -123,6 +123,7 @@ class _Builder:
             if node.tag != _SEQ:
                 self._bad_tag(node, path)
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:

@@ -20,10 +20,10 @@ class AuthMethod(enum.Enum):
 
 class Auth(Strict):
     method: AuthMethod = AuthMethod.CLIENT_SECRET
-    client_id_env: str | None = Field(default=None, pattern=ENV_VAR_NAME)
-    client_secret_env: str | None = Field(default=None, pattern=ENV_VAR_NAME)
-    token_env: str | None = Field(default=None, pattern=ENV_VAR_NAME)
-    token_file_env: str | None = Field(default=None, pattern=ENV_VAR_NAME)
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    token_env: str | None = None
+    token_file_env: str | None = None
 
 
 class Provider(Strict):

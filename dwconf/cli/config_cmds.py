@@ -1,0 +1,152 @@
+"""Commands over the configuration itself: validate, render, schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import yaml
+
+from dwconf.cli import boundary, console
+from dwconf.errors import ConfigError, DwconfError, ExitCode
+from dwconf.schema import write_schemas
+from dwconf.validate.engine import Report, validate
+
+
+def _root(ctx: click.Context, path: Path | None) -> Path:
+    root: Path = path if path is not None else ctx.obj
+    if not root.is_dir():
+        raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
+    return root
+
+
+def _print_report(report: Report, fmt: str, strict: bool) -> int:
+    shown = list(report.diagnostics)
+    if fmt == "json":
+        console.data(
+            {
+                "diagnostics": [d.as_dict() for d in shown],
+                "errors": report.errors,
+                "warnings": report.warnings,
+            }
+        )
+    elif fmt == "github":
+        for d in shown:
+            console.plain(console.github(d))
+    else:
+        for d in shown:
+            console.show_diagnostic(d, console.out)
+        envs = ", ".join(report.environments) or "no environment"
+        summary = f"{report.errors} error(s), {report.warnings} warning(s) ({envs})"
+        console.out.print(summary, markup=False, style="bold" if report.errors else "green")
+    failed = report.errors or (strict and report.warnings)
+    return int(ExitCode.ERROR if failed else ExitCode.OK)
+
+
+@click.command("validate")
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--env", "envs", multiple=True, metavar="NAME", help="Check only this environment (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, github for workflow annotations.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.pass_context
+def validate_command(
+    ctx: click.Context, path: Path | None, envs: tuple[str, ...], fmt: str, strict: bool
+) -> None:
+    """Check the configuration: every problem at once, with file:line:col, a code and a fix.
+
+    Each environment renders the templated values its own way, so the configuration is
+    checked once per environment. Exit 0 when clean (warnings allowed), 1 on errors.
+
+    \b
+    Examples:
+      dwconf validate
+      dwconf validate path/to/repo --env dev --strict
+      dwconf validate --format github     # annotations in a GitHub Actions log
+    """
+
+    def body() -> int:
+        report = validate(_root(ctx, path), envs)
+        return _print_report(report, fmt, strict)
+
+    ctx.exit(boundary.run(body))
+
+
+@click.command("render")
+@click.argument("env")
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
+@click.pass_context
+def render_command(ctx: click.Context, env: str, fmt: str) -> None:
+    """Print ENV's desired state: every object dwconf manages there, by address.
+
+    Templated values are rendered with ENV's vars; only the solutions ENV pins are included.
+    The configuration must validate without errors first.
+
+    \b
+    Examples:
+      dwconf render dev
+      dwconf render prod --format json | jq '.objects | keys'
+    """
+
+    def body() -> int:
+        from dwconf.desired import build
+        from dwconf.load.project import Loader
+        from dwconf.validate.engine import check_project
+
+        root = _root(ctx, None)
+        report = validate(root, [env])
+        if report.errors:
+            raise ConfigError([d for d in report.diagnostics if d.severity.value == "error"])
+        loader = Loader.at(root)
+        project = loader.project(loader.environments()[env])
+        check_project(project)
+        state = build(project).as_dict()
+        if fmt == "json":
+            console.data(state)
+        else:
+            console.plain(yaml.safe_dump(state, sort_keys=False, allow_unicode=True, width=100))
+        return 0
+
+    ctx.exit(boundary.run(body))
+
+
+@click.command("schema")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON Schema file per file kind into this folder (default: print them).",
+)
+def schema_command(out: Path | None) -> None:
+    """JSON Schema of the three file kinds (environment, solution, map) for editors.
+
+    With yaml-language-server (VS Code's YAML extension), put a modeline on the first line:
+
+    \b
+      # yaml-language-server: $schema=../schemas/map.schema.json
+
+    \b
+    Examples:
+      dwconf schema --out schemas/
+    """
+
+    def body() -> int:
+        schemas = write_schemas(out)
+        if out is None:
+            console.data(schemas)
+        else:
+            for name in schemas:
+                console.out.print(f"wrote {out / name}", markup=False)
+        return 0
+
+    click.get_current_context().exit(boundary.run(body))

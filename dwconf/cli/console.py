@@ -1,0 +1,63 @@
+"""The one place that prints: colour on a TTY only, NO_COLOR respected, errors to stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from dwconf.diagnostics import Diagnostic, Severity
+
+
+def _color() -> bool:
+    return "NO_COLOR" not in os.environ
+
+
+out = Console(highlight=False, soft_wrap=True, no_color=not _color())
+err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=not _color())
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def plain(text: str = "") -> None:
+    """Write text exactly, without markup: for data meant to be piped."""
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    sys.stdout.flush()
+
+
+def data(value: Any) -> None:
+    plain(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def diagnostic_text(d: Diagnostic) -> str:
+    line = f"{d.span}: {d.severity.value} {d.code} {d.message}"
+    return f"{line}\n  hint: {d.hint}" if d.hint else line
+
+
+def show_diagnostic(d: Diagnostic, stream: Console) -> None:
+    style = _STYLE[d.severity]
+    stream.print(f"{d.span}: [{style}]{d.severity.value}[/] {d.code} ", end="", markup=True)
+    stream.print(d.message, markup=False)
+    if d.hint:
+        stream.print(f"  hint: {d.hint}", markup=False, style="dim")
+
+
+def github(d: Diagnostic) -> str:
+    """A GitHub Actions workflow annotation line."""
+    kind = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+    message = f"{d.code} {d.message}" + (f" (hint: {d.hint})" if d.hint else "")
+    message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    s = d.span
+    return (
+        f"::{kind[d.severity]} file={s.file},line={s.line},col={s.column},title={d.code}::{message}"
+    )
+
+
+def problem(message: str, hint: str = "") -> None:
+    err.print("[bold red]error:[/] ", end="")
+    err.print(message, markup=False)
+    if hint:
+        err.print(f"  hint: {hint}", markup=False, style="dim")

@@ -1,0 +1,107 @@
+"""The desired state of one environment: every managed object by address (ARCHITECTURE §1).
+
+Built from a validated `Project` rendered for that environment, from the solutions it pins.
+Objects are plain JSON-able dicts in canonical form, so the plan diff and `dwconf render`
+consume the same data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from dwconf.load.project import MapSpec, Project
+from dwconf.model import TableMap
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    environment: str
+    objects: dict[str, Object]
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(self.objects, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"environment": self.environment, "desired_hash": self.hash, "objects": self.objects}
+
+
+def canonical_map(model: TableMap) -> Object:
+    """A map as data: defaults explicit, F&O names upper-case, Dataverse names lower-case."""
+    data = model.model_dump(mode="json")
+    for field in data["fields"]:
+        if field["finops"]:
+            field["finops"] = field["finops"].upper()
+        if field["dataverse"]:
+            field["dataverse"] = field["dataverse"].lower()
+    data["integration_key"] = [k.lower() for k in data["integration_key"]]
+    data["dataverse_table"] = data["dataverse_table"].lower()
+    return data
+
+
+def _map_object(project: Project, spec: MapSpec) -> Object:
+    env = project.environment
+    assert env is not None
+    state = env.model.maps.state.get(spec.model.name, env.model.maps.default_state)
+    solution = project.solutions[spec.solution].model
+    return {
+        "kind": "map",
+        "solution": solution.unique_name if solution else spec.solution,
+        "state": state.value,
+        "initial_sync": env.model.maps.initial_sync,
+        "definition": canonical_map(spec.model),
+    }
+
+
+def _keys(maps: list[MapSpec]) -> dict[str, Object]:
+    keys: dict[str, Object] = {}
+    for spec in maps:
+        columns = [c.lower() for c in spec.model.integration_key]
+        if not columns:
+            continue
+        table = spec.model.dataverse_table.lower()
+        keys.setdefault(f"key.{table}", {"kind": "key", "table": table, "columns": columns})
+    return keys
+
+
+def build(project: Project) -> DesiredState:
+    """The desired state of `project.environment` from the solutions it pins."""
+    env = project.environment
+    assert env is not None, "desired state needs an environment"
+    objects: dict[str, Object] = {}
+    pinned = [project.solutions[f] for f in env.model.solutions if f in project.solutions]
+    maps = [m for s in pinned for m in s.maps]
+    for spec in pinned:
+        if spec.model is None:
+            continue
+        deps = [project.solutions[d].model for d in spec.model.depends_on if d in project.solutions]
+        objects[spec.model.address] = {
+            "kind": "solution",
+            "folder": spec.folder,
+            "pin": env.model.solutions[spec.folder],
+            "unique_name": spec.model.unique_name,
+            "version": spec.model.version,
+            "publisher": spec.model.publisher.model_dump(mode="json"),
+            "requires": dict(sorted(spec.model.requires.items())),
+            "depends_on": sorted(d.unique_name for d in deps if d),
+            "maps": sorted(m.model.name for m in spec.maps),
+        }
+    for map_spec in maps:
+        objects[map_spec.address] = _map_object(project, map_spec)
+    objects.update(_keys(maps))
+    objects["link.legal_entities"] = {
+        "kind": "link",
+        "legal_entities": sorted({c.upper() for c in env.model.link.legal_entities}),
+    }
+    for alert in env.model.alerts:
+        objects[f"alert.{alert.name}"] = {"kind": "alert", **alert.model_dump(mode="json")}
+    return DesiredState(env.name, dict(sorted(objects.items())))
+
+
+__all__ = ["DesiredState", "build", "canonical_map"]

@@ -1,0 +1,119 @@
+"""pydantic validation errors mapped back to the user's file:line:col."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dwconf.diagnostics import Diagnostic, error
+from dwconf.load.yaml12 import Document, Path
+
+_TYPE_WORDS = {
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "list_type": "a list",
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
+
+
+def _has(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return isinstance(part, str) and part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def _data_path(doc: Document, base: Path, loc: tuple[int | str, ...]) -> Path:
+    """The part of a pydantic `loc` that exists in the document (union tags are skipped)."""
+    path = base
+    node = doc.get(base) if doc.data is not None else None
+    for part in loc:
+        if not _has(node, part):
+            continue
+        node = node[part]  # type: ignore[index]
+        path = (*path, part)
+    return path
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The nested model class that owns the last key of `loc` (for "did you mean")."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            continue
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_SECRET_WORDS = ("secret", "password", "token", "key")
+
+
+def _unknown_key(doc: Document, path: Path, owner: type[BaseModel] | None) -> Diagnostic:
+    key = str(path[-1])
+    if "auth" in path and any(w in key.lower() for w in _SECRET_WORDS):
+        return error(
+            "DW2810",
+            f"'{key}' would put a secret in YAML (value not shown); secrets never go in YAML",
+            doc.span(path, key=True),
+            f"use '{key}_env: <VARIABLE_NAME>' and set the variable in the pipeline; "
+            "if a secret was committed, rotate it",
+        )
+    known = list(owner.model_fields) if owner else []
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else ""
+    if known and not close:
+        hint = "allowed keys here: " + ", ".join(known)
+    return error("DW1101", f"unknown key '{key}'", doc.span(path, key=True), hint)
+
+
+def _describe(err: Any, path: Path) -> tuple[str, str, str]:
+    kind = err["type"]
+    where = ".".join(str(p) for p in path) or "the file"
+    if kind == "missing":
+        name = err["loc"][-1]
+        return "DW1102", f"missing required key '{name}'", f"add '{name}:' here"
+    if kind in _TYPE_WORDS:
+        return "DW1103", f"'{where}' must be {_TYPE_WORDS[kind]}", ""
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if kind in ("enum", "literal_error"):
+        expected = err.get("ctx", {}).get("expected", "")
+        return "DW1104", f"'{where}': invalid value", f"use one of {expected}"
+    if kind == "string_pattern_mismatch":
+        return "DW1104", f"'{where}' has an invalid form", message
+    return "DW1104", f"'{where}': {message}", ""
+
+
+def model_errors(
+    exc: ValidationError, doc: Document, model: type[BaseModel], base: Path = ()
+) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, placed at the value (or nearest parent) it concerns."""
+    found: list[Diagnostic] = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = tuple(err["loc"])
+        path = _data_path(doc, base, loc)
+        if err["type"] == "extra_forbidden":
+            found.append(_unknown_key(doc, path, _model_at(model, loc)))
+            continue
+        code, message, hint = _describe(err, path)
+        span = doc.span(path, key=err["type"] == "missing")
+        found.append(error(code, message, span, hint))
+    return found

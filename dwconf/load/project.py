@@ -1,0 +1,165 @@
+"""From parsed files to validated models: one `Project` per environment rendering.
+
+Documents without templates are validated once and shared by every environment's project;
+templated documents are rendered with each environment's context first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from dwconf import catalog as catalog_module
+from dwconf.catalog import Catalog
+from dwconf.diagnostics import Diagnostic
+from dwconf.load.errors import model_errors
+from dwconf.load.sources import Sources, read_sources
+from dwconf.load.yaml12 import Document
+from dwconf.model import Environment, Settings, Solution, TableMap
+from dwconf.model.schema import SchemaFile
+from dwconf.render import context_for, render_document
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    solution: str
+    doc: Document
+    model: TableMap
+
+    @property
+    def address(self) -> str:
+        return self.model.address
+
+
+@dataclass(frozen=True)
+class SolutionSpec:
+    folder: str
+    doc: Document | None
+    model: Solution | None
+    maps: tuple[MapSpec, ...]
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    doc: Document
+    model: Environment
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+
+@dataclass
+class Project:
+    """The configuration as models, rendered for one environment (or for none)."""
+
+    root: Path
+    settings: Settings
+    settings_doc: Document | None
+    environments: dict[str, EnvSpec]
+    solutions: dict[str, SolutionSpec]
+    catalog: Catalog
+    environment: EnvSpec | None = None
+
+    def maps(self) -> list[MapSpec]:
+        return [m for s in self.solutions.values() for m in s.maps]
+
+
+@dataclass
+class Loader:
+    """Builds projects from one set of sources, caching what does not depend on the environment."""
+
+    sources: Sources
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _cache: dict[tuple[int, str], Any] = field(default_factory=dict)
+
+    @classmethod
+    def at(cls, root: Path) -> Loader:
+        sources = read_sources(root)
+        return cls(sources, list(sources.diagnostics))
+
+    def _validate(self, doc: Document, model: type[M], context: dict[str, Any] | None) -> M | None:
+        if doc.data is None:
+            return None
+        templated = bool(doc.templates) and context is not None
+        key = (id(doc), model.__name__)
+        if not templated and key in self._cache:
+            return self._cache[key]  # type: ignore[no-any-return]
+        data = doc.data
+        if templated:
+            assert context is not None
+            data, problems = render_document(doc, context)
+            self.diagnostics.extend(problems)
+            if problems:
+                return None
+        try:
+            result: M | None = model.model_validate(data)
+        except ValidationError as exc:
+            self.diagnostics.extend(model_errors(exc, doc, model))
+            result = None
+        if not templated:
+            self._cache[key] = result
+        return result
+
+    def settings(self) -> Settings:
+        doc = self.sources.settings
+        found = self._validate(doc, Settings, None) if doc else None
+        return found or Settings()
+
+    def environments(self) -> dict[str, EnvSpec]:
+        found: dict[str, EnvSpec] = {}
+        for doc in self.sources.environments:
+            env = self._validate(doc, Environment, None)
+            if env is not None and env.name not in found:
+                found[env.name] = EnvSpec(doc, env)
+        return found
+
+    def catalog(self) -> Catalog:
+        key = (0, "catalog")
+        if key not in self._cache:
+            extra = []
+            for files in self.sources.solutions.values():
+                for doc in files.schemas:
+                    schema = self._validate(doc, SchemaFile, None)
+                    if schema is not None:
+                        extra.append(schema.model_dump(exclude_none=True))
+            self._cache[key] = catalog_module.standard().extended(extra)
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def project(self, env: EnvSpec | None = None) -> Project:
+        """The project rendered for `env` (templated values need one to render)."""
+        context = None
+        if env is not None:
+            m = env.model
+            context = context_for(m.name, m.stage, m.link.legal_entities, m.vars)
+        solutions: dict[str, SolutionSpec] = {}
+        for folder, files in self.sources.solutions.items():
+            solution = self._validate(files.solution, Solution, context) if files.solution else None
+            maps = []
+            for doc in files.maps:
+                model = self._validate(doc, TableMap, context)
+                if model is not None:
+                    maps.append(self._map_spec(folder, doc, model))
+            solutions[folder] = SolutionSpec(folder, files.solution, solution, tuple(maps))
+        return Project(
+            root=self.sources.root,
+            settings=self.settings(),
+            settings_doc=self.sources.settings,
+            environments=self.environments(),
+            solutions=solutions,
+            catalog=self.catalog(),
+            environment=env,
+        )
+
+    def _map_spec(self, folder: str, doc: Document, model: TableMap) -> MapSpec:
+        key = (id(model), "spec")
+        spec = self._cache.get(key)
+        if spec is None or spec.model is not model:
+            spec = MapSpec(folder, doc, model)
+            self._cache[key] = spec
+        return spec

@@ -1,0 +1,95 @@
+"""What a map rule sees: the map, its document, and the catalog metadata of both sides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from dwconf.catalog import Catalog, Column, Entity, FieldType, Table
+from dwconf.diagnostics import Span
+from dwconf.load.project import MapSpec, Project
+from dwconf.model import FieldMapping, TableMap
+
+COMPANY_COLUMNS = frozenset({"msdyn_company", "cdm_company", "msdyn_associatedcompanyid"})
+COMPANY_FIELDS = frozenset({"DATAAREAID", "DATAAREA", "COMPANY"})
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A Dataverse column path resolved through lookups: the final column, if known."""
+
+    column: Column | None
+    known: bool  # False when a table on the way is not in the catalog (checks are skipped)
+    missing: str | None = None  # the first segment that does not exist
+    missing_in: Table | None = None
+    offset: int = 0  # character offset of the missing segment in the path
+
+
+@dataclass(frozen=True)
+class MapContext:
+    project: Project
+    spec: MapSpec
+
+    @property
+    def map(self) -> TableMap:
+        return self.spec.model
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.project.catalog
+
+    @cached_property
+    def entity(self) -> Entity | None:
+        return self.catalog.entity(self.map.finops_entity)
+
+    @cached_property
+    def table(self) -> Table | None:
+        return self.catalog.table(self.map.dataverse_table)
+
+    def span(self, *path: str | int, key: bool = False) -> Span:
+        return self.spec.doc.span(path, key=key)
+
+    def field_span(self, index: int, side: str | None = None) -> Span:
+        if side is not None:
+            return self.spec.doc.span(("fields", index, side))
+        return self.spec.doc.span(("fields", index))
+
+    def finops_field(self, name: str) -> Column | None:
+        return self.entity.field(name) if self.entity else None
+
+    def resolve(self, path: str) -> Resolved:
+        """Follow `lookup.key` segments from the map's table to the final column."""
+        table = self.table
+        offset = 0
+        column: Column | None = None
+        for segment in path.split("."):
+            if table is None:
+                return Resolved(None, known=False)
+            if "(" in segment:  # polymorphic lookup syntax: not modelled, skip checks
+                return Resolved(None, known=False)
+            column = table.column(segment)
+            if column is None:
+                return Resolved(None, True, segment, table, offset)
+            offset += len(segment) + 1
+            if column.type is FieldType.LOOKUP:
+                table = self.catalog.table(column.target) if column.target else None
+            else:
+                table = None
+        return Resolved(column, known=True)
+
+    @cached_property
+    def is_two_way(self) -> bool:
+        from dwconf.model import Direction
+
+        return any(f.direction is Direction.BOTH for f in self.map.fields)
+
+    def company_specific(self) -> bool:
+        return bool(self.table and self.table.company == "specific")
+
+
+def lookup_root(path: str) -> str:
+    return path.split(".", 1)[0].lower()
+
+
+def fields_with(ctx: MapContext) -> list[tuple[int, FieldMapping]]:
+    return list(enumerate(ctx.map.fields))

@@ -1,0 +1,72 @@
+"""Run every rule over a configuration repository and gather the diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dwconf.diagnostics import Diagnostic, Severity, count, sort_unique
+from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
+from dwconf.validate.context import MapContext
+from dwconf.validate.rules import ENVIRONMENT_RULES, MAP_RULES, PROJECT_RULES
+
+
+@dataclass(frozen=True)
+class Report:
+    diagnostics: list[Diagnostic]
+    environments: list[str]
+
+    @property
+    def errors(self) -> int:
+        return count(self.diagnostics, Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return count(self.diagnostics, Severity.WARNING)
+
+
+def check_project(project: Project, checked: set[int] | None = None) -> list[Diagnostic]:
+    """Rules over one rendered project; maps already in `checked` (by id) are skipped."""
+    checked = set() if checked is None else checked
+    found: list[Diagnostic] = []
+    for spec in project.maps():
+        if id(spec) in checked:
+            continue
+        checked.add(id(spec))
+        found.extend(check_map(project, spec))
+    for project_rule in PROJECT_RULES:
+        found.extend(project_rule(project))
+    if project.environment is not None:
+        for env_rule in ENVIRONMENT_RULES:
+            found.extend(env_rule(project, project.environment))
+    return found
+
+
+def check_map(project: Project, spec: MapSpec) -> list[Diagnostic]:
+    ctx = MapContext(project, spec)
+    return [d for rule in MAP_RULES for d in rule(ctx)]
+
+
+def validate(root: Path, only: Sequence[str] = ()) -> Report:
+    """Validate the repository at `root`, rendered for each environment (or those in `only`)."""
+    loader = Loader.at(root)
+    environments = loader.environments()
+    unknown = [name for name in only if name not in environments]
+    selected: list[EnvSpec | None] = [e for n, e in environments.items() if not only or n in only]
+    if not environments:
+        selected = [None]
+    found: list[Diagnostic] = []
+    checked: set[int] = set()
+    keep: list[Project] = []  # keeps map specs alive so their ids stay unique while checking
+    for env in selected:
+        project = loader.project(env)
+        keep.append(project)
+        found.extend(check_project(project, checked))
+    found.extend(loader.diagnostics)
+    if unknown:
+        from dwconf.errors import DwconfError
+
+        known = ", ".join(environments) or "none"
+        raise DwconfError(f"unknown environment: {', '.join(unknown)}", f"known: {known}")
+    return Report(sort_unique(found), [e.name for e in selected if e is not None])

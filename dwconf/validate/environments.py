@@ -1,0 +1,197 @@
+"""Environment rules: stages, promotion order, legal-entity limits, state overrides, pins, and
+secrets that must never be written in YAML."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+from dwconf.diagnostics import Diagnostic, error, warning
+from dwconf.load.project import EnvSpec, Project
+from dwconf.load.yaml12 import Path
+from dwconf.model.common import FOUR_PART
+
+MAX_LEGAL_ENTITIES = 250
+MAX_INITIAL_SYNC_LEGAL_ENTITIES = 40
+ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+
+
+def looks_secret(text: str) -> bool:
+    """A JWT, or a long token-like string mixing letters, digits and symbols."""
+    if JWT.search(text):
+        return True
+    if len(text) < 24 or " " in text or "://" in text or "@" in text:
+        return False
+    classes = sum(bool(re.search(p, text)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[~_.\-+/=]"))
+    return classes >= 3 and not ENV_VAR.match(text)
+
+
+def stages(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2801/DW2802: stage is one of the project's stages; promote_from an earlier one."""
+    order = project.settings.stages
+    m = env.model
+    if m.stage not in order:
+        yield error(
+            "DW2801",
+            f"stage '{m.stage}' is not one of the stages in dwconf.yaml ({', '.join(order)})",
+            env.doc.span(("stage",)),
+            "use one of the stages, or add it to stages: in dwconf.yaml",
+        )
+        return
+    if m.promote_from is None:
+        return
+    if m.promote_from not in order or order.index(m.promote_from) >= order.index(m.stage):
+        earlier = ", ".join(order[: order.index(m.stage)]) or "none"
+        yield error(
+            "DW2802",
+            f"promote_from '{m.promote_from}' is not a stage before '{m.stage}'",
+            env.doc.span(("promote_from",)),
+            f"use an earlier stage ({earlier})",
+        )
+
+
+def file_name(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2811: environments/<name>.yaml holds the environment called <name>."""
+    stem = PurePosixPath(env.doc.path).stem
+    if stem != env.model.name:
+        yield error(
+            "DW2811",
+            f"the environment in {env.doc.path} is named '{env.model.name}'",
+            env.doc.span(("name",)),
+            f"rename the file to environments/{env.model.name}.yaml, or set name: {stem}",
+        )
+
+
+def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2803/DW2804/DW2812: legal-entity limits and duplicates."""
+    codes = env.model.link.legal_entities
+    where = env.doc.span(("link", "legal_entities"))
+    if len(codes) > MAX_LEGAL_ENTITIES:
+        yield error(
+            "DW2803",
+            f"{len(codes)} legal entities linked; dual-write supports at most {MAX_LEGAL_ENTITIES}",
+            where,
+            "link fewer legal entities",
+        )
+    elif len(codes) > MAX_INITIAL_SYNC_LEGAL_ENTITIES and env.model.maps.initial_sync == "run":
+        yield warning(
+            "DW2804",
+            f"{len(codes)} legal entities with initial sync; initial sync supports "
+            f"{MAX_INITIAL_SYNC_LEGAL_ENTITIES}",
+            where,
+            "set maps.initial_sync: skip, or link 40 or fewer before the first run",
+        )
+    seen: set[str] = set()
+    for k, code in enumerate(codes):
+        if code.upper() in seen:
+            yield error(
+                "DW2812",
+                f"legal entity '{code}' is listed twice",
+                env.doc.span(("link", "legal_entities", k)),
+                "list each legal entity once",
+            )
+        seen.add(code.upper())
+
+
+def pins(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2806/DW2807/DW2808: pins name solutions, hold versions, and pin dependencies too."""
+    pinned = env.model.solutions
+    for folder, version in pinned.items():
+        spec = project.solutions.get(folder)
+        if spec is None:
+            known = ", ".join(sorted(project.solutions)) or "none"
+            yield error(
+                "DW2806",
+                f"'{folder}' is not a solution folder under solutions/",
+                env.doc.span(("solutions", folder), key=True),
+                f"pin one of: {known}",
+            )
+            continue
+        if version != "workspace" and not FOUR_PART.match(str(version)):
+            yield error(
+                "DW2807",
+                f"pin '{version}' for '{folder}' is neither a four-part version nor 'workspace'",
+                env.doc.span(("solutions", folder)),
+                "pin a released version such as 1.0.0.0, or 'workspace' for the working tree",
+            )
+        for dep in spec.model.depends_on if spec.model else []:
+            if dep not in pinned:
+                yield error(
+                    "DW2808",
+                    f"'{folder}' depends on '{dep}', which this environment does not pin",
+                    env.doc.span(("solutions", folder), key=True),
+                    f"add '{dep}' under solutions:",
+                )
+
+
+def state_overrides(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2805: per-map state overrides name maps of the pinned solutions."""
+    pinned = set(env.model.solutions)
+    names = {m.model.name for m in project.maps() if m.solution in pinned}
+    for name in env.model.maps.state:
+        if name not in names:
+            yield error(
+                "DW2805",
+                f"maps.state names '{name}', which no pinned solution contains",
+                env.doc.span(("maps", "state", name), key=True),
+                "use the exact name of a map in a pinned solution",
+            )
+
+
+def provider(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2813: a dynamics provider needs its URLs, tenant and credentials' variable names."""
+    p = env.model.provider
+    if p.type != "dynamics":
+        return
+    required = {
+        "dataverse_url": p.dataverse_url,
+        "gateway_url": p.gateway_url,
+        "tenant_id": p.tenant_id,
+    }
+    for key, value in required.items():
+        if not value:
+            yield error(
+                "DW2813",
+                f"provider type dynamics needs '{key}'",
+                env.doc.span(("provider",), key=True),
+                f"add provider.{key}",
+            )
+
+
+def secrets(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2809/DW2810: auth names environment variables; no value looks like a secret."""
+    auth = env.model.provider.auth
+    for key in ("client_id_env", "client_secret_env", "token_env", "token_file_env"):
+        value = getattr(auth, key)
+        if value is None or ENV_VAR.match(value):
+            continue
+        yield error(
+            "DW2809",
+            f"provider.auth.{key} must name an environment variable"
+            + (" and this value looks like a secret (not shown)" if looks_secret(value) else ""),
+            env.doc.span(("provider", "auth", key)),
+            "write the variable's name (e.g. DWCONF_CLIENT_SECRET) and set its value in the "
+            "pipeline; if a secret was committed, rotate it",
+        )
+    yield from _secret_strings(env, env.doc.data, ())
+
+
+def _secret_strings(env: EnvSpec, data: Any, path: Path) -> Iterator[Diagnostic]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if path == ("provider", "auth"):
+                continue
+            yield from _secret_strings(env, value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _secret_strings(env, value, (*path, i))
+    elif isinstance(data, str) and JWT.search(data):
+        yield error(
+            "DW2810",
+            "this value looks like a token or secret (not shown); secrets never go in YAML",
+            env.doc.span(path),
+            "remove it, name an environment variable instead, and rotate the secret",
+        )

@@ -1,0 +1,219 @@
+"""Field-mapping rules: names exist, each field has a source and a destination, no duplicates,
+mandatory and read-only destination columns (DIPV1010/1011/1021/1022/1023/1024/1025/1026/1031)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from dwconf.diagnostics import Diagnostic, error, warning
+from dwconf.model import Direction, FieldMapping
+from dwconf.validate.context import MapContext, lookup_root
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_names(ctx: MapContext) -> Iterator[Diagnostic]:
+    """DW2001/DW2002: every field and column named exists in the catalog."""
+    entity, table = ctx.entity, ctx.table
+    if entity is None:
+        yield warning(
+            "DW2003",
+            f"F&O entity '{ctx.map.finops_entity}' is not in the catalog; "
+            "its fields are not checked",
+            ctx.span("finops_entity"),
+            "check the name, or describe the entity in solutions/<s>/schema/*.yaml",
+        )
+    if table is None:
+        yield warning(
+            "DW2004",
+            f"Dataverse table '{ctx.map.dataverse_table}' is not in the catalog; "
+            "its columns are not checked",
+            ctx.span("dataverse_table"),
+            "use the entity set name (e.g. accounts), or describe it in solutions/<s>/schema/",
+        )
+    for i, f in enumerate(ctx.map.fields):
+        if entity is not None and f.finops and entity.field(f.finops) is None:
+            yield error(
+                "DW2001",
+                f"'{f.finops}' is not a field of F&O entity '{entity.name}' "
+                "(DIPV1022 in the Dual-write workspace)",
+                ctx.field_span(i, "finops"),
+                _suggest(f.finops.upper(), list(entity.fields)) or "check the entity's fields",
+            )
+        if table is not None and f.dataverse:
+            yield from _unknown_column(ctx, i, f.dataverse)
+
+
+def _unknown_column(ctx: MapContext, index: int, path: str) -> Iterator[Diagnostic]:
+    resolved = ctx.resolve(path)
+    if resolved.missing is None or resolved.missing_in is None:
+        return
+    where = resolved.missing_in
+    yield error(
+        "DW2002",
+        f"'{resolved.missing}' is not a column of Dataverse table '{where.name}' "
+        "(DIPV1025 in the Dual-write workspace)",
+        ctx.field_span(index, "dataverse").shifted(resolved.offset),
+        _suggest(resolved.missing.lower(), list(where.columns)) or "check the table's columns",
+    )
+
+
+def _destination(f: FieldMapping) -> str | None:
+    if f.direction is Direction.TO_DATAVERSE:
+        return f.dataverse
+    if f.direction is Direction.TO_FINOPS:
+        return f.finops
+    return None
+
+
+def presence(ctx: MapContext) -> Iterator[Diagnostic]:
+    """DW2103/DW2104: each field has a destination, and a source or a default (DIPV1021/1024)."""
+    for i, f in enumerate(ctx.map.fields):
+        if not f.finops and not f.dataverse:
+            yield error(
+                "DW2104",
+                "a field needs 'finops', 'dataverse' or both "
+                "(DIPV1024 in the Dual-write workspace)",
+                ctx.field_span(i),
+                "name the F&O field and/or the Dataverse column",
+            )
+            continue
+        if f.direction is Direction.BOTH and not (f.finops and f.dataverse):
+            side = "dataverse" if f.finops else "finops"
+            yield error(
+                "DW2103",
+                f"a two-way field needs both sides; '{side}' is missing "
+                "(DIPV1021 in the Dual-write workspace)",
+                ctx.field_span(i),
+                "add the other side, or make it one-way toward the named side with a default",
+            )
+            continue
+        yield from _one_way_presence(ctx, i, f)
+
+
+def _one_way_presence(ctx: MapContext, i: int, f: FieldMapping) -> Iterator[Diagnostic]:
+    if f.direction is Direction.BOTH:
+        return
+    to_dv = f.direction is Direction.TO_DATAVERSE
+    destination, source = (f.dataverse, f.finops) if to_dv else (f.finops, f.dataverse)
+    dest_side, source_side = ("dataverse", "finops") if to_dv else ("finops", "dataverse")
+    if not destination:
+        yield error(
+            "DW2104",
+            f"the field writes to {'Dataverse' if to_dv else 'F&O'} but names no '{dest_side}' "
+            "(DIPV1024 in the Dual-write workspace)",
+            ctx.field_span(i),
+            f"add '{dest_side}:', or change the direction",
+        )
+    elif not source and f.default is None:
+        yield error(
+            "DW2103",
+            f"the field has no '{source_side}' source and no default "
+            "(DIPV1021 in the Dual-write workspace)",
+            ctx.field_span(i),
+            f"add '{source_side}:' or a 'default:' value (the Default value transform)",
+        )
+
+
+def duplicates(ctx: MapContext) -> Iterator[Diagnostic]:
+    """DW2106/DW2107: a source used twice in a two-way map, a destination written twice."""
+    written_dv: dict[str, int] = {}
+    written_fo: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    pairs: set[tuple[str, str]] = set()
+    for i, f in enumerate(ctx.map.fields):
+        pair = ((f.finops or "").upper(), (f.dataverse or "").lower())
+        if f.finops and f.dataverse and pair in pairs:
+            continue  # the same pair twice is DW2205's to report
+        pairs.add(pair)
+        if f.dataverse and f.direction.writes_dataverse:
+            yield from _twice(
+                ctx, i, f.dataverse.lower(), written_dv, side="dataverse", code="DW2107"
+            )
+        if f.finops and f.direction.writes_finops:
+            yield from _twice(ctx, i, f.finops.upper(), written_fo, side="finops", code="DW2107")
+        if ctx.is_two_way and f.finops and f.direction.writes_dataverse:
+            yield from _twice(ctx, i, f.finops.upper(), sources, side="finops", code="DW2106")
+
+
+def _twice(
+    ctx: MapContext, i: int, name: str, seen: dict[str, int], *, side: str, code: str
+) -> Iterator[Diagnostic]:
+    if name not in seen:
+        seen[name] = i
+        return
+    first = ctx.field_span(seen[name], side)
+    what = "destination" if code == "DW2107" else "source in a two-way map"
+    dipv = "DIPV1026" if code == "DW2107" else "DIPV1023"
+    yield error(
+        code,
+        f"'{name}' is used twice as {what} (first at line {first.line}; "
+        f"{dipv} in the Dual-write workspace)",
+        ctx.field_span(i, side),
+        "keep one field mapping for it",
+    )
+
+
+def _mapped_dataverse(ctx: MapContext) -> set[str]:
+    return {
+        lookup_root(f.dataverse)
+        for f in ctx.map.fields
+        if f.dataverse and f.direction.writes_dataverse
+    }
+
+
+def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
+    """DW2101: a required destination column is neither mapped nor defaulted (DIPV1010/1031)."""
+    fields = ctx.map.fields
+    if ctx.table is not None and any(f.direction.writes_dataverse for f in fields):
+        mapped = _mapped_dataverse(ctx)
+        for column in sorted(ctx.table.columns.values(), key=lambda c: c.name):
+            implied = ctx.company_specific() and column.name in ("msdyn_company", "cdm_company")
+            if column.required and column.name not in mapped and not implied:
+                yield error(
+                    "DW2101",
+                    f"required Dataverse column '{column.name}' is neither mapped nor defaulted "
+                    "(DIPV1010 in the Dual-write workspace)",
+                    ctx.span("fields", key=True),
+                    f"add a field for '{column.name}', or one with a default",
+                )
+    if ctx.entity is not None and any(f.direction.writes_finops for f in fields):
+        mapped_fo = {f.finops.upper() for f in fields if f.finops and f.direction.writes_finops}
+        for column in sorted(ctx.entity.fields.values(), key=lambda c: c.name):
+            if column.required and column.name not in mapped_fo:
+                yield error(
+                    "DW2101",
+                    f"required F&O field '{column.name}' is neither mapped nor defaulted "
+                    "(DIPV1010 in the Dual-write workspace)",
+                    ctx.span("fields", key=True),
+                    f"add a field for '{column.name}', or one with a default",
+                )
+
+
+def read_only(ctx: MapContext) -> Iterator[Diagnostic]:
+    """DW2102: a read-only destination column is written (DIPV1011)."""
+    for i, f in enumerate(ctx.map.fields):
+        if f.dataverse and f.direction.writes_dataverse:
+            column = ctx.resolve(f.dataverse).column if "." not in f.dataverse else None
+            if column is not None and column.read_only:
+                yield error(
+                    "DW2102",
+                    f"Dataverse column '{f.dataverse}' is read-only but the field writes to it "
+                    "(DIPV1011 in the Dual-write workspace)",
+                    ctx.field_span(i, "direction"),
+                    "make the field one-way toward F&O (direction: to_finops)",
+                )
+        if f.finops and f.direction.writes_finops:
+            field = ctx.finops_field(f.finops)
+            if field is not None and field.read_only:
+                yield error(
+                    "DW2102",
+                    f"F&O field '{f.finops}' is read-only but the field writes to it "
+                    "(DIPV1011 in the Dual-write workspace)",
+                    ctx.field_span(i, "direction"),
+                    "make the field one-way toward Dataverse (direction: to_dataverse)",
+                )

@@ -1,0 +1,58 @@
+"""The registry of validation rules: plain tuples, one entry per rule function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from dwconf.diagnostics import Diagnostic
+from dwconf.load.project import EnvSpec, Project
+from dwconf.validate import (
+    dependencies,
+    environments,
+    fields,
+    keys,
+    solutions,
+    tables,
+    types,
+    value_maps,
+)
+from dwconf.validate.context import MapContext
+
+MapRule = Callable[[MapContext], Iterable[Diagnostic]]
+ProjectRule = Callable[[Project], Iterable[Diagnostic]]
+EnvironmentRule = Callable[[Project, EnvSpec], Iterable[Diagnostic]]
+
+MAP_RULES: tuple[MapRule, ...] = (
+    fields.unknown_names,
+    fields.presence,
+    fields.duplicates,
+    fields.mandatory,
+    fields.read_only,
+    types.type_mismatch,
+    types.string_length,
+    value_maps.value_map_entries,
+    value_maps.duplicate_pairs,
+    keys.key_present,
+    keys.key_mapped,
+    keys.company_partitioning,
+    tables.unsupported_table,
+    tables.initial_sync_lookups,
+)
+
+PROJECT_RULES: tuple[ProjectRule, ...] = (
+    dependencies.unique_maps,
+    dependencies.map_dependencies,
+    dependencies.overlapping_maps,
+    solutions.requires,
+    solutions.depends,
+)
+
+ENVIRONMENT_RULES: tuple[EnvironmentRule, ...] = (
+    environments.stages,
+    environments.file_name,
+    environments.legal_entities,
+    environments.pins,
+    environments.state_overrides,
+    environments.provider,
+    environments.secrets,
+)

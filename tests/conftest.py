@@ -1,0 +1,75 @@
+"""Shared fixtures: tiny configuration repositories and running the CLI through its entry point."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dwconf.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE_FILES = {
+    "dwconf.yaml": "project: test\nstages: [dev, test, prod]\n",
+    "environments/dev.yaml": (
+        "name: dev\nstage: dev\nlink:\n  legal_entities: [USMF]\n"
+        "solutions:\n  base: workspace\nvars:\n  code: 3\n"
+    ),
+    "solutions/base/solution.yaml": (
+        "unique_name: tst_Base\nversion: 1.0.0.0\n"
+        "publisher: {unique_name: tst, prefix: tst, option_value_prefix: 10000}\n"
+    ),
+}
+
+
+def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """A configuration repository from the base files plus (or minus, with None) others."""
+
+    def make(files: Mapping[str, str | bytes | None] | None = None, base: bool = True) -> Path:
+        merged: dict[str, str | bytes | None] = dict(BASE_FILES) if base else {}
+        merged.update(files or {})
+        kept = {k: v for k, v in merged.items() if v is not None}
+        return write_tree(tmp_path / "repo", kept)
+
+    return make
+
+
+@dataclass
+class Result:
+    exit_code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def dwconf(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Run `dwconf ARGS` through the console-script entry point, in-process."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["dwconf", *args])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        captured = capsys.readouterr()
+        code = stop.value.code
+        return Result(code if isinstance(code, int) else 1, captured.out, captured.err)
+
+    return run
