@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from dwconf.cli.main import main
+from tests.support import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,15 +51,10 @@ def make_repo(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@dataclass
-class Result:
-    exit_code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
-def dwconf(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def dwconf(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
     """Run `dwconf ARGS` through the console-script entry point, in-process."""
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")

@@ -91,6 +91,8 @@ def _describe(err: Any, path: Path) -> tuple[str, str, str]:
     if kind == "missing":
         name = err["loc"][-1]
         return "DW1102", f"missing required key '{name}'", f"add '{name}:' here"
+    if kind == "string_type":
+        return "DW1103", f"'{where}' must be text", "quote the value so YAML keeps it as text"
     if kind in _TYPE_WORDS:
         return "DW1103", f"'{where}' must be {_TYPE_WORDS[kind]}", ""
     message = str(err["msg"]).removeprefix("Value error, ")

@@ -61,6 +61,7 @@ class Document:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
     templates: list[Path] = field(default_factory=list)
+    quoted: set[Path] = field(default_factory=set)
 
     def span(self, path: Path = (), *, key: bool = False) -> Span:
         """Position of the value at `path` (or of its key), else of the nearest parent."""
@@ -73,6 +74,11 @@ class Document:
             probe = probe[:-1]
         where = self.values.get(())
         return Span(self.path, *where) if where else Span(self.path, 1, 1)
+
+    def text_span(self, path: Path, offset: int) -> Span:
+        """Position of character `offset` inside the string value at `path`."""
+        start = self.span(path)
+        return start.shifted(offset + (1 if tuple(path) in self.quoted else 0))
 
     def get(self, path: Path) -> Any:
         value = self.data
@@ -162,6 +168,8 @@ class _Builder:
         text = node.value
         tag = node.tag
         if tag == _STR:
+            if node.style in ("'", '"'):
+                self.doc.quoted.add(path)
             if "{" in text and any(m in text for m in TEMPLATE_MARKERS):
                 self.doc.templates.append(path)
             return text

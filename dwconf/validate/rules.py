@@ -10,6 +10,7 @@ from dwconf.validate import (
     dependencies,
     environments,
     fields,
+    filter_rules,
     keys,
     solutions,
     tables,
@@ -35,6 +36,8 @@ MAP_RULES: tuple[MapRule, ...] = (
     keys.key_present,
     keys.key_mapped,
     keys.company_partitioning,
+    filter_rules.finops_filter,
+    filter_rules.dataverse_filter,
     tables.unsupported_table,
     tables.initial_sync_lookups,
 )

@@ -49,10 +49,15 @@ def test_the_sandbox_refuses_escapes_and_runaways(text: str) -> None:
 
 
 def test_document_rendering_reports_each_value_at_its_position() -> None:
-    doc, _ = parse(b"a: '{{ vars.code }}'\nb:\n  - '{{ vars.nope }}'\n  - '{{ x + 1 }}'\n", "m.yaml")
+    doc, _ = parse(
+        b"a: '{{ vars.code }}'\nb:\n  - '{{ vars.nope }}'\n  - '{{ x + 1 }}'\n", "m.yaml"
+    )
     data, problems = render_document(doc, CTX)
     assert data["a"] == 3
-    assert [(str(p.span), p.code) for p in problems] == [("m.yaml:3:5", "DW1201"), ("m.yaml:4:5", "DW1201")]
+    assert [(str(p.span), p.code) for p in problems] == [
+        ("m.yaml:3:5", "DW1201"),
+        ("m.yaml:4:5", "DW1201"),
+    ]
     assert doc.data["a"] == "{{ vars.code }}", "the parsed document itself is left unrendered"
 
 

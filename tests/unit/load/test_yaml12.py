@@ -21,7 +21,15 @@ def test_values_and_keys_keep_their_positions() -> None:
 
 def test_yaml_1_2_core_schema_keeps_no_and_yes_as_text() -> None:
     doc, _ = parse(b"m: {no: 1, yes: on, off: True, v: 1.0.0.5, n: ~, f: 1.5, h: 0x1f}\n", "f")
-    assert doc.data["m"] == {"no": 1, "yes": "on", "off": True, "v": "1.0.0.5", "n": None, "f": 1.5, "h": 31}
+    assert doc.data["m"] == {
+        "no": 1,
+        "yes": "on",
+        "off": True,
+        "v": "1.0.0.5",
+        "n": None,
+        "f": 1.5,
+        "h": 31,
+    }
 
 
 def test_templates_are_recorded() -> None:

@@ -1,0 +1,195 @@
+"""validate, render, schema and the error boundary, through the entry point."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dwconf import __version__
+from tests.support import Result
+
+SCHEMA = (Path(__file__).parents[1] / "unit/validate/cases/_schema.yaml").read_text()
+MAP = """\
+name: Test customers
+version: 1.0.0.0
+finops_entity: Test customers
+dataverse_table: tst_customers
+integration_key: [tst_account]
+fields:
+  - {finops: ACCOUNT, dataverse: tst_account}
+  - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}
+"""
+WARNING_MAP = MAP + "  - {finops: LONGNAME, dataverse: tst_name, direction: to_dataverse}\n"
+BROKEN_MAP = MAP.replace("version: 1.0.0.0", "version: 1.0").replace("tst_account}", "tst_acount}")
+
+Repo = Callable[..., Path]
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def repo(make_repo: Repo) -> Path:
+    return make_repo(
+        {"solutions/base/schema/test.yaml": SCHEMA, "solutions/base/maps/customers.yaml": MAP}
+    )
+
+
+def test_validate_clean(repo: Path, dwconf: Cli) -> None:
+    result = dwconf("validate", str(repo))
+    assert result.exit_code == 0
+    assert "0 error(s), 0 warning(s) (dev)" in result.out
+
+
+def test_validate_reports_every_problem_at_once(make_repo: Repo, dwconf: Cli) -> None:
+    repo = make_repo(
+        {
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": BROKEN_MAP,
+        }
+    )
+    result = dwconf("validate", str(repo), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.out)
+    assert report["errors"] == 1 and report["warnings"] == 0
+    (found,) = report["diagnostics"]
+    assert found["file"] == "solutions/base/maps/customers.yaml"
+    assert (found["line"], found["column"], found["code"]) == (2, 10, "DW1103")
+    assert set(found) == {"code", "severity", "message", "file", "line", "column", "hint"}
+
+
+def test_validate_all_rule_problems_together(make_repo: Repo, dwconf: Cli) -> None:
+    bad = MAP.replace("tst_account}", "tst_acount}").replace("ACCOUNT,", "ACCOUNTT,")
+    repo = make_repo(
+        {"solutions/base/schema/test.yaml": SCHEMA, "solutions/base/maps/customers.yaml": bad}
+    )
+    result = dwconf("validate", str(repo))
+    assert result.exit_code == 1
+    lines = [line for line in result.out.splitlines() if " error " in line]
+    assert [line.split()[0] for line in lines] == [
+        "solutions/base/maps/customers.yaml:5:19:",  # key column no longer mapped
+        "solutions/base/maps/customers.yaml:6:1:",  # required column no longer mapped
+        "solutions/base/maps/customers.yaml:7:14:",  # unknown F&O field
+        "solutions/base/maps/customers.yaml:7:35:",  # unknown Dataverse column
+    ]
+    assert "hint: did you mean 'ACCOUNT'?" in result.out
+
+
+def test_warnings_pass_unless_strict(make_repo: Repo, dwconf: Cli) -> None:
+    repo = make_repo(
+        {
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": WARNING_MAP,
+        }
+    )
+    assert dwconf("validate", str(repo)).exit_code == 0
+    assert dwconf("validate", str(repo), "--strict").exit_code == 1
+
+
+def test_github_annotations(make_repo: Repo, dwconf: Cli) -> None:
+    repo = make_repo(
+        {
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": BROKEN_MAP,
+        }
+    )
+    out = dwconf("validate", str(repo), "--format", "github").out
+    assert out.startswith(
+        "::error file=solutions/base/maps/customers.yaml,line=2,col=10,title=DW1103::DW1103 "
+    )
+
+
+def test_unknown_environment(repo: Path, dwconf: Cli) -> None:
+    result = dwconf("validate", str(repo), "--env", "qa")
+    assert result.exit_code == 1
+    assert "unknown environment: qa" in result.err and "known: dev" in result.err
+
+
+def test_render_yaml_and_json(repo: Path, dwconf: Cli) -> None:
+    as_yaml = yaml.safe_load(dwconf("-C", str(repo), "render", "dev").out)
+    as_json = json.loads(dwconf("-C", str(repo), "render", "dev", "--format", "json").out)
+    assert as_yaml == as_json
+    objects = as_json["objects"]
+    assert list(objects) == sorted(objects)
+    fields = objects["map.test-customers"]["definition"]["fields"]
+    assert fields[1]["default"] == 3, "the template rendered to dev's integer var"
+    assert objects["link.legal_entities"]["legal_entities"] == ["USMF"]
+    assert objects["solution.tst_Base"]["pin"] == "workspace"
+
+
+def test_render_refuses_an_invalid_configuration(make_repo: Repo, dwconf: Cli) -> None:
+    repo = make_repo(
+        {
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": BROKEN_MAP,
+        }
+    )
+    result = dwconf("-C", str(repo), "render", "dev")
+    assert result.exit_code == 1
+    assert "customers.yaml:2:10: error DW1103" in result.err
+
+
+def test_schema_out(tmp_path: Path, dwconf: Cli) -> None:
+    result = dwconf("schema", "--out", str(tmp_path / "schemas"))
+    assert result.exit_code == 0
+    written = sorted(p.name for p in (tmp_path / "schemas").iterdir())
+    assert written == [
+        "dwconf.schema.json",
+        "environment.schema.json",
+        "map.schema.json",
+        "solution.schema.json",
+    ]
+    schema = json.loads((tmp_path / "schemas/map.schema.json").read_text())
+    assert schema["additionalProperties"] is False
+    assert "fields" in schema["required"]
+
+
+def test_version_and_help(dwconf: Cli) -> None:
+    assert dwconf("--version").out.strip() == f"dwconf, version {__version__}"
+    for args in (["--help"], ["validate", "--help"], ["render", "--help"], ["schema", "--help"]):
+        result = dwconf(*args)
+        assert result.exit_code == 0 and "Usage:" in result.out
+
+
+def test_unknown_option_is_a_usage_error(dwconf: Cli) -> None:
+    result = dwconf("validate", "--frmat", "json")
+    assert result.exit_code in {1, 2}
+    assert "No such option" in result.err
+
+
+def test_missing_directory(dwconf: Cli, tmp_path: Path) -> None:
+    result = dwconf("-C", str(tmp_path / "nope"), "render", "dev")
+    assert result.exit_code == 1 and "no such directory" in result.err
+
+
+def test_internal_errors_write_a_log_and_exit_3(
+    repo: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dwconf.cli.config_cmds as commands
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(commands, "validate", boom)
+    result = dwconf("validate", str(repo))
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError" in result.err
+    assert "Traceback" not in result.err
+    log = Path(result.err.split("details are in ")[1].split()[0])
+    assert "RuntimeError: unexpected" in log.read_text()
+
+
+def test_python_dash_m_and_console_script(repo: Path) -> None:
+    for command in (
+        [sys.executable, "-m", "dwconf"],
+        [str(Path(sys.executable).parent / "dwconf")],
+    ):
+        done = subprocess.run(
+            [*command, "validate", str(repo)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert "0 error(s)" in done.stdout
