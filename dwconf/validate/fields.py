@@ -120,24 +120,30 @@ def _one_way_presence(ctx: MapContext, i: int, f: FieldMapping) -> Iterator[Diag
 
 
 def duplicates(ctx: MapContext) -> Iterator[Diagnostic]:
-    """DW2106/DW2107: a source used twice in a two-way map, a destination written twice."""
+    """DW2106/DW2107: one F&O field in two two-way fields; a destination written twice.
+
+    A field may be a source twice when at most one of its uses is two-way (the standard
+    Warehouses template maps WAREHOUSEID both ways and one way); what must not happen is two
+    fields writing the same destination.
+    """
     written_dv: dict[str, int] = {}
     written_fo: dict[str, int] = {}
-    sources: dict[str, int] = {}
     pairs: set[tuple[str, str]] = set()
-    for i, f in enumerate(ctx.map.fields):
+    fields = ctx.map.fields
+    for i, f in enumerate(fields):
         pair = ((f.finops or "").upper(), (f.dataverse or "").lower())
         if f.finops and f.dataverse and pair in pairs:
             continue  # the same pair twice is DW2205's to report
         pairs.add(pair)
         if f.dataverse and f.direction.writes_dataverse:
-            yield from _twice(
-                ctx, i, f.dataverse.lower(), written_dv, side="dataverse", code="DW2107"
-            )
+            name = f.dataverse.lower()
+            yield from _twice(ctx, i, name, written_dv, side="dataverse", code="DW2107")
         if f.finops and f.direction.writes_finops:
-            yield from _twice(ctx, i, f.finops.upper(), written_fo, side="finops", code="DW2107")
-        if ctx.is_two_way and f.finops and f.direction.writes_dataverse:
-            yield from _twice(ctx, i, f.finops.upper(), sources, side="finops", code="DW2106")
+            name = f.finops.upper()
+            first = written_fo.get(name)
+            both = first is not None and fields[first].direction is f.direction is Direction.BOTH
+            code = "DW2106" if both else "DW2107"
+            yield from _twice(ctx, i, name, written_fo, side="finops", code=code)
 
 
 def _twice(
@@ -147,7 +153,7 @@ def _twice(
         seen[name] = i
         return
     first = ctx.field_span(seen[name], side)
-    what = "destination" if code == "DW2107" else "source in a two-way map"
+    what = "destination" if code == "DW2107" else "source of two two-way fields"
     dipv = "DIPV1026" if code == "DW2107" else "DIPV1023"
     yield error(
         code,

@@ -5,7 +5,9 @@ and `filters.dataverse`, an OData v4 `$filter` expression that Dataverse evaluat
 has a small hand-written tokenizer; both feed one recursive-descent parser, so that validation
 can point at the exact character of a mistake and name every column a filter uses, and so that
 `canonical` can tell a cosmetic edit from a real one in the plan diff. Nothing here raises: a
-parse returns a `ParsedFilter` or a `FilterError`.
+parse returns a `ParsedFilter` or a `FilterError` whose offset is the offending character (the
+`(` of an unclosed group, the quote of an unterminated string, `len(text)` for a missing operand
+at the end). Nesting is capped at `MAX_DEPTH` so no input can exhaust the stack.
 
 Grammar (both languages; only the spellings differ):
 
@@ -135,7 +137,12 @@ def parse_odata(text: str) -> ParsedFilter | FilterError:
 
 
 def canonical(parsed: ParsedFilter) -> str:
-    """A normal form: equal for filters that differ only in spacing, parentheses or spelling."""
+    """A comparison key: equal for filters that differ only in spacing, parentheses or spelling.
+
+    It parses back to itself. X++ comes out fully parenthesised with `==`, double quotes and
+    lowercase names (F&O names are case-insensitive); OData with the fewest parentheses and its
+    names as written (Dataverse names are case-sensitive). String values keep their case.
+    """
     if parsed.dialect is Dialect.FINOPS:
         return _xpp_top(parsed.expression)
     return _odata_text(parsed.expression, 0)
@@ -176,11 +183,14 @@ class _Fail(Exception):
 _COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge", "like")
 _PUNCTUATION = {"(": _Kind.LPAREN, ")": _Kind.RPAREN, ",": _Kind.COMMA}
 _OPERAND_START = (_Kind.NAME, _Kind.LITERAL, _Kind.LPAREN)
-_OPERATOR_RUN = re.compile(r"[=!<>&|]+")
+_OPERATOR_RUN = re.compile(r"[=!<>&|]{1,4}")  # bounded: a run of 10,000 `!` stays linear
 _VALUE_START = re.compile(r"[+-]?[0-9]")
 _VALUE_RUN = re.compile(r"[A-Za-z0-9_.:\\+-]+")
 _CONTINUES = re.compile(r"[A-Za-z0-9_.:\\+-]")
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+_OPERATOR_SUGGESTIONS = {"=>": ">=", "=<": "<=", "<>": "!=", "===": "==", "!==": "!=", "=!": "!="}
+_OPERATOR_SUGGESTIONS |= {"&": "&&", "|": "||"}
 
 _Scanner: TypeAlias = Callable[[str, int], _Token]
 _Normalizer: TypeAlias = Callable[[re.Match[str]], str]
@@ -235,13 +245,9 @@ def _operator(text: str, pos: int, known: dict[str, str]) -> tuple[str, str | No
     return run, None
 
 
-_OPERATOR_SUGGESTIONS = {"=>": ">=", "=<": "<=", "<>": "!=", "===": "==", "!==": "!=", "=!": "!="}
-_OPERATOR_SUGGESTIONS |= {"&": "&&", "|": "||"}
-
-
 def _unknown_operator(run: str, suggestion: str | None, pos: int) -> _Fail:
     hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-    return _Fail(f"unknown operator {run!r}{hint}", pos)
+    return _Fail(f"unknown operator {_show(run)}{hint}", pos)
 
 
 def _show(text: str) -> str:
@@ -452,7 +458,8 @@ def _odata_word(text: str, match: re.Match[str]) -> _Token:
     if lower in _ODATA_UNSUPPORTED:
         raise _Fail(_ODATA_UNSUPPORTED[lower], pos)
     if "." in word and not _followed_by(text, match.end(), "("):
-        raise _Fail(f"{word!r} is not a column of the table; {_NESTED}", pos)
+        message = f"{word!r} is not a column name; filters can use only the table's own columns"
+        raise _Fail(message, pos)
     return _Token(_Kind.NAME, word, pos)
 
 
@@ -495,7 +502,7 @@ class _Parser:
     def __init__(self, text: str, syntax: _Syntax) -> None:
         self._syntax = syntax
         self._tokens = _tokens(text, syntax.scan)
-        self._ahead: list[_Token] = []
+        self._ahead: _Token | None = None  # one token of lookahead
         self._depth = 0
         self.fields: list[FieldRef] = []
 
@@ -507,14 +514,13 @@ class _Parser:
             raise self._unexpected(end, None)
         return node
 
-    def _peek(self, index: int = 0) -> _Token:
-        while len(self._ahead) <= index:
-            self._ahead.append(next(self._tokens))
-        return self._ahead[index]
+    def _peek(self) -> _Token:
+        if self._ahead is None:
+            self._ahead = next(self._tokens)
+        return self._ahead
 
     def _advance(self) -> _Token:
-        token = self._peek()
-        del self._ahead[0]
+        token, self._ahead = self._peek(), None
         return token
 
     def _enter(self, token: _Token) -> None:
@@ -559,8 +565,8 @@ class _Parser:
         left = self._primary(after)
         op = self._peek()
         if not op.is_op(*_COMPARISONS):
-            if self._peek().kind in _OPERAND_START:
-                raise self._unexpected(self._peek(), None)
+            if op.kind in _OPERAND_START:
+                raise self._unexpected(op, None)
             return left
         self._advance()
         right_token = self._peek()
@@ -677,20 +683,22 @@ def _flatten(op: str, operands: list[Node]) -> tuple[Node, ...]:
     """`(a and b) and c` is `a and b and c`."""
     flat: list[Node] = []
     for operand in operands:
-        same = isinstance(operand, BoolOp) and operand.op == op
-        flat.extend(operand.operands if isinstance(operand, BoolOp) and same else (operand,))
+        if isinstance(operand, BoolOp) and operand.op == op:
+            flat.extend(operand.operands)
+        else:
+            flat.append(operand)
     return tuple(flat)
 
 
 # --- canonical text -------------------------------------------------------------------------
 
-_PRIMARY = 5
+_OR, _AND, _COMPARE, _NOT, _PRIMARY = range(1, 6)  # OData precedence, loosest first
 
 
 def _odata_precedence(node: Node) -> int:
     if isinstance(node, BoolOp):
-        return 1 if node.op == "or" else 2
-    return {Compare: 3, Not: 4}.get(type(node), _PRIMARY)
+        return _OR if node.op == "or" else _AND
+    return {Compare: _COMPARE, Not: _NOT}.get(type(node), _PRIMARY)
 
 
 def _odata_text(node: Node, minimum: int) -> str:
@@ -710,7 +718,7 @@ def _odata_render(node: Node) -> str:
             left, right = _odata_text(node.left, _PRIMARY), _odata_text(node.right, _PRIMARY)
             return f"{left} {node.op} {right}"
         case Not():
-            return f"not {_odata_text(node.operand, 4)}"
+            return f"not {_odata_text(node.operand, _NOT)}"
         case BoolOp():
             inner = _odata_precedence(node) + 1
             return f" {node.op} ".join(_odata_text(operand, inner) for operand in node.operands)

@@ -1,0 +1,265 @@
+"""`Environment`: one linked dual-write environment pair, persisted in one SQLite file.
+
+Each public method is one operation and one transaction; a refusal raises a `LiveError` and
+changes nothing. The same object serves the embedded provider, the HTTP emulator and tests,
+which can also use `set_map_error`/`set_queued` to simulate what people do in the Dual-write UI.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from dwconf.live import link, lock, maps, snapshot, solutions, store
+from dwconf.live import seed as seeding
+from dwconf.live.errors import InvalidRequest
+from dwconf.live.state import (
+    AlertSetting,
+    DeploymentRecord,
+    ImportResult,
+    Lease,
+    LiveMap,
+    LiveState,
+    MapTemplate,
+    MasterSide,
+    SolutionPackage,
+)
+
+Clock = Callable[[], datetime]
+
+
+def _system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Environment:
+    """The executable model of one environment pair. Build it with `open` or `memory`."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str,
+        *,
+        now: Clock | None = None,
+        new_id: Callable[[], str] | None = None,
+        polls: int = 1,
+    ) -> None:
+        if polls < 1:
+            raise InvalidRequest("A transition takes at least one poll.")
+        self._conn = conn
+        self._path = path
+        self._now = now or _system_clock
+        self._new_id = new_id or _new_id
+        self._polls = polls
+        self._mutex = threading.RLock()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        seed: seeding.SeedSource = None,
+        *,
+        now: Clock | None = None,
+        new_id: Callable[[], str] | None = None,
+        polls: int = 1,
+    ) -> Self:
+        """Open the environment file at `path`; a new file (and its folder) is created and
+        seeded from `seed` (the packaged default when None); an existing file ignores `seed`.
+        """
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        env = cls(store.connect(str(path)), str(path), now=now, new_id=new_id, polls=polls)
+        try:
+            env._initialize(seed)
+        except BaseException:
+            env.close()
+            raise
+        return env
+
+    @classmethod
+    def memory(
+        cls,
+        seed: seeding.SeedSource = None,
+        *,
+        now: Clock | None = None,
+        new_id: Callable[[], str] | None = None,
+        polls: int = 1,
+    ) -> Self:
+        """A private in-memory environment, for tests."""
+        return cls.open(":memory:", seed, now=now, new_id=new_id, polls=polls)
+
+    def _initialize(self, source: seeding.SeedSource) -> None:
+        with self._tx() as tx:
+            if store.create_schema(tx.conn):
+                seeding.apply_seed(tx, seeding.load(source))
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def now(self) -> datetime:
+        """The environment's clock (injectable for tests), in UTC."""
+        return store.utc(self._now())
+
+    def close(self) -> None:
+        with self._mutex:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self, mode: str = "IMMEDIATE") -> Iterator[store.Tx]:
+        with self._mutex, store.transaction(self._conn, mode):
+            yield store.Tx(self._conn, self.now(), self._new_id, self._polls)
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def read(self) -> LiveState:
+        """A consistent snapshot of everything, with its fingerprint."""
+        with self._tx("DEFERRED") as tx:
+            return snapshot.read(tx)
+
+    def get_map(self, name: str) -> LiveMap:
+        with self._tx("DEFERRED") as tx:
+            return maps.get(tx, name)
+
+    # Solutions -------------------------------------------------------------------------------
+
+    def import_solution(self, package: SolutionPackage) -> ImportResult:
+        with self._tx() as tx:
+            return solutions.import_solution(tx, package)
+
+    def apply_solution(self, unique_name: str) -> tuple[MapTemplate, ...]:
+        with self._tx() as tx:
+            return solutions.apply_solution(tx, unique_name)
+
+    # Maps ------------------------------------------------------------------------------------
+
+    def switch_version(self, map_name: str, version: str) -> LiveMap:
+        with self._tx() as tx:
+            return maps.switch_version(tx, map_name, version)
+
+    def start_map(
+        self, name: str, initial_sync: bool = False, master: MasterSide | None = None
+    ) -> LiveMap:
+        with self._tx() as tx:
+            return maps.start_map(tx, name, initial_sync, master)
+
+    def stop_map(self, name: str) -> LiveMap:
+        with self._tx() as tx:
+            return maps.stop_map(tx, name)
+
+    def pause_map(self, name: str) -> LiveMap:
+        with self._tx() as tx:
+            return maps.pause_map(tx, name)
+
+    def resume_map(self, name: str) -> LiveMap:
+        with self._tx() as tx:
+            return maps.resume_map(tx, name)
+
+    def poll(self, name: str) -> LiveMap:
+        """One status check of a map; moves Initializing/Resuming on (see `maps`)."""
+        with self._tx() as tx:
+            return maps.poll(tx, name)
+
+    def advance(self) -> tuple[LiveMap, ...]:
+        """Poll every map in a transitional state once; returns them after the poll."""
+        with self._tx() as tx:
+            return tuple(maps.poll(tx, name) for name in maps.transitional_names(tx))
+
+    def set_map_error(self, name: str, message: str | None) -> LiveMap:
+        """Out of band: the error the map shows (None clears it)."""
+        with self._tx() as tx:
+            return maps.set_map_error(tx, name, message)
+
+    def set_queued(self, name: str, count: int, paused_since: datetime | None = None) -> LiveMap:
+        """Out of band: records queued for a paused map, and since when it is paused."""
+        with self._tx() as tx:
+            return maps.set_queued(tx, name, count, paused_since)
+
+    # Link ------------------------------------------------------------------------------------
+
+    def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
+        """Set a Dataverse table's integration key ([] removes it); False if unchanged."""
+        with self._tx() as tx:
+            return link.set_integration_keys(tx, table, columns)
+
+    def set_legal_entities(self, codes: Sequence[str]) -> bool:
+        with self._tx() as tx:
+            return link.set_legal_entities(tx, codes)
+
+    def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
+        with self._tx() as tx:
+            return link.set_alerts(tx, alerts)
+
+    def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
+        """Reset link (dual-write-domain §3.5); refused while maps run unless forced."""
+        with self._tx() as tx:
+            link.reset_link(tx, force, legal_entities)
+
+    # Lock and deployment records -------------------------------------------------------------
+
+    def acquire_lock(
+        self, owner: str, operation: str, plan_id: str | None, ttl_seconds: float
+    ) -> Lease:
+        with self._tx() as tx:
+            return lock.acquire(tx, owner, operation, plan_id, ttl_seconds)
+
+    def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease:
+        with self._tx() as tx:
+            return lock.renew(tx, lease_id, ttl_seconds)
+
+    def release_lock(self, lease_id: str) -> bool:
+        with self._tx() as tx:
+            return lock.release(tx, lease_id)
+
+    def force_unlock(self, lease_id: str) -> Lease:
+        with self._tx() as tx:
+            return lock.force_unlock(tx, lease_id)
+
+    def lock_status(self) -> Lease | None:
+        with self._tx("DEFERRED") as tx:
+            return lock.current(tx)
+
+    def add_record(
+        self,
+        *,
+        who: str,
+        plan_hash: str,
+        git_commit: str | None,
+        solution_versions: dict[str, str],
+        desired: dict[str, Any],
+        status: str = "succeeded",
+    ) -> DeploymentRecord:
+        with self._tx() as tx:
+            return lock.add_record(
+                tx,
+                who=who,
+                plan_hash=plan_hash,
+                git_commit=git_commit,
+                solution_versions=solution_versions,
+                desired=desired,
+                status=status,
+            )
+
+    def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
+        with self._tx() as tx:
+            return lock.set_record_status(tx, record_id, status)
+
+    def records(self) -> tuple[DeploymentRecord, ...]:
+        with self._tx("DEFERRED") as tx:
+            return lock.records(tx)

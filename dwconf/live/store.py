@@ -1,0 +1,176 @@
+"""The SQLite file behind one environment: schema, connections and transactions.
+
+Every operation runs in one `BEGIN IMMEDIATE` transaction, so two processes that share a file
+take turns instead of interleaving (the write lock is taken before the first read). WAL mode
+lets readers continue while a writer works.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dwconf.live.errors import SchemaTooNew
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS solutions (
+    unique_name TEXT PRIMARY KEY,
+    version TEXT NOT NULL,
+    managed INTEGER NOT NULL,
+    publisher TEXT NOT NULL,
+    requires TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS solution_maps (
+    solution TEXT NOT NULL REFERENCES solutions(unique_name) ON DELETE CASCADE,
+    map_name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (solution, map_name, version)
+);
+CREATE TABLE IF NOT EXISTS maps (
+    name TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    active_version TEXT,
+    state TEXT NOT NULL,
+    pending_polls INTEGER NOT NULL DEFAULT 0,
+    queued INTEGER NOT NULL DEFAULT 0,
+    paused_since TEXT,
+    master TEXT,
+    last_request TEXT,
+    last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS templates (
+    map_name TEXT NOT NULL REFERENCES maps(name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    solution TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (map_name, version)
+);
+CREATE TABLE IF NOT EXISTS integration_keys (
+    table_name TEXT PRIMARY KEY,
+    columns TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS legal_entities (
+    position INTEGER PRIMARY KEY,
+    code TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    position INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    error_type TEXT NOT NULL,
+    threshold INTEGER NOT NULL,
+    window_minutes INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    notify TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    who TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    git_commit TEXT,
+    solution_versions TEXT NOT NULL,
+    desired TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lock (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    plan_id TEXT,
+    created TEXT NOT NULL,
+    expires TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Tx:
+    """What an operation gets: the connection inside its transaction, the time, an id source."""
+
+    conn: sqlite3.Connection
+    now: datetime
+    new_id: Callable[[], str]
+    polls: int = 1
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, args).fetchone()
+        return row
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return list(self.conn.execute(sql, args).fetchall())
+
+    def run(self, sql: str, *args: Any) -> None:
+        self.conn.execute(sql, args)
+
+
+def connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def create_schema(conn: sqlite3.Connection) -> bool:
+    """Create the tables if needed (inside the caller's transaction); True for a new file."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+        return True
+    if row[0] > SCHEMA_VERSION:
+        raise SchemaTooNew(row[0], SCHEMA_VERSION)
+    return False
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, so equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def stamp(moment: datetime | None) -> str | None:
+    return None if moment is None else utc(moment).isoformat()
+
+
+def unstamp(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -1,0 +1,48 @@
+"""Dataverse solution and map versions: parsing, ordering and minimum-version constraints.
+
+Versions have one to four numeric parts ("2.0.133", "1.0.24062.1"); missing parts count as 0,
+so "2.0.133.0" == "2.0.133".
+"""
+
+from __future__ import annotations
+
+import re
+
+from dwconf.live.errors import InvalidRequest
+
+_VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
+_FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def key(version: str) -> tuple[int, int, int, int]:
+    """A sort key for a version."""
+    if not _VERSION.match(version):
+        raise InvalidRequest(f"'{version}' is not a version such as 1.0.0.0.")
+    parts = [int(p) for p in version.split(".")]
+    padded = (*parts, 0, 0, 0)
+    return padded[0], padded[1], padded[2], padded[3]
+
+
+def compare(a: str, b: str) -> int:
+    """-1, 0 or 1 as `a` is older than, equal to or newer than `b`."""
+    ka, kb = key(a), key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def check_four_part(version: str, what: str) -> str:
+    if not isinstance(version, str) or not _FOUR_PART.match(version):
+        raise InvalidRequest(f"{what} has version '{version}'; expected four parts like 1.0.0.0.")
+    return version
+
+
+def minimum(constraint: str) -> str:
+    """The minimum version a requirement names: "2.0.227" or ">=2.0.227"."""
+    text = constraint.strip()
+    if text.startswith(">="):
+        text = text[2:].strip()
+    key(text)
+    return text
+
+
+def sort_versions(versions: list[str]) -> list[str]:
+    return sorted(versions, key=key)

@@ -1,0 +1,173 @@
+"""The lock lease (create-only, renew, expiry take-over, force) and deployment records."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from dwconf.errors import ExitCode, LockHeldError, ProviderError
+from dwconf.live import Environment, Lease
+from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
+
+
+def test_acquire_creates_a_lease(env: Environment, clock) -> None:
+    lease = env.acquire_lock("alice@ci", "apply", "plan-1", 300)
+    assert lease == Lease(
+        lease.id, "alice@ci", "apply", "plan-1", clock.now, clock.now + timedelta(seconds=300)
+    )
+    assert env.lock_status() == lease
+    assert env.read().lock == lease
+
+
+def test_acquire_while_held_raises_with_the_current_lease(env: Environment, clock) -> None:
+    lease = env.acquire_lock("alice@ci", "apply", "plan-1", 300)
+    clock.advance(seconds=299)
+    with pytest.raises(LockHeld) as caught:
+        env.acquire_lock("bob", "apply", "plan-2", 300)
+    held = caught.value
+    assert held.lease == lease
+    assert held.message == (
+        "The environment is locked by alice@ci (apply, plan plan-1) since "
+        "2025-03-01T09:00:00+00:00, until 2025-03-01T09:05:00+00:00. "
+        f"Lock ID: {lease.id}"
+    )
+    assert isinstance(held, ProviderError) and isinstance(held, LockHeldError)
+    assert held.exit_code is ExitCode.LOCKED
+    assert env.lock_status() == lease
+
+
+def test_an_expired_lease_is_taken_over(env: Environment, clock) -> None:
+    old = env.acquire_lock("alice", "apply", None, 60)
+    clock.advance(seconds=60)
+    assert env.lock_status().is_expired(env.now())
+    new = env.acquire_lock("bob", "apply", "plan-2", 60)
+    assert new.id != old.id and new.owner == "bob"
+    with pytest.raises(LockHeld):
+        env.renew_lock(old.id, 60)
+    assert env.release_lock(old.id) is False
+    assert env.lock_status() == new
+
+
+def test_renew_extends_the_lease_even_after_expiry_if_not_taken(env: Environment, clock) -> None:
+    lease = env.acquire_lock("alice", "apply", None, 60)
+    clock.advance(seconds=50)
+    renewed = env.renew_lock(lease.id, 60)
+    assert (renewed.id, renewed.created) == (lease.id, lease.created)
+    assert renewed.expires == clock.now + timedelta(seconds=60)
+    clock.advance(seconds=120)
+    assert env.renew_lock(lease.id, 30).expires == clock.now + timedelta(seconds=30)
+
+
+def test_renew_without_a_lease_is_refused(env: Environment) -> None:
+    with pytest.raises(LockNotFound) as caught:
+        env.renew_lock("nope", 60)
+    assert caught.value.message == "No lock with ID 'nope' is held on this environment."
+
+
+def test_release_is_by_id_and_idempotent(env: Environment) -> None:
+    lease = env.acquire_lock("alice", "apply", None, 60)
+    assert env.release_lock("someone-else") is False
+    assert env.lock_status() == lease
+    assert env.release_lock(lease.id) is True
+    assert env.release_lock(lease.id) is False
+    assert env.lock_status() is None
+
+
+def test_force_unlock_needs_the_lock_id(env: Environment) -> None:
+    lease = env.acquire_lock("alice", "apply", None, 3600)
+    with pytest.raises(LockNotFound):
+        env.force_unlock("wrong-id")
+    assert env.force_unlock(lease.id) == lease
+    assert env.lock_status() is None
+    with pytest.raises(LockNotFound):
+        env.force_unlock(lease.id)
+
+
+@pytest.mark.parametrize("ttl", [0, -5])
+def test_a_lease_needs_a_positive_ttl(env: Environment, ttl: int) -> None:
+    with pytest.raises(InvalidRequest):
+        env.acquire_lock("alice", "apply", None, ttl)
+
+
+def test_records_are_kept_in_order(env: Environment, clock) -> None:
+    first = env.add_record(
+        who="alice",
+        plan_hash="sha256:aa",
+        git_commit="0123abc",
+        solution_versions={"contoso_Maps": "1.0.0.0"},
+        desired={"maps": {"map.currencies": {"state": "running"}}},
+        status="applying",
+    )
+    clock.advance(minutes=5)
+    second = env.add_record(
+        who="bob", plan_hash="sha256:bb", git_commit=None, solution_versions={}, desired={}
+    )
+    done = env.set_record_status(first.id, "succeeded")
+    assert done.status == "succeeded" and done.created == first.created
+    assert env.records() == (done, second)
+    assert second.created == clock.now
+    assert env.read().records == (done, second)
+    with pytest.raises(InvalidRequest):
+        env.set_record_status("missing", "failed")
+
+
+# Two connections on one file -----------------------------------------------------------------
+
+
+def test_acquire_is_atomic_across_connections(env_path: Path) -> None:
+    Environment.open(env_path).close()
+    envs = [Environment.open(env_path) for _ in range(8)]
+    barrier = threading.Barrier(len(envs))
+
+    def attempt(e: Environment) -> str:
+        barrier.wait()
+        try:
+            e.acquire_lock(f"worker-{id(e)}", "apply", None, 300)
+        except LockHeld:
+            return "held"
+        return "acquired"
+
+    with ThreadPoolExecutor(len(envs)) as pool:
+        outcomes = list(pool.map(attempt, envs))
+    assert sorted(outcomes) == ["acquired"] + ["held"] * 7
+    holders = {e.lock_status() for e in envs}
+    assert len(holders) == 1
+    for e in envs:
+        e.close()
+
+
+def _acquire_in_process(path: str) -> bool:
+    with Environment.open(path) as e:
+        try:
+            e.acquire_lock("process", "apply", None, 300)
+        except LockHeld:
+            return False
+        return True
+
+
+def test_acquire_is_atomic_across_processes(env_path: Path) -> None:
+    Environment.open(env_path).close()
+    with ProcessPoolExecutor(4) as pool:
+        results = list(pool.map(_acquire_in_process, [str(env_path)] * 4))
+    assert results.count(True) == 1
+
+
+def test_concurrent_writes_are_not_lost(env_path: Path) -> None:
+    Environment.open(env_path).close()
+    envs = [Environment.open(env_path) for _ in range(4)]
+
+    def write(e: Environment) -> None:
+        for n in range(10):
+            e.add_record(
+                who=str(id(e)), plan_hash=str(n), git_commit=None, solution_versions={}, desired={}
+            )
+
+    with ThreadPoolExecutor(len(envs)) as pool:
+        list(pool.map(write, envs))
+    assert len(envs[0].records()) == 40
+    for e in envs:
+        e.close()
