@@ -45,6 +45,13 @@ def canonical_map(model: TableMap) -> Object:
     return data
 
 
+def content_hash(definitions: list[Object]) -> str:
+    """A hash of a solution's map definitions, independent of their order."""
+    ordered = sorted(definitions, key=lambda d: (d["name"], d["version"]))
+    text = json.dumps(ordered, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _map_object(project: Project, spec: MapSpec) -> Object:
     env = project.environment
     assert env is not None
@@ -91,6 +98,7 @@ def build(project: Project) -> DesiredState:
             "requires": dict(sorted(spec.model.requires.items())),
             "depends_on": sorted(d.unique_name for d in deps if d),
             "maps": sorted(m.model.name for m in spec.maps),
+            "content": content_hash([canonical_map(m.model) for m in spec.maps]),
         }
     for map_spec in maps:
         objects[map_spec.address] = _map_object(project, map_spec)
@@ -104,4 +112,4 @@ def build(project: Project) -> DesiredState:
     return DesiredState(env.name, dict(sorted(objects.items())))
 
 
-__all__ = ["DesiredState", "build", "canonical_map"]
+__all__ = ["DesiredState", "build", "canonical_map", "content_hash"]

@@ -342,7 +342,7 @@ def odata_call(draw: st.DrawFn) -> Generated:
     return f"{function}({draw(space)}{column},{draw(space)}{draw(odata_strings)})", [column]
 
 
-odata_atoms = st.one_of(
+odata_atoms: st.SearchStrategy[Generated] = st.one_of(
     odata_comparison(),
     odata_call(),
     odata_columns.map(lambda name: (name, [name])),

@@ -1,0 +1,2 @@
+"""Apply: run a plan's steps against an environment under its lock, journaled, then verify and
+record."""

@@ -1,0 +1,232 @@
+"""`dwconf env`: look at a live environment (show) and, for local demos, start it over (reset)."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dwconf import providers
+from dwconf.cli import boundary, console
+from dwconf.diagnostics import Severity
+from dwconf.errors import DwconfError, RefusedError
+from dwconf.live import AlertSetting, LiveMap, LiveState
+from dwconf.load.project import Loader
+from dwconf.model import Environment
+
+FORMAT_VERSION = 1
+
+
+def _root(ctx: click.Context) -> Path:
+    root: Path = ctx.obj
+    if not root.is_dir():
+        raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
+    return root
+
+
+def _environment(root: Path, name: str) -> Environment:
+    """The environment model called `name`; unknown names are refused with the known ones."""
+    loader = Loader.at(root)
+    found = loader.environments()
+    if name in found:
+        return found[name].model
+    hint = f"known environments: {', '.join(sorted(found)) or 'none'}"
+    broken = [
+        d
+        for d in loader.diagnostics
+        if d.severity is Severity.ERROR and d.span.file.startswith("environments/")
+    ]
+    if broken:
+        hint += "; some environment files have errors (run dwconf validate)"
+    raise DwconfError(f"unknown environment '{name}'", hint)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+# env show ------------------------------------------------------------------------------------
+
+
+def _map_document(live: LiveMap) -> dict[str, Any]:
+    return {
+        "name": live.name,
+        "active_version": live.active_version,
+        "state": live.state.value,
+        "versions": list(live.versions),
+        "master": live.master,
+        "queued": live.queued,
+        "last_error": live.last_error,
+    }
+
+
+def _alert_document(alert: AlertSetting) -> dict[str, Any]:
+    return {
+        "name": alert.name,
+        "error_type": alert.error_type,
+        "threshold": alert.threshold,
+        "window_minutes": alert.window_minutes,
+        "action": alert.action,
+        "notify": list(alert.notify),
+    }
+
+
+def state_document(env: Environment, state: LiveState) -> dict[str, Any]:
+    """The live state as stable JSON: lists sorted by name, except the ordered link lists."""
+    lease = state.lock
+    return {
+        "format_version": FORMAT_VERSION,
+        "environment": env.name,
+        "provider": env.provider.type,
+        "fingerprint": state.fingerprint,
+        "solutions": [
+            {"unique_name": s.unique_name, "version": s.version, "managed": s.managed}
+            for s in sorted(state.solutions, key=lambda s: s.unique_name)
+        ],
+        "maps": [_map_document(m) for m in sorted(state.maps, key=lambda m: m.name)],
+        "integration_keys": {t: list(c) for t, c in sorted(state.integration_keys.items())},
+        "legal_entities": list(state.legal_entities),
+        "alerts": [_alert_document(a) for a in state.alerts],
+        "lock": None if lease is None else {"id": lease.id, "owner": lease.owner},
+        "records": len(state.records),
+    }
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as aligned columns, indented under their section heading."""
+    if not rows:
+        return ["  (none)"]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append(("  " + "  ".join([*cells, row[-1]])).rstrip())
+    return lines
+
+
+def _map_row(live: LiveMap) -> tuple[str, ...]:
+    detail = live.state.label
+    if live.queued:
+        detail += f", {live.queued} queued"
+    if live.last_error:
+        detail += f", error: {live.last_error}"
+    return (live.name, live.active_version or "-", detail)
+
+
+def _alert_row(alert: AlertSetting) -> tuple[str, ...]:
+    rule = f"{alert.threshold} {alert.error_type} error(s) in {alert.window_minutes} min"
+    notify = f", notify {', '.join(alert.notify)}" if alert.notify else ""
+    return (alert.name, rule, f"then {alert.action}{notify}")
+
+
+def _section(title: str, rows: list[tuple[str, ...]]) -> list[str]:
+    return ["", f"{title} ({len(rows)})", *_table(rows)]
+
+
+def state_text(env: Environment, state: LiveState) -> str:
+    """The live state for people: one sorted section per kind of object."""
+    solutions = sorted(state.solutions, key=lambda s: s.unique_name)
+    keys = sorted(state.integration_keys.items())
+    lease = state.lock
+    lines = [
+        f"environment {env.name} (provider {env.provider.type})",
+        f"fingerprint {state.fingerprint}",
+        *_section("solutions", [(s.unique_name, s.version) for s in solutions]),
+        *_section("maps", [_map_row(m) for m in sorted(state.maps, key=lambda m: m.name)]),
+        *_section("integration keys", [(t, ", ".join(c)) for t, c in keys]),
+        *_section("legal entities", [(c,) for c in sorted(state.legal_entities)]),
+        *_section("alerts", [_alert_row(a) for a in sorted(state.alerts, key=lambda a: a.name)]),
+        "",
+        f"lock: {'none' if lease is None else f'{lease.owner} ({lease.operation}), {lease.id}'}",
+        f"deployment records: {len(state.records)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def show_environment(*, root: Path, name: str, fmt: str) -> int:
+    env = _environment(root, name)
+    with closing(providers.open_reader(root, env)) as reader:
+        state = reader.read()
+    if fmt == "json":
+        console.data(state_document(env, state))
+    else:
+        console.plain(state_text(env, state))
+    return 0
+
+
+# env reset -----------------------------------------------------------------------------------
+
+
+def _confirm(name: str, path: Path, yes: bool) -> None:
+    if yes:
+        return
+    if not _interactive():
+        raise RefusedError(
+            f"env reset deletes the local environment '{name}' and needs confirmation",
+            hint=f"no terminal to ask on: pass --yes (dwconf env reset {name} --yes)",
+        )
+    question = (
+        f"Delete {path} (its maps, link settings, deployment records and lock) and start "
+        f"'{name}' over as a newly linked environment?"
+    )
+    if not click.confirm(question, default=False):
+        raise DwconfError(f"reset of '{name}' cancelled; nothing was changed")
+
+
+def reset_environment(*, root: Path, name: str, yes: bool) -> int:
+    env = _environment(root, name)
+    _confirm(name, providers.local_state_path(root, env), yes)
+    state = providers.reset_local(root, env)
+    console.out.print(
+        f"{name}: fresh environment, {len(state.solutions)} solution(s), "
+        f"{len(state.maps)} map(s); "
+        f"fingerprint {state.fingerprint}",
+        markup=False,
+    )
+    return 0
+
+
+# Commands ------------------------------------------------------------------------------------
+
+
+@click.group("env")
+def env_group() -> None:
+    """Look at live environments; start a local one over.
+
+    \b
+    Examples:
+      dwconf env show dev
+      dwconf env show dev --format json | jq .fingerprint
+      dwconf env reset dev --yes
+    """
+
+
+@env_group.command("show")
+@click.argument("env")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def show_command(ctx: click.Context, env: str, fmt: str) -> None:
+    """Print ENV's live state and its fingerprint.
+
+    Installed solutions with versions, maps with active version and run state, integration
+    keys, legal entities and alert settings. Reads only; nothing in the environment changes.
+    """
+    ctx.exit(boundary.run(lambda: show_environment(root=_root(ctx), name=env, fmt=fmt)))
+
+
+@env_group.command("reset")
+@click.argument("env")
+@click.option("--yes", is_flag=True, help="Don't ask; needed when there is no terminal.")
+@click.pass_context
+def reset_command(ctx: click.Context, env: str, yes: bool) -> None:
+    """Start the local environment ENV over (for demos).
+
+    Gives a newly linked environment pair, as on a fresh clone. Deletes .dwconf/ENV.sqlite with its deployment records and lock; refused while an
+    unexpired lock is held, and for any provider other than local.
+    """
+    ctx.exit(boundary.run(lambda: reset_environment(root=_root(ctx), name=env, yes=yes)))

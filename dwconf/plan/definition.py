@@ -1,0 +1,125 @@
+"""The plan: immutable data that `apply` executes and every renderer reads.
+
+A plan is bound to the desired state it was made from (its hash) and the live state it was
+made against (the environment's fingerprint), so a saved plan applied later can tell what moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dwconf import __version__
+from dwconf.plan.actions import Action, Category
+from dwconf.plan.diff import Change, diff
+from dwconf.plan.order import Step, build_steps
+
+FORMAT_VERSION = "1.0"
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str | None = None
+    dirty: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    desired_hash: str
+    live_fingerprint: str
+    changes: tuple[Change, ...]
+    steps: tuple[Step, ...]
+    desired: Mapping[str, Object]
+    live: Mapping[str, Object] = field(default_factory=dict)
+    unmanaged: tuple[str, ...] = ()
+    git: GitInfo = field(default_factory=GitInfo)
+    refresh_only: bool = False
+    dwconf_version: str = __version__
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    @property
+    def applyable(self) -> bool:
+        return bool(self.steps) and not self.refresh_only
+
+    @property
+    def id(self) -> str:
+        text = f"{self.environment}:{self.desired_hash}:{self.live_fingerprint}"
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.word: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
+        for change in self.changes:
+            counts[change.action.word] += 1
+        return counts
+
+    def destructive(self) -> list[Change]:
+        return [c for c in self.changes if c.category is Category.DESTRUCTIVE]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (config-format.md, "Machine-readable outputs")."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "environment": self.environment,
+            "has_changes": self.has_changes,
+            "applyable": self.applyable,
+            "plan_id": self.id,
+            "desired_hash": self.desired_hash,
+            "live_fingerprint": self.live_fingerprint,
+            "git": {"commit": self.git.commit, "dirty": self.git.dirty},
+            "dwconf_version": self.dwconf_version,
+            "summary": self.summary(),
+            "changes": [c.as_dict() for c in self.changes],
+            "unmanaged": list(self.unmanaged),
+            "steps": [s.as_dict() for s in self.steps],
+        }
+
+
+def make_plan(
+    environment: str,
+    desired: Mapping[str, Object],
+    desired_hash: str,
+    live: Mapping[str, Object],
+    live_fingerprint: str,
+    *,
+    recorded: Mapping[str, Object] | None = None,
+    initial_sync: bool = True,
+    git: GitInfo | None = None,
+    targets: tuple[str, ...] = (),
+    excludes: tuple[str, ...] = (),
+) -> Plan:
+    """The plan that takes `live` to `desired` (a pure function of its arguments)."""
+    found = diff(desired, live, recorded, initial_sync=initial_sync)
+    changes = tuple(c for c in found.changes if _selected(c.address, targets, excludes))
+    steps = build_steps(changes, desired, live, initial_sync=initial_sync)
+    return Plan(
+        environment=environment,
+        desired_hash=desired_hash,
+        live_fingerprint=live_fingerprint,
+        changes=changes,
+        steps=steps,
+        desired=dict(desired),
+        live=dict(live),
+        unmanaged=found.unmanaged,
+        git=git or GitInfo(),
+    )
+
+
+def _selected(address: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> bool:
+    def matches(pattern: str) -> bool:
+        return address == pattern or address.startswith(pattern.rstrip("*"))
+
+    if targets and not any(matches(t) for t in targets):
+        return False
+    return not any(matches(e) for e in excludes)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -1,0 +1,129 @@
+"""Field-level detail of a change: what moved inside one object, and the side effect of each.
+
+deepdiff compares canonical dicts; field mappings are keyed by their two sides first so that a
+reordered list is no change and each field reads as one line ("CUSTOMERACCOUNT = accountnumber").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from dwconf.plan.actions import Category
+
+Object = dict[str, Any]
+
+_PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One difference: a path inside the object, before and after, and its category."""
+
+    path: str
+    action: str  # added | removed | changed
+    before: Any
+    after: Any
+    category: Category
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "action": self.action,
+            "before": self.before,
+            "after": self.after,
+            "category": self.category.value,
+        }
+
+
+def field_key(field: Object) -> str:
+    """A field's identity: its two sides (`none` for a side left out)."""
+    return f"{field.get('finops') or 'none'} : {field.get('dataverse') or 'none'}"
+
+
+def _keyed(definition: Object | None) -> Object:
+    if not definition:
+        return {}
+    keyed = dict(definition)
+    keyed["fields"] = {field_key(f): f for f in definition.get("fields", [])}
+    return keyed
+
+
+def _parts(path: str) -> list[str]:
+    return [m.group(1) if m.group(1) is not None else m.group(2) for m in _PATH_PART.finditer(path)]
+
+
+def _show(parts: list[str]) -> str:
+    if parts and parts[0] == "fields" and len(parts) > 1:
+        rest = ".".join(parts[2:])
+        return f"fields[{parts[1]}]" + (f".{rest}" if rest else "")
+    return ".".join(parts)
+
+
+def _direction_category(before: str, after: str) -> Category:
+    if before == "both" or after not in (before, "both"):
+        return Category.DESTRUCTIVE  # data stops flowing one way
+    return Category.RESTART
+
+
+def map_category(parts: list[str], action: str, before: Any, after: Any) -> Category:
+    """The side effect of one difference inside a map definition."""
+    top = parts[0] if parts else ""
+    if top in ("name", "description", "depends_on"):
+        return Category.METADATA
+    if top in ("integration_key", "finops_entity", "dataverse_table"):
+        return Category.DESTRUCTIVE
+    if top == "fields" and len(parts) == 2 and action == "removed":
+        return Category.DESTRUCTIVE
+    if parts[-1:] == ["direction"]:
+        return _direction_category(str(before), str(after))
+    return Category.RESTART
+
+
+def diff_objects(before: Object, after: Object, kind: str) -> Iterator[Detail]:
+    """Details between two versions of one object (maps compare their keyed definitions)."""
+    if kind == "map":
+        before = {**before, "definition": _keyed(before.get("definition"))}
+        after = {**after, "definition": _keyed(after.get("definition"))}
+    found = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+    for report, action in (
+        ("dictionary_item_added", "added"),
+        ("dictionary_item_removed", "removed"),
+        ("values_changed", "changed"),
+        ("type_changes", "changed"),
+        ("iterable_item_added", "added"),
+        ("iterable_item_removed", "removed"),
+    ):
+        for path, value in sorted(found.get(report, {}).items()):
+            yield _detail(kind, _parts(path), action, value)
+
+
+def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:
+    if action == "changed":
+        before, after = value["old_value"], value["new_value"]
+    elif action == "added":
+        before, after = None, value
+    else:
+        before, after = value, None
+    if kind == "map" and parts and parts[0] == "definition":
+        inner = parts[1:]
+        category = map_category(inner, action, before, after)
+        return Detail(_show(inner), action, before, after, category)
+    return Detail(_show(parts), action, before, after, _category(kind, parts, action, after))
+
+
+def _category(kind: str, parts: list[str], action: str, after: Any) -> Category:
+    top = parts[0] if parts else ""
+    if kind == "map" and top == "state":
+        return Category.DESTRUCTIVE if after == "stopped" else Category.RESTART
+    if kind == "map" and top == "solution":
+        return Category.METADATA
+    if kind == "link":
+        return Category.DESTRUCTIVE if action == "removed" else Category.RESTART
+    if kind == "key":
+        return Category.DESTRUCTIVE
+    return Category.METADATA

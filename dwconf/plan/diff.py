@@ -1,0 +1,140 @@
+"""Desired against live, by address: the changes a plan is made of (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dwconf.plan.actions import Action, Category, worst
+from dwconf.plan.details import Detail, diff_objects
+from dwconf.validate.filters import ParsedFilter, canonical, parse_odata, parse_xpp
+
+Object = dict[str, Any]
+
+# What of each kind the environment can hold; the rest of a desired object (pins, folders,
+# publisher details) is configuration, not state.
+COMPARED = {
+    "solution": ("version", "maps", "content"),
+    "map": ("solution", "state", "definition"),
+    "key": ("columns",),
+    "link": ("legal_entities",),
+    "alert": ("error_type", "threshold", "window_minutes", "action", "notify"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    address: str
+    kind: str
+    action: Action
+    category: Category
+    before: Object | None
+    after: Object | None
+    details: tuple[Detail, ...] = ()
+    reason: str = ""  # for display only; apply never reads it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "kind": self.kind,
+            "actions": [self.action.word],
+            "category": self.category.value,
+            "before": self.before,
+            "after": self.after,
+            "details": [d.as_dict() for d in self.details],
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Diff:
+    changes: tuple[Change, ...]
+    unmanaged: tuple[str, ...] = field(default=())
+
+
+def compared(obj: Object | None) -> Object | None:
+    """The part of an object the environment holds, in canonical form."""
+    if obj is None:
+        return None
+    keep = COMPARED[obj["kind"]]
+    return {"kind": obj["kind"], **{k: obj.get(k) for k in keep}}
+
+
+def _equal(want: Object, have: Object) -> bool:
+    """Equal, with filters compared in their canonical form (spacing, parentheses, `=`/`==`)."""
+    if want == have:
+        return True
+    if want["kind"] != "map" or not want.get("definition") or not have.get("definition"):
+        return False
+    return _normalized(want) == _normalized(have)
+
+
+def _normalized(obj: Object) -> Object:
+    definition = dict(obj["definition"])
+    filters = dict(definition.get("filters") or {})
+    for side, parse in (("finops", parse_xpp), ("dataverse", parse_odata)):
+        text = filters.get(side)
+        parsed = parse(text) if text else None
+        if isinstance(parsed, ParsedFilter):
+            filters[side] = canonical(parsed)
+    definition["filters"] = filters
+    return {**obj, "definition": definition}
+
+
+def _created(address: str, after: Object, initial_sync: bool) -> Change:
+    category = Category.METADATA
+    if after["kind"] == "map" and after["state"] != "stopped":
+        category = Category.INITIAL_SYNC if initial_sync else Category.RESTART
+    if after["kind"] in ("key", "link"):
+        category = Category.RESTART
+    return Change(address, after["kind"], Action.CREATE, category, None, after)
+
+
+def _updated(address: str, before: Object, after: Object) -> Change:
+    found = diff_objects(before, after, after["kind"])
+    details = tuple(sorted(found, key=lambda d: (d.path, d.action)))
+    category = worst([d.category for d in details])
+    if after["kind"] == "map" and before.get("state") == after.get("state") == "stopped":
+        category = Category.DESTRUCTIVE if category is Category.DESTRUCTIVE else Category.METADATA
+    replace = after["kind"] == "map" and any(
+        d.path in ("finops_entity", "dataverse_table") for d in details
+    )
+    action = Action.REPLACE if replace else Action.UPDATE
+    return Change(address, after["kind"], action, category, before, after, details)
+
+
+def diff(
+    desired: Mapping[str, Object],
+    live: Mapping[str, Object],
+    recorded: Mapping[str, Object] | None = None,
+    *,
+    initial_sync: bool = True,
+) -> Diff:
+    """Changes that take `live` to `desired`.
+
+    A live object that `desired` does not name is deleted only when dwconf itself put it there
+    (it is in `recorded`, the desired state of the last successful apply); otherwise it is
+    reported as unmanaged and left alone.
+    """
+    recorded = recorded or {}
+    changes: list[Change] = []
+    unmanaged: list[str] = []
+    for address in sorted(set(desired) | set(live)):
+        want = compared(desired.get(address))
+        have = compared(live.get(address))
+        if want is not None and have is None:
+            changes.append(_created(address, want, initial_sync))
+        elif want is not None and have is not None:
+            if not _equal(want, have):
+                changes.append(_updated(address, have, want))
+        elif have is not None and address in recorded:
+            changes.append(_deleted(address, have))
+        elif have is not None and have["kind"] in ("map", "key", "alert"):
+            unmanaged.append(address)
+    return Diff(tuple(changes), tuple(unmanaged))
+
+
+def _deleted(address: str, before: Object) -> Change:
+    category = Category.METADATA if before["kind"] == "alert" else Category.DESTRUCTIVE
+    return Change(address, before["kind"], Action.DELETE, category, before, None)

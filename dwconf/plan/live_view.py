@@ -1,0 +1,83 @@
+"""The live state seen as objects by address, in the same shape as the desired state's.
+
+Only what both sides can express is compared: a solution's version and the content of the map
+definitions it carries, a map's active definition, solution and run state, keys, legal
+entities and alerts. Microsoft's own solutions are not dwconf objects and are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dwconf.desired import content_hash
+from dwconf.live import LiveState
+from dwconf.live.state import LiveMap, RunState
+from dwconf.model.common import slug
+
+Object = dict[str, Any]
+
+_STATE = {
+    RunState.NOT_RUNNING: "stopped",
+    RunState.INITIALIZING: "running",
+    RunState.RUNNING: "running",
+    RunState.PAUSED: "paused",
+    RunState.RESUMING: "running",
+}
+
+
+def map_state(live: LiveMap) -> str:
+    """The run state in the configuration's words (running | stopped | paused)."""
+    return _STATE[live.state]
+
+
+def _maps(state: LiveState) -> dict[str, Object]:
+    templates = {(t.name, t.version): t for t in state.templates}
+    found: dict[str, Object] = {}
+    for live in state.maps:
+        template = templates.get((live.name, live.active_version or ""))
+        found[f"map.{slug(live.name)}"] = {
+            "kind": "map",
+            "solution": template.solution if template else None,
+            "state": map_state(live),
+            "definition": template.definition if template else None,
+        }
+    return found
+
+
+def _solutions(state: LiveState, names: set[str]) -> dict[str, Object]:
+    found: dict[str, Object] = {}
+    for solution in state.solutions:
+        if solution.unique_name not in names:
+            continue
+        found[f"solution.{solution.unique_name}"] = {
+            "kind": "solution",
+            "unique_name": solution.unique_name,
+            "version": solution.version,
+            "maps": sorted(m.name for m in solution.maps),
+            "content": content_hash([dict(m.definition) for m in solution.maps]),
+        }
+    return found
+
+
+def live_objects(state: LiveState, solution_names: set[str]) -> dict[str, Object]:
+    """Live objects by address; `solution_names` are the solutions dwconf manages."""
+    objects: dict[str, Object] = {}
+    objects.update(_solutions(state, solution_names))
+    objects.update(_maps(state))
+    for table, columns in state.integration_keys.items():
+        objects[f"key.{table}"] = {"kind": "key", "table": table, "columns": list(columns)}
+    objects["link.legal_entities"] = {
+        "kind": "link",
+        "legal_entities": sorted(state.legal_entities),
+    }
+    for alert in state.alerts:
+        objects[f"alert.{alert.name}"] = {
+            "kind": "alert",
+            "name": alert.name,
+            "error_type": alert.error_type,
+            "threshold": alert.threshold,
+            "window_minutes": alert.window_minutes,
+            "action": alert.action,
+            "notify": list(alert.notify),
+        }
+    return dict(sorted(objects.items()))

@@ -1,0 +1,230 @@
+"""The steps that carry out a diff, as a dependency graph (ARCHITECTURE §5).
+
+Order: required solutions checked; dwconf solutions imported in dependency order, then applied;
+integration keys; maps whose definition changes stopped; versions switched; legal entities;
+maps started in prerequisite order (initial sync for new maps where the environment asks);
+alerts. Independent steps may run in parallel.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dwconf.plan.actions import Action
+from dwconf.plan.diff import Change
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    operation: str
+    address: str
+    depends_on: tuple[str, ...] = ()
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "address": self.address,
+            "depends_on": list(self.depends_on),
+            "args": dict(self.args),
+        }
+
+
+@dataclass
+class _Builder:
+    desired: Mapping[str, Object]
+    live: Mapping[str, Object]
+    initial_sync: bool
+    steps: dict[str, Step] = field(default_factory=dict)
+
+    def add(self, operation: str, address: str, after: Iterable[str] = (), **args: Any) -> str:
+        step_id = f"{operation}:{address}"
+        deps = tuple(sorted({d for d in after if d in self.steps}))
+        self.steps[step_id] = Step(step_id, operation, address, deps, args)
+        return step_id
+
+    def requires_check(self, solutions: list[Change]) -> str:
+        needed: dict[str, list[str]] = {}
+        for change in solutions:
+            for name, constraint in (change.after or {}).get("requires", {}).items():
+                needed.setdefault(name, []).append(constraint)
+        return self.add("check_requirements", "solutions", requires=needed)
+
+    def solution(self, change: Change, check: str) -> None:
+        after = self.desired[change.address]
+        deps = [f"import_solution:solution.{d}" for d in after.get("depends_on", [])]
+        imported = self.add(
+            "import_solution",
+            change.address,
+            [check, *deps],
+            unique_name=after["unique_name"],
+            version=after["version"],
+        )
+        self.add("apply_solution", change.address, [imported], unique_name=after["unique_name"])
+
+
+def _get(change: Change, key: str) -> list[Any]:
+    return list((change.after or {}).get(key, []))
+
+
+def _map_name(obj: Object) -> str:
+    return str(obj["definition"]["name"])
+
+
+def _definition_moved(change: Change) -> bool:
+    return change.action is Action.CREATE or any(
+        not d.path.startswith("state") for d in change.details
+    )
+
+
+def build_steps(
+    changes: Iterable[Change],
+    desired: Mapping[str, Object],
+    live: Mapping[str, Object],
+    *,
+    initial_sync: bool,
+) -> tuple[Step, ...]:
+    """The ordered steps for `changes`, each knowing the steps it waits for."""
+    changes = list(changes)
+    if not changes:
+        return ()
+    b = _Builder(desired, live, initial_sync)
+    solutions = [c for c in changes if c.kind == "solution" and c.action is not Action.DELETE]
+    check = b.requires_check([c for c in solutions if c.after]) if solutions else ""
+    for change in _solution_order(solutions, desired):
+        b.solution(change, check)
+    maps = [c for c in changes if c.kind == "map"]
+    stops = _stops(b, maps)
+    keys = [
+        b.add(
+            "set_keys",
+            c.address,
+            [check, *stops.values()],
+            columns=(c.after or {}).get("columns", []),
+        )
+        for c in changes
+        if c.kind == "key"
+    ]
+    switches = _switches(b, maps, stops)
+    link = [
+        b.add(
+            "set_legal_entities",
+            c.address,
+            stops.values(),
+            legal_entities=_get(c, "legal_entities"),
+        )
+        for c in changes
+        if c.kind == "link"
+    ]
+    _starts(b, maps, switches, [*keys, *link], stops)
+    if any(c.kind == "alert" for c in changes):
+        alerts = [o for a, o in sorted(desired.items()) if o["kind"] == "alert"]
+        b.add("set_alerts", "alerts", [check], alerts=alerts)
+    return _topological(b.steps)
+
+
+def _solution_order(solutions: list[Change], desired: Mapping[str, Object]) -> list[Change]:
+    graph = {
+        c.address: {f"solution.{d}" for d in desired[c.address].get("depends_on", [])}
+        for c in solutions
+    }
+    by_address = {c.address: c for c in solutions}
+    ordered = graphlib.TopologicalSorter(graph).static_order()
+    return [by_address[a] for a in ordered if a in by_address]
+
+
+def _stops(b: _Builder, maps: list[Change]) -> dict[str, str]:
+    """Maps that must stop: running (or paused) maps whose definition changes, that are
+    deleted, or whose desired state is stopped."""
+    stops: dict[str, str] = {}
+    for change in maps:
+        before = change.before or {}
+        after = change.after
+        if before.get("state") not in ("running", "paused"):
+            continue
+        moved = after is not None and _definition_moved(change)
+        if after is None or moved or after["state"] == "stopped":
+            stops[change.address] = b.add("stop_map", change.address, name=_map_name(before))
+    return stops
+
+
+def _switches(b: _Builder, maps: list[Change], stops: Mapping[str, str]) -> dict[str, str]:
+    switches: dict[str, str] = {}
+    for change in maps:
+        after = change.after
+        if after is None or not _definition_moved(change):
+            continue
+        solution = f"apply_solution:solution.{after['solution']}"
+        switches[change.address] = b.add(
+            "switch_version",
+            change.address,
+            [solution, stops.get(change.address, "")],
+            name=_map_name(after),
+            version=after["definition"]["version"],
+        )
+    return switches
+
+
+def _starts(
+    b: _Builder,
+    maps: list[Change],
+    switches: Mapping[str, str],
+    shared: list[str],
+    stops: Mapping[str, str],
+) -> dict[str, str]:
+    """Start (and pause) steps in prerequisite order: a map waits for the maps it depends on."""
+    by_name = {_map_name(c.after): c for c in maps if c.after is not None}
+    starts: dict[str, str] = {}
+    for name in graphlib.TopologicalSorter(
+        {
+            n: set(c.after["definition"].get("depends_on", [])) & set(by_name)
+            for n, c in by_name.items()
+            if c.after
+        }
+    ).static_order():
+        change = by_name[name]
+        after = change.after or {}
+        before_state = (change.before or {}).get("state")
+        running_now = before_state in ("running", "paused") and change.address not in stops
+        if after["state"] == "stopped" or (running_now and before_state == after["state"]):
+            continue
+        deps = [starts[d] for d in after["definition"].get("depends_on", []) if d in starts]
+        waits = [switches.get(change.address, ""), *shared, *deps]
+        if running_now and before_state == "paused" and after["state"] == "running":
+            starts[name] = b.add("resume_map", change.address, waits, name=name)
+            continue
+        if running_now and after["state"] == "paused":
+            starts[name] = b.add("pause_map", change.address, waits, name=name)
+            continue
+        new = change.action is Action.CREATE
+        master = after["definition"].get("initial_sync", {}).get("master", "dataverse")
+        started = b.add(
+            "start_map",
+            change.address,
+            waits,
+            name=name,
+            initial_sync=bool(new and b.initial_sync),
+            master=master,
+        )
+        starts[name] = started
+        if after["state"] == "paused":
+            starts[name] = b.add("pause_map", change.address, [started], name=name)
+    return starts
+
+
+def _topological(steps: Mapping[str, Step]) -> tuple[Step, ...]:
+    """Steps in a deterministic dependency order: by depth, then by id."""
+    depth: dict[str, int] = {}
+    for step_id in graphlib.TopologicalSorter(
+        {s.id: set(s.depends_on) for s in steps.values()}
+    ).static_order():
+        step = steps[step_id]
+        depth[step_id] = 1 + max((depth[d] for d in step.depends_on), default=-1)
+    return tuple(sorted(steps.values(), key=lambda s: (depth[s.id], s.id)))
