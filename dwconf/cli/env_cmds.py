@@ -226,7 +226,8 @@ def show_command(ctx: click.Context, env: str, fmt: str) -> None:
 def reset_command(ctx: click.Context, env: str, yes: bool) -> None:
     """Start the local environment ENV over (for demos).
 
-    Gives a newly linked environment pair, as on a fresh clone. Deletes .dwconf/ENV.sqlite with its deployment records and lock; refused while an
-    unexpired lock is held, and for any provider other than local.
+    Gives a newly linked environment pair, as on a fresh clone: deletes .dwconf/ENV.sqlite
+    with its deployment records and lock. Refused while an unexpired lock is held, and for
+    any provider other than local. Asks first on a terminal; elsewhere pass --yes.
     """
     ctx.exit(boundary.run(lambda: reset_environment(root=_root(ctx), name=env, yes=yes)))

@@ -10,6 +10,7 @@ import click
 from dwconf import __version__
 from dwconf.cli import boundary
 from dwconf.cli.config_cmds import render_command, schema_command, validate_command
+from dwconf.cli.env_cmds import env_group
 from dwconf.cli.plan_cmds import apply_command, plan_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -47,7 +48,7 @@ cli.add_command(render_command)
 cli.add_command(schema_command)
 cli.add_command(plan_command)
 cli.add_command(apply_command)
-cli.add_command(__import__("dwconf.cli.env_cmds", fromlist=["env_group"]).env_group)
+cli.add_command(env_group)
 
 
 def main() -> None:

@@ -81,7 +81,13 @@ class LocalProvider:
         `seed`, `now`, `new_id` and `polls` are the live model's knobs for tests and demos.
         """
         path = state_path(root, env_name)
-        return cls(Environment.open(path, seed, now=now, new_id=new_id, polls=polls))
+        try:
+            return cls(Environment.open(path, seed, now=now, new_id=new_id, polls=polls))
+        except sqlite3.DatabaseError as exc:
+            raise ProviderError(
+                f"can't open the environment file {path}: {exc}",
+                hint=f"if it is damaged, `dwconf env reset {env_name}` starts it over",
+            ) from exc
 
     @property
     def path(self) -> Path:
@@ -213,7 +219,7 @@ def _held_lease(path: Path) -> Lease | None:
         with Environment.open(path) as env:
             lease = env.lock_status()
             return lease if lease is not None and not lease.is_expired(env.now()) else None
-    except (ProviderError, sqlite3.DatabaseError):
+    except (ProviderError, sqlite3.DatabaseError):  # damaged: what reset is for
         return None
 
 

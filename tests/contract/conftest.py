@@ -1,0 +1,82 @@
+"""Provider fixtures for the contract suite: one harness per provider the suite runs against.
+
+A harness opens the provider under test and says what else the test may do with it: move its
+clock (for lock expiry) and start the environment over. To run the suite against another
+provider, add a context manager to `HARNESSES` — e.g. `dynamics`, which starts the emulator on
+loopback and opens the dynamics provider against it — and every contract test runs there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dwconf.providers import LiveWriter
+from dwconf.providers.local import LocalProvider, reset
+
+START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+ENV_NAME = "dev"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Harness:
+    """How to reach one provider, and which extra powers its tests have."""
+
+    kind: str
+    open: Callable[[], LiveWriter]
+    clock: Clock | None = None  # the provider's clock, when a test may move it
+    reset: Callable[[], None] | None = None  # starts the environment over, when possible
+
+
+@contextmanager
+def local_harness(tmp_path: Path) -> Iterator[Harness]:
+    """The embedded provider on a temporary repository; two polls per transition, so the
+    transitional states are visible before `wait`."""
+    clock = Clock()
+
+    def open_provider() -> LiveWriter:
+        return LocalProvider.open(tmp_path, ENV_NAME, now=clock, polls=2)
+
+    def start_over() -> None:
+        reset(tmp_path, ENV_NAME)
+
+    yield Harness("local", open_provider, clock, start_over)
+
+
+HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
+    "local": local_harness,
+}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    with HARNESSES[request.param](tmp_path) as found:
+        yield found
+
+
+@pytest.fixture
+def provider(harness: Harness) -> Iterator[LiveWriter]:
+    """The provider under test, seen only through the `LiveWriter` protocol."""
+    opened = harness.open()
+    try:
+        yield opened
+    finally:
+        opened.close()
