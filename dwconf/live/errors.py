@@ -47,6 +47,19 @@ class InvalidRequest(LiveError):
     code = "request.invalid"
 
 
+class StoreUnavailable(LiveError):
+    """The environment file could not be read or written (busy, damaged, disk full)."""
+
+    code = "store.unavailable"
+    http_status = 503
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"The environment file is unavailable: {detail}.",
+            hint="Try again; if it persists, check the disk or reset the environment.",
+        )
+
+
 class SchemaTooNew(LiveError):
     code = "store.schema_too_new"
     http_status = 500

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dwconf.live.errors import SchemaTooNew
+from dwconf.live.errors import SchemaTooNew, StoreUnavailable
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -128,10 +128,18 @@ def connect(path: str) -> sqlite3.Connection:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
-    conn.execute(f"BEGIN {mode}")
+    """One transaction; SQLite's own failures (busy after the timeout, I/O) become a LiveError."""
+    try:
+        conn.execute(f"BEGIN {mode}")
+    except sqlite3.OperationalError as exc:
+        raise StoreUnavailable(str(exc)) from exc
     try:
         yield
         conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreUnavailable(str(exc)) from exc
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")

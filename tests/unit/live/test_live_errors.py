@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from dwconf.errors import ProviderError
 from dwconf.live import LiveError, RunState
 from dwconf.live import errors as live_errors
@@ -20,7 +24,7 @@ def test_every_refusal_has_its_own_code_and_an_http_status() -> None:
     assert len(classes) >= 20
     assert len(set(codes)) == len(codes)
     assert all(issubclass(c, ProviderError) for c in classes)
-    assert all(c.http_status in (400, 404, 409, 412, 500) for c in classes)
+    assert all(c.http_status in (400, 404, 409, 412, 500, 503) for c in classes)
 
 
 def test_run_state_labels_are_the_workspace_words() -> None:
@@ -38,3 +42,22 @@ def test_partition_failure_text() -> None:
         "Dual-write failure - Plugin registration failed: [(Unable to get partition map for "
         "project DWM-1-2 Error Exceeds the maximum partitions allowed for mapping DWM-1-2)]"
     )
+
+
+def test_a_busy_store_is_a_live_error_not_a_crash(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dwconf.live import Environment
+    from dwconf.live.errors import StoreUnavailable
+
+    env = Environment.open(tmp_path / "e.sqlite")
+    blocker = sqlite3.connect(tmp_path / "e.sqlite", timeout=0.1)
+    blocker.execute("BEGIN EXCLUSIVE")
+    env._conn.execute("PRAGMA busy_timeout = 100")
+    try:
+        with pytest.raises(StoreUnavailable, match="unavailable"):
+            env.set_legal_entities(["USMF"])
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert env.set_legal_entities(["USMF"]) is True
