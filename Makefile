@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/dwconf validate
-	$(BIN)/dwconf render dev
+	$(BIN)/dwconf env reset dev --yes
+	$(BIN)/dwconf plan dev
+	$(BIN)/dwconf apply dev --auto-approve
+	$(BIN)/dwconf plan dev
 
 lint: setup
 	$(BIN)/ruff check .

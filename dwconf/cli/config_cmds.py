@@ -8,6 +8,7 @@ import click
 import yaml
 
 from dwconf.cli import boundary, console
+from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError, ExitCode
 from dwconf.schema import write_schemas
 from dwconf.validate.engine import Report, validate
@@ -20,8 +21,10 @@ def _root(ctx: click.Context, path: Path | None) -> Path:
     return root
 
 
-def _print_report(report: Report, fmt: str, strict: bool) -> int:
+def _print_report(report: Report, fmt: str, strict: bool, verbose: bool = False) -> int:
     shown = list(report.diagnostics)
+    if fmt != "json" and not verbose:
+        shown = [d for d in shown if d.severity is not Severity.INFO]
     if fmt == "json":
         console.data(
             {
@@ -38,6 +41,9 @@ def _print_report(report: Report, fmt: str, strict: bool) -> int:
             console.show_diagnostic(d, console.out)
         envs = ", ".join(report.environments) or "no environment"
         summary = f"{report.errors} error(s), {report.warnings} warning(s) ({envs})"
+        hidden = len(report.diagnostics) - len(shown)
+        if hidden:
+            summary += f"; {hidden} note(s) hidden, shown with --verbose"
         console.out.print(summary, markup=False, style="bold" if report.errors else "green")
     failed = report.errors or (strict and report.warnings)
     return int(ExitCode.ERROR if failed else ExitCode.OK)
@@ -57,9 +63,15 @@ def _print_report(report: Report, fmt: str, strict: bool) -> int:
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("-v", "--verbose", is_flag=True, help="Show notes (skipped checks) too.")
 @click.pass_context
 def validate_command(
-    ctx: click.Context, path: Path | None, envs: tuple[str, ...], fmt: str, strict: bool
+    ctx: click.Context,
+    path: Path | None,
+    envs: tuple[str, ...],
+    fmt: str,
+    strict: bool,
+    verbose: bool,
 ) -> None:
     """Check the configuration: every problem at once, with file:line:col, a code and a fix.
 
@@ -75,7 +87,7 @@ def validate_command(
 
     def body() -> int:
         report = validate(_root(ctx, path), envs)
-        return _print_report(report, fmt, strict)
+        return _print_report(report, fmt, strict, verbose)
 
     ctx.exit(boundary.run(body))
 

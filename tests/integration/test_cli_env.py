@@ -58,7 +58,7 @@ def test_show_a_fresh_environment(repo: Path, dwconf: Cli) -> None:
     lines = result.out.splitlines()
     assert lines[0] == "environment dev (provider local)"
     assert re.fullmatch(r"fingerprint [0-9a-f]{64}", lines[1])
-    assert "solutions (20)" in lines
+    assert "solutions (21)" in lines
     assert any(re.fullmatch(r"  DualWriteCore +1\.0\.24062\.1", line) for line in lines)
     assert lines[lines.index("maps (0)") + 1] == "  (none)"
     assert lines[-2:] == ["lock: none", "deployment records: 0"]
@@ -147,7 +147,7 @@ def test_reset_with_yes_gives_a_fresh_environment(repo: Path, dwconf: Cli, tmp_p
     result = dwconf("-C", str(repo), "env", "reset", "dev", "--yes")
     assert result.exit_code == 0, result.err
     seed = seed_fingerprint(tmp_path)
-    assert result.out == f"dev: fresh environment, 20 solution(s), 0 map(s); fingerprint {seed}\n"
+    assert result.out == f"dev: fresh environment, 21 solution(s), 0 map(s); fingerprint {seed}\n"
     shown = json.loads(dwconf("-C", str(repo), "env", "show", "dev", "--format", "json").out)
     assert (shown["fingerprint"], shown["maps"], shown["records"]) == (seed, [], 0)
 

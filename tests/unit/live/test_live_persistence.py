@@ -38,6 +38,7 @@ MICROSOFT = {
     "Dynamics365NotesExtended",
     "msdyn_Dynamics365NotesMaps",
     "msdyn_Dynamics365NotesAnchor",
+    "Party",
 }
 
 
