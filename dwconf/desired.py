@@ -25,8 +25,7 @@ class DesiredState:
 
     @property
     def hash(self) -> str:
-        text = json.dumps(self.objects, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return state_hash(self.objects)
 
     def as_dict(self) -> dict[str, Any]:
         return {"environment": self.environment, "desired_hash": self.hash, "objects": self.objects}
@@ -45,9 +44,38 @@ def canonical_map(model: TableMap) -> Object:
     return data
 
 
+def _field_order(field: Object) -> tuple[str, str]:
+    return (str(field.get("finops") or ""), str(field.get("dataverse") or ""))
+
+
+def normal_definition(definition: Object) -> Object:
+    """A map definition whose lists that have no meaningful order (fields, prerequisites) are
+    sorted: two files that differ only in those orders describe the same map."""
+    normal = dict(definition)
+    if isinstance(normal.get("fields"), list):
+        normal["fields"] = sorted(normal["fields"], key=_field_order)
+    if isinstance(normal.get("depends_on"), list):
+        normal["depends_on"] = sorted(normal["depends_on"])
+    return normal
+
+
+def normal_object(obj: Object) -> Object:
+    if obj.get("kind") == "map" and isinstance(obj.get("definition"), dict):
+        return {**obj, "definition": normal_definition(obj["definition"])}
+    return obj
+
+
+def state_hash(objects: dict[str, Object]) -> str:
+    """The hash of a desired state, independent of file, key and field order."""
+    normal = {address: normal_object(obj) for address, obj in objects.items()}
+    text = json.dumps(normal, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def content_hash(definitions: list[Object]) -> str:
     """A hash of a solution's map definitions, independent of their order."""
-    ordered = sorted(definitions, key=lambda d: (d["name"], d["version"]))
+    normal = [normal_definition(d) for d in definitions]
+    ordered = sorted(normal, key=lambda d: (d["name"], d["version"]))
     text = json.dumps(ordered, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -92,6 +120,7 @@ def build(project: Project) -> DesiredState:
             "kind": "solution",
             "folder": spec.folder,
             "pin": env.model.solutions[spec.folder],
+            "source": spec.source,  # `workspace` or the release tag's commit; not compared
             "unique_name": spec.model.unique_name,
             "version": spec.model.version,
             "publisher": spec.model.publisher.model_dump(mode="json"),
@@ -112,4 +141,12 @@ def build(project: Project) -> DesiredState:
     return DesiredState(env.name, dict(sorted(objects.items())))
 
 
-__all__ = ["DesiredState", "build", "canonical_map", "content_hash"]
+__all__ = [
+    "DesiredState",
+    "build",
+    "canonical_map",
+    "content_hash",
+    "normal_definition",
+    "normal_object",
+    "state_hash",
+]

@@ -1,22 +1,327 @@
-"""Git: the only module that imports gitpython."""
+"""Git: the only module that imports gitpython.
+
+Three things live here:
+
+- `info(root)`: the commit checked out and whether the working tree has changes (plans record it);
+- the file-tree abstraction the loader reads through (`FileTree`: list a folder, read a file),
+  over the working tree (`WorkingTree`) or over the tree of a commit or tag (`GitTree`), so a
+  solution pinned to a released version is read from its tag without a checkout;
+- `Repository`: the few repository operations the GitOps commands need (release tags, a clean
+  tree, one commit, an annotated tag, a new branch, revisions and merge-bases).
+
+gitpython is imported lazily: `dwconf validate` on a configuration that pins no released version
+never pays for it.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Protocol
 
-import git
+from dwconf.errors import DwconfError
 
-from dwconf.plan.definition import GitInfo
+if TYPE_CHECKING:
+    import git
+
+    from dwconf.plan.definition import GitInfo
+
+RELEASE_TAG = re.compile(r"^(?P<folder>[^/]+)/v(?P<version>\d+\.\d+\.\d+\.\d+)$")
+LOCAL_STATE = ".dwconf"  # the embedded environments' folder, git-ignored
+
+
+def release_tag(folder: str, version: str) -> str:
+    """The tag `dwconf release` gives a solution's version: `<folder>/v<version>`."""
+    return f"{folder}/v{version}"
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a four-part version (numeric, part by part)."""
+    return tuple(int(part) for part in version.split("."))
+
+
+# -- file trees --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One name in a folder of a file tree."""
+
+    name: str
+    is_dir: bool
+
+
+class FileTree(Protocol):
+    """The read-only files of a configuration repository, by posix path relative to its root."""
+
+    @property
+    def label(self) -> str:
+        """Appended to every displayed path: '' for the working tree, '@<rev>' for a revision."""
+        ...
+
+    def entries(self, folder: str) -> list[Entry]:
+        """The entries of `folder` ('' is the root), sorted by name; [] when it is no folder."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """The bytes of the file at `path`; raises OSError when it can't be read."""
+        ...
+
+
+@dataclass(frozen=True)
+class WorkingTree:
+    """The files on disk under `root`."""
+
+    root: Path
+    label: str = ""
+
+    def entries(self, folder: str) -> list[Entry]:
+        path = self.root / folder if folder else self.root
+        if not path.is_dir():
+            return []
+        return sorted((Entry(p.name, p.is_dir()) for p in path.iterdir()), key=lambda e: e.name)
+
+    def read(self, path: str) -> bytes:
+        return (self.root / path).read_bytes()
+
+
+@dataclass(frozen=True)
+class GitTree:
+    """The files of one commit's tree (blobs read through gitpython: no checkout)."""
+
+    tree: git.Tree
+    label: str
+
+    def _find(self, path: str) -> git.Tree | git.Blob | None:
+        if not path:
+            return self.tree
+        try:
+            return self.tree / path
+        except KeyError:
+            return None
+
+    def entries(self, folder: str) -> list[Entry]:
+        import git
+
+        found = self._find(folder)
+        if not isinstance(found, git.Tree):
+            return []
+        items = [Entry(t.name, True) for t in found.trees] + [
+            Entry(b.name, False) for b in found.blobs
+        ]
+        return sorted(items, key=lambda e: e.name)
+
+    def read(self, path: str) -> bytes:
+        import git
+
+        found = self._find(path)
+        if not isinstance(found, git.Blob):
+            raise FileNotFoundError(2, "No such file in the revision", path)
+        data: bytes = found.data_stream.read()
+        return data
+
+
+# -- releases ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """A released version of a solution: the tag `<folder>/v<version>` and its commit."""
+
+    folder: str
+    version: str
+    tag: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class Releases:
+    """Every release tag of a repository, by solution folder.
+
+    `in_git` is False when the configuration is not in a git repository (no pin can resolve).
+    """
+
+    in_git: bool = True
+    by_folder: Mapping[str, Mapping[str, Release]] = field(default_factory=dict)
+
+    def get(self, folder: str, version: str) -> Release | None:
+        return self.by_folder.get(folder, {}).get(version)
+
+    def versions(self, folder: str) -> list[str]:
+        """The released versions of `folder`, oldest first."""
+        return sorted(self.by_folder.get(folder, {}), key=version_key)
+
+
+# -- the repository ----------------------------------------------------------------------------
+
+
+class Repository:
+    """The git repository holding a configuration root (which may be a subfolder of it)."""
+
+    def __init__(self, repo: git.Repo, root: Path) -> None:
+        self._repo = repo
+        top = Path(repo.working_tree_dir or root).resolve()
+        prefix = root.resolve().relative_to(top).as_posix()
+        self.root = root
+        self.prefix = "" if prefix == "." else prefix
+
+    @classmethod
+    def find(cls, root: Path) -> Repository | None:
+        """The repository holding `root`, or None when there is none."""
+        import git
+
+        try:
+            repo = git.Repo(root, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return None
+        if repo.bare or repo.working_tree_dir is None:
+            return None
+        return cls(repo, root)
+
+    @classmethod
+    def open(cls, root: Path) -> Repository:
+        """The repository holding `root`; a DwconfError when there is none."""
+        found = cls.find(root)
+        if found is None:
+            raise DwconfError(
+                f"{root} is not in a git repository",
+                "run dwconf inside a clone of the configuration repository (git init, git clone)",
+            )
+        return found
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def in_repo(self, path: str) -> str:
+        """A path relative to the configuration root, as a path inside the repository."""
+        return str(PurePosixPath(self.prefix, path)) if self.prefix else path
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The sha of HEAD, or None in a repository without commits."""
+        try:
+            return self._repo.head.commit.hexsha
+        except ValueError:
+            return None
+
+    def resolve(self, rev: str) -> str:
+        """The commit sha `rev` names (a branch, tag, sha, `HEAD~1` …)."""
+        import git
+
+        try:
+            return self._repo.commit(rev).hexsha
+        except (git.BadName, git.BadObject, ValueError) as exc:
+            raise DwconfError(
+                f"unknown git revision: {rev}", "name a branch, tag or commit"
+            ) from exc
+
+    def tree(self, rev: str, label: str | None = None) -> GitTree:
+        """The configuration root's files at `rev`."""
+        commit = self._repo.commit(self.resolve(rev))
+        tree = commit.tree
+        if self.prefix:
+            try:
+                tree = tree / self.prefix
+            except KeyError as exc:
+                raise DwconfError(f"{self.prefix} does not exist at {rev}") from exc
+        return GitTree(tree, f"@{rev}" if label is None else label)
+
+    def releases(self) -> Releases:
+        """Every tag `<folder>/v<four-part version>` with the commit it points to."""
+        found: dict[str, dict[str, Release]] = {}
+        for tag in self._repo.tags:
+            match = RELEASE_TAG.match(tag.name)
+            if match is None:
+                continue
+            try:
+                commit = tag.commit.hexsha
+            except ValueError:  # a tag of something that is not a commit
+                continue
+            folder, version = match["folder"], match["version"]
+            found.setdefault(folder, {})[version] = Release(folder, version, tag.name, commit)
+        return Releases(True, found)
+
+    def release_tree(self, release: Release) -> GitTree:
+        return self.tree(release.commit, f"@{release.tag}")
+
+    def changed_paths(self) -> list[str]:
+        """Modified, staged and untracked files (git status), except dwconf's local state."""
+        output = self._repo.git.status("--porcelain=v1", "-z", "--untracked-files=all")
+        ignored = self.in_repo(LOCAL_STATE) + "/"
+        return [p for p in _status_paths(output) if not p.startswith(ignored)]
+
+    def has_ref(self, name: str) -> bool:
+        try:
+            self._repo.commit(name)
+        except Exception:
+            return False
+        return True
+
+    def has_branch(self, name: str) -> bool:
+        return name in {h.name for h in self._repo.heads}
+
+    def default_branch(self) -> str | None:
+        """The default branch: main or master, locally or at origin."""
+        for name in ("main", "master", "origin/main", "origin/master", "origin/HEAD"):
+            if self.has_ref(name):
+                return name
+        return None
+
+    def merge_base(self, a: str, b: str) -> str:
+        bases = self._repo.merge_base(a, b)
+        if not bases or bases[0] is None:
+            raise DwconfError(f"{a} and {b} have no common ancestor", "pass both revisions")
+        return str(bases[0].hexsha)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _identity(self) -> tuple[git.Actor, dict[str, str]]:
+        import git
+
+        actor = git.Actor.committer(self._repo.config_reader())
+        env = {"GIT_COMMITTER_NAME": actor.name or "dwconf"}
+        env["GIT_COMMITTER_EMAIL"] = actor.email or "dwconf@localhost"
+        return actor, {**os.environ, **env}
+
+    def commit(self, paths: list[str], message: str) -> str:
+        """Commit the files at `paths` (relative to the configuration root); returns the sha."""
+        actor, _ = self._identity()
+        self._repo.index.add([self.in_repo(p) for p in paths])
+        made = self._repo.index.commit(message, author=actor, committer=actor, skip_hooks=True)
+        return made.hexsha
+
+    def tag(self, name: str, message: str, ref: str = "HEAD") -> None:
+        """Create the annotated tag `name` at `ref`."""
+        _, env = self._identity()
+        self._repo.git.tag("-a", name, "-m", message, ref, env=env)
+
+    def start_branch(self, name: str) -> None:
+        """Create branch `name` at HEAD and check it out (local changes are carried over)."""
+        self._repo.git.checkout("-b", name)
+
+
+def _status_paths(output: str) -> Iterator[str]:
+    entries = iter(output.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        yield entry[3:]
+        if entry[0] in "RC":
+            next(entries, None)  # the rename's source path
 
 
 def info(root: Path) -> GitInfo:
     """The commit checked out at `root` and whether the working tree has changes."""
-    try:
-        repo = git.Repo(root, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+    from dwconf.plan.definition import GitInfo
+
+    repo = Repository.find(root)
+    if repo is None:
         return GitInfo()
     try:
-        commit = repo.head.commit.hexsha
-    except ValueError:  # a repository without commits
-        commit = None
-    return GitInfo(commit=commit, dirty=repo.is_dirty(untracked_files=True))
+        return GitInfo(commit=repo.head(), dirty=bool(repo.changed_paths()))
+    finally:
+        repo.close()

@@ -3,18 +3,22 @@ read and diff that `dwconf plan` and `dwconf apply` share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dwconf import desired as desired_state
 from dwconf import git
+from dwconf.desired import state_hash
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
-from dwconf.live import LiveState
+from dwconf.live import DeploymentRecord
 from dwconf.load.project import EnvSpec, Loader, Project
-from dwconf.plan.definition import Plan, make_plan
-from dwconf.plan.live_view import live_objects
+from dwconf.model import Environment
+from dwconf.plan.definition import GitInfo, Plan, make_plan
+from dwconf.plan.drift import Drift, find_drift
+from dwconf.plan.live_view import live_objects, recorded_state
 from dwconf.providers.base import LiveReader
 from dwconf.validate.engine import check_project
 
@@ -45,14 +49,6 @@ def load_desired(root: Path, env_name: str) -> Desired:
     return Desired(project, env, desired_state.build(project))
 
 
-def recorded_state(state: LiveState) -> dict[str, Any]:
-    """The desired state of the last successful apply, if any."""
-    for record in reversed(state.records):
-        if record.status == "succeeded":
-            return dict(record.desired)
-    return {}
-
-
 def plan_against(
     want: Desired,
     reader: LiveReader,
@@ -78,3 +74,124 @@ def plan_against(
         targets=targets,
         excludes=excludes,
     )
+
+
+# Reading an environment without its configuration: drift, history, rollback ------------------
+
+
+def load_environment(root: Path, env_name: str) -> Environment:
+    """The environment model alone (provider settings): what commands that compare live with
+    deployment records need, so they work while other files of the configuration are broken."""
+    if not root.is_dir():
+        raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
+    loader = Loader.at(root)
+    found = loader.environments()
+    if env_name in found:
+        return found[env_name].model
+    known = ", ".join(sorted(found)) or "none"
+    raise DwconfError(f"unknown environment: {env_name}", f"known: {known}")
+
+
+def _solutions(*states: Mapping[str, Any]) -> set[str]:
+    return {o["unique_name"] for s in states for o in s.values() if o.get("kind") == "solution"}
+
+
+def _last_succeeded(records: tuple[DeploymentRecord, ...]) -> DeploymentRecord | None:
+    return next((r for r in reversed(records) if r.status == "succeeded"), None)
+
+
+def record_summary(record: DeploymentRecord) -> dict[str, Any]:
+    """A deployment record as `dwconf history` shows it (without its desired state)."""
+    return {
+        "id": record.id,
+        "created": record.created.isoformat(),
+        "who": record.who,
+        "status": record.status,
+        "plan_id": record.plan_hash,
+        "git_commit": record.git_commit,
+        "solution_versions": dict(sorted(record.solution_versions.items())),
+    }
+
+
+def drift_against(env_name: str, reader: LiveReader, ignore: tuple[str, ...] = ()) -> Drift:
+    """Live against the last successful deployment record (never writes)."""
+    state = reader.read()
+    record = _last_succeeded(state.records)
+    if record is None:
+        raise DwconfError(
+            f"{env_name} has no successful deployment record to compare with",
+            f"drift is measured from dwconf's last apply: dwconf apply {env_name}",
+        )
+    live = live_objects(state, _solutions(record.desired))
+    changes = find_drift(record.desired, live, ignore)
+    summary = {k: v for k, v in record_summary(record).items() if k in ("id", "created", "who")}
+    return Drift(env_name, summary, changes, ignore)
+
+
+def rollback_target(records: tuple[DeploymentRecord, ...], to: str | None) -> DeploymentRecord:
+    """The record `to` names (an id or a unique prefix of one); by default the successful
+    record before the last successful one."""
+    if to:
+        found = [r for r in records if r.id == to] or [r for r in records if r.id.startswith(to)]
+        if len(found) != 1:
+            what = "matches no" if not found else "matches more than one"
+            raise DwconfError(f"'{to}' {what} deployment record", "see them with dwconf history")
+        return found[0]
+    succeeded = [r for r in records if r.status == "succeeded"]
+    if len(succeeded) < 2:
+        raise DwconfError(
+            "there is no earlier successful deployment to roll back to",
+            "see the records with dwconf history; pick one with --to",
+        )
+    return succeeded[-2]
+
+
+def _keep_versions(desired: dict[str, Any], live: Mapping[str, Any]) -> list[str]:
+    """Dataverse refuses to import a lower solution version: a solution installed at a higher
+    version than the record's gets the record's content at the installed version."""
+    notes = []
+    for address, obj in desired.items():
+        have = live.get(address)
+        if obj["kind"] != "solution" or have is None:
+            continue
+        if _version(have["version"]) > _version(obj["version"]):
+            desired[address] = {**obj, "version": have["version"]}
+            notes.append(
+                f"{address} stays at version {have['version']} (Dataverse can't import the "
+                f"recorded {obj['version']}); its maps go back to the recorded content"
+            )
+    return notes
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollback:
+    """The plan that takes the environment back to the desired state of a deployment record."""
+    state = reader.read()
+    record = rollback_target(state.records, to)
+    recorded = recorded_state(state)
+    live = live_objects(state, _solutions(record.desired, recorded))
+    desired = {a: dict(o) for a, o in record.desired.items()}
+    notes = _keep_versions(desired, live)
+    sync = [o.get("initial_sync") for o in desired.values() if o.get("kind") == "map"]
+    plan = make_plan(
+        env_name,
+        desired,
+        state_hash(desired),
+        live,
+        state.fingerprint,
+        recorded=recorded,
+        initial_sync="skip" not in sync,
+        git=GitInfo(record.git_commit),
+        origin=f"record:{record.id}",
+    )
+    return Rollback(record, plan, tuple(notes))
+
+
+@dataclass(frozen=True)
+class Rollback:
+    record: DeploymentRecord
+    plan: Plan
+    notes: tuple[str, ...] = ()

@@ -7,9 +7,11 @@ PASSWORD, KEY, CREDENTIAL), plus anything shaped like a JWT or a bearer token.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 MASK = "***"
 _SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|(^|_)KEY($|_)", re.I)
@@ -30,7 +32,36 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    for value in [*secret_values(), *extra]:
+    return _redact(text, [*secret_values(), *extra])
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for value in secrets:
         if value and value in text:
             text = text.replace(value, MASK)
     return _TOKEN_SHAPES.sub(MASK, text)
+
+
+def redact_data(value: Any, extra: Iterable[str] = ()) -> Any:
+    """`value` with every string inside it redacted (dicts, lists and tuples are walked)."""
+    return _walk(value, [*secret_values(), *extra])
+
+
+def _walk(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return _redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _walk(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, secrets) for v in value]
+    return value
+
+
+def redact_json(value: Any) -> Any:
+    """JSON-able `value` redacted like `redact_data`, but by one pass over its serialised text:
+    fast for large documents such as saved plans, where secrets are rare."""
+    secrets = secret_values()
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    escaped = [json.dumps(s, ensure_ascii=False)[1:-1] for s in secrets]
+    cleaned = _redact(text, sorted({*secrets, *escaped}, key=len, reverse=True))
+    return value if cleaned == text else json.loads(cleaned)

@@ -7,6 +7,7 @@ before and after it runs.
 
 from __future__ import annotations
 
+import graphlib
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -59,29 +60,23 @@ def run_steps(
 ) -> Outcome:
     """Execute `plan.steps`; steps the journal records as done are not run again."""
     outcome = Outcome()
-    done = journal.done_steps()
-    pending = {s.id: s for s in plan.steps}
-    # a dependency outside the plan (left out by --target) counts as satisfied
-    finished: dict[str, str] = {
-        d: "done" for s in plan.steps for d in s.depends_on if d not in pending
-    }
+    graph = _Graph(plan.steps)
 
     def record(result: StepOutcome) -> None:
         outcome.steps.append(result)
-        finished[result.step.id] = result.status
+        graph.finish(result.step.id, result.status)
         if progress:
             progress(result)
 
+    done = journal.done_steps()
     for step in plan.steps:
         if step.id in done:
-            pending.pop(step.id)
             record(StepOutcome(step, "resumed"))
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         running: dict[Future[StepOutcome], Step] = {}
-        while pending or running:
-            for step in _ready(pending, finished, running):
-                pending.pop(step.id)
-                if any(finished.get(d) in ("failed", "skipped") for d in step.depends_on):
+        while graph.pending or running:
+            for step in graph.ready():
+                if graph.blocked(step):
                     record(StepOutcome(step, "skipped", "a step it depends on did not complete"))
                     continue
                 running[pool.submit(_run_one, plan, writer, journal, step)] = step
@@ -95,10 +90,37 @@ def run_steps(
     return outcome
 
 
-def _ready(
-    pending: dict[str, Step], finished: dict[str, str], running: dict[Future[StepOutcome], Step]
-) -> list[Step]:
-    return [s for s in list(pending.values()) if all(d in finished for d in s.depends_on)]
+class _Graph:
+    """Which steps can run: each pending step counts the dependencies still unfinished, so
+    finishing a step costs its number of dependents, not a scan of every pending step."""
+
+    def __init__(self, steps: tuple[Step, ...]) -> None:
+        self.pending = {s.id: s for s in steps}
+        self.status: dict[str, str] = {}
+        self._waiting = {s.id: sum(d in self.pending for d in s.depends_on) for s in steps}
+        self._dependents: dict[str, list[str]] = {}
+        for step in steps:
+            for dep in step.depends_on:
+                self._dependents.setdefault(dep, []).append(step.id)
+        # a dependency outside the plan (left out by --target) counts as satisfied
+        self._ready = [s.id for s in steps if self._waiting[s.id] == 0]
+
+    def finish(self, step_id: str, status: str) -> None:
+        if self.pending.pop(step_id, None) is None:
+            return
+        self.status[step_id] = status
+        for dependent in self._dependents.get(step_id, []):
+            self._waiting[dependent] -= 1
+            if self._waiting[dependent] == 0:
+                self._ready.append(dependent)
+
+    def ready(self) -> list[Step]:
+        found = [self.pending[i] for i in self._ready if i in self.pending]
+        self._ready = []
+        return found
+
+    def blocked(self, step: Step) -> bool:
+        return any(self.status.get(d) in ("failed", "skipped") for d in step.depends_on)
 
 
 def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> StepOutcome:
@@ -107,33 +129,55 @@ def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> St
     try:
         OPERATIONS[step.operation](writer, step, plan)
     except (DwconfError, OSError, TimeoutError) as exc:
-        message = _message(exc)
-        journal.write("failed", step.id, error=message)
-        return StepOutcome(step, "failed", message, time.monotonic() - start)
+        return _failed(journal, step, _message(exc), start)
+    except Exception as exc:  # a bug must not abandon the other steps and stopped maps
+        return _failed(journal, step, redact(f"internal error: {type(exc).__name__}: {exc}"), start)
     journal.write("done", step.id)
     return StepOutcome(step, "done", "", time.monotonic() - start)
 
 
-def _restart_stopped(
-    plan: Plan, writer: LiveWriter, journal: Journal, outcome: Outcome
-) -> list[str]:
-    """Start again the maps this apply stopped whose own start did not happen."""
+def _to_restart(plan: Plan, outcome: Outcome) -> dict[str, Step]:
+    """Maps this apply stopped whose own start did not happen, by name."""
     status = {s.step.id: s.status for s in outcome.steps}
-    restarted = []
+    found: dict[str, Step] = {}
     for step in plan.steps:
         if step.operation != "stop_map" or status.get(step.id) not in ("done", "resumed"):
             continue
         after = plan.desired.get(step.address)
         if after is None or after.get("state") == "stopped":
             continue
-        start_id = f"start_map:{step.address}"
-        if status.get(start_id) in ("done", "resumed"):
+        if status.get(f"start_map:{step.address}") in ("done", "resumed"):
             continue
-        name = step.args["name"]
+        found[step.args["name"]] = step
+    return found
+
+
+def _prerequisite_order(plan: Plan, names: set[str]) -> list[str]:
+    graph = {}
+    for obj in plan.desired.values():
+        name = (obj.get("definition") or {}).get("name")
+        if obj.get("kind") == "map" and name in names:
+            graph[name] = set(obj["definition"].get("depends_on") or []) & names
+    return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+def _failed(journal: Journal, step: Step, message: str, start: float) -> StepOutcome:
+    journal.write("failed", step.id, error=message)
+    return StepOutcome(step, "failed", message, time.monotonic() - start)
+
+
+def _restart_stopped(
+    plan: Plan, writer: LiveWriter, journal: Journal, outcome: Outcome
+) -> list[str]:
+    """Start again, in prerequisite order, the maps this apply stopped and did not start."""
+    stopped = _to_restart(plan, outcome)
+    restarted = []
+    for name in _prerequisite_order(plan, set(stopped)):
+        step = stopped[name]
         try:
             writer.start_map(name, False, None)
             writer.wait(name, WAIT_SECONDS)
-        except DwconfError as exc:
+        except Exception as exc:  # one map that won't start must not keep the others stopped
             journal.write("restart_failed", step.id, error=_message(exc))
             continue
         journal.write("restarted", step.id)

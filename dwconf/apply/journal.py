@@ -1,7 +1,9 @@
 """The apply journal: one JSON line per step event, written before and after each step, so an
 interrupted apply can be resumed without running a finished step twice.
 
-`.dwconf/journal/<env>/<plan id>.jsonl`, next to the plan it executes (`<plan id>.plan.json`).
+`.dwconf/journal/<env>/<stamp>-<plan id>.jsonl`, one file per apply run, next to the plan it
+executes (`<stamp>-<plan id>.plan.json`). A new run never reuses an old file: the same plan id
+can come back (live moved away and back) and must not inherit the old run's `done` steps.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dwconf.redact import redact_data
+
+# Every line reaches the operating system before the step goes on, which survives a killed
+# process. Only these are also forced to disk: a step line lost to a machine crash means the
+# step runs again on resume, which is safe because every step is idempotent.
+DURABLE = ("begin", "finished")
+
 
 @dataclass
 class Journal:
@@ -24,8 +33,10 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
     @classmethod
-    def at(cls, root: Path, env: str, plan_id: str) -> Journal:
-        return cls(root / ".dwconf" / "journal" / env / f"{plan_id}.jsonl")
+    def new(cls, root: Path, env: str, plan_id: str) -> Journal:
+        """A fresh journal for one apply run of `plan_id`."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        return cls(folder(root, env) / f"{stamp}-{plan_id}.jsonl")
 
     @property
     def plan_path(self) -> Path:
@@ -33,11 +44,12 @@ class Journal:
 
     def write(self, event: str, step: str = "", **extra: Any) -> None:
         entry = {"time": datetime.now(UTC).isoformat(), "event": event, "step": step, **extra}
-        line = json.dumps(entry, sort_keys=True, default=str) + "\n"
+        line = json.dumps(redact_data(entry), sort_keys=True, default=str) + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(line)
             handle.flush()
-            os.fsync(handle.fileno())
+            if event in DURABLE:
+                os.fsync(handle.fileno())
 
     def events(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -51,17 +63,41 @@ class Journal:
         return found
 
     def done_steps(self) -> set[str]:
-        return {e["step"] for e in self.events() if e["event"] == "done"}
+        """Steps whose effect still stands: done, and not undone since (a map this apply
+        stopped and then started again after a failure must be stopped again)."""
+        done: set[str] = set()
+        for event in self.events():
+            if event["event"] == "done":
+                done.add(event["step"])
+            elif event["event"] == "restarted":
+                done.discard(event["step"])
+        return done
 
-    def finished(self) -> bool:
-        return any(e["event"] == "finished" for e in self.events())
+    def status(self) -> str | None:
+        """The status of the run's last `finished` event; None while it never finished."""
+        finished = [e for e in self.events() if e["event"] == "finished"]
+        return str(finished[-1].get("status")) if finished else None
+
+    def last_begin(self) -> dict[str, Any] | None:
+        begins = [e for e in self.events() if e["event"] == "begin"]
+        return begins[-1] if begins else None
 
 
-def unfinished(root: Path, env: str) -> list[Journal]:
-    """Journals of applies to `env` that never finished, newest first."""
-    folder = root / ".dwconf" / "journal" / env
-    if not folder.is_dir():
+def folder(root: Path, env: str) -> Path:
+    return root / ".dwconf" / "journal" / env
+
+
+def journals(root: Path, env: str) -> list[Journal]:
+    """Every apply run's journal for `env`, newest first."""
+    where = folder(root, env)
+    if not where.is_dir():
         return []
-    journals = [Journal(p) for p in folder.glob("*.jsonl")]
-    pending = [j for j in journals if not j.finished()]
-    return sorted(pending, key=lambda j: j.path.stat().st_mtime, reverse=True)
+    return [Journal(p) for p in sorted(where.glob("*.jsonl"), reverse=True)]
+
+
+def resumable(root: Path, env: str) -> Journal | None:
+    """The newest run, when it did not succeed (killed, crashed or failed); else None."""
+    runs = journals(root, env)
+    if not runs or runs[0].status() == "succeeded":
+        return None
+    return runs[0]

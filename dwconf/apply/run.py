@@ -1,24 +1,26 @@
-"""An apply from start to end: take the lease, run the steps, verify, write the record."""
+"""An apply from start to end: take the lease, run the steps, verify, write the record.
+
+The journal's `begin` event names the lease, the process and the machine, so `apply --resume`
+can take over the lease of an apply that was killed and tell one that is still running.
+"""
 
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
+from dwconf.apply import lease as leases
 from dwconf.apply.executor import Outcome, Progress, run_steps
 from dwconf.apply.journal import Journal
 from dwconf.errors import DwconfError
 from dwconf.live.state import Lease
+from dwconf.plan import saved
 from dwconf.plan.definition import Plan, make_plan
 from dwconf.plan.diff import Change
-from dwconf.plan.live_view import live_objects
+from dwconf.plan.live_view import live_objects, recorded_state
 from dwconf.providers.base import LiveWriter
 
 LEASE_SECONDS = 120.0
@@ -34,10 +36,24 @@ class Result:
     outcome: Outcome
     remaining: list[Change] = field(default_factory=list)
     record_id: str | None = None
+    took_over: bool = False
+    lease_lost: str = ""  # why the heartbeat could not renew the lease, if it could not
 
     @property
     def ok(self) -> bool:
         return not self.outcome.failed and not self.remaining
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run an apply; every field has the CLI's default."""
+
+    parallelism: int = 4
+    lease_seconds: float = LEASE_SECONDS
+    lock_timeout: float = 0.0
+    resume: bool = False
+    progress: Progress | None = None
+    on_wait: leases.OnWait | None = None
 
 
 class Heartbeat:
@@ -47,6 +63,7 @@ class Heartbeat:
         self._writer, self._lease, self._ttl = writer, lease, ttl
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
+        self.lost = ""
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -60,68 +77,88 @@ class Heartbeat:
         while not self._stop.wait(self._ttl / 3):
             try:
                 self._writer.renew_lock(self._lease.id, self._ttl)
-            except DwconfError:
+            except DwconfError as exc:
+                self.lost = exc.message
                 return
+
+
+def managed_solutions(*states: dict[str, dict[str, object]]) -> set[str]:
+    return {str(o["unique_name"]) for s in states for o in s.values() if o["kind"] == "solution"}
 
 
 def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
     """Changes still needed after the apply, from a fresh read (not a guess)."""
     state = writer.read()
-    managed = {o["unique_name"] for o in plan.desired.values() if o["kind"] == "solution"}
+    recorded = recorded_state(state)
     again = make_plan(
         plan.environment,
         plan.desired,
         plan.desired_hash,
-        live_objects(state, managed),
+        live_objects(state, managed_solutions(dict(plan.desired), recorded)),
         state.fingerprint,
+        recorded=recorded,
     )
     return list(again.changes)
 
 
+def _record(plan: Plan, writer: LiveWriter, status: str) -> str:
+    record = writer.add_record(
+        who=who(),
+        plan_hash=plan.id,
+        git_commit=plan.git.commit,
+        solution_versions={
+            o["unique_name"]: o["version"] for o in plan.desired.values() if o["kind"] == "solution"
+        },
+        desired=dict(plan.desired),
+        status=status,
+    )
+    return record.id
+
+
+def _acquire(plan: Plan, writer: LiveWriter, journal: Journal, options: Options) -> Lease:
+    return leases.acquire(
+        writer,
+        env=plan.environment,
+        owner=who(),
+        operation="apply",
+        plan_id=plan.id,
+        ttl=options.lease_seconds,
+        timeout=options.lock_timeout,
+        on_wait=options.on_wait,
+    )
+
+
+def _take_over(plan: Plan, writer: LiveWriter, journal: Journal, options: Options) -> bool:
+    begin = journal.last_begin() if options.resume else None
+    return bool(begin) and leases.take_over(writer, plan.environment, begin or {})
+
+
 def apply_plan(
-    plan: Plan,
-    writer: LiveWriter,
-    root: Path,
-    *,
-    parallelism: int = 4,
-    progress: Progress | None = None,
-    journal: Journal | None = None,
-    lease_seconds: float = LEASE_SECONDS,
-    on_locked: Callable[[Lease], None] | None = None,
+    plan: Plan, writer: LiveWriter, journal: Journal, options: Options | None = None
 ) -> Result:
-    """Apply `plan` under the environment's lease; resume from `journal` when given."""
-    journal = journal or Journal.at(root, plan.environment, plan.id)
+    """Apply `plan` under the environment's lease, journaled in `journal` (with
+    `options.resume`, the journal of the run being continued)."""
+    options = options or Options()
     if not journal.plan_path.exists():
-        journal.plan_path.write_text(json.dumps(plan_file(plan), default=str), encoding="utf-8")
-    lease = writer.acquire_lock(who(), "apply", plan.id, lease_seconds)
-    if on_locked:
-        on_locked(lease)
-    journal.write("begin", lease=lease.id)
+        saved.save(plan, journal.plan_path)
+    took_over = _take_over(plan, writer, journal, options)
+    lease = _acquire(plan, writer, journal, options)
+    journal.write("begin", lease=lease.id, pid=os.getpid(), host=socket.gethostname())
     try:
-        with Heartbeat(writer, lease, lease_seconds):
-            outcome = run_steps(plan, writer, journal, parallelism=parallelism, progress=progress)
-            remaining = [] if outcome.failed else verify(plan, writer)
-            result = Result(outcome, remaining)
-            status = "succeeded" if result.ok else "failed"
-            record = writer.add_record(
-                who=who(),
-                plan_hash=plan.id,
-                git_commit=plan.git.commit,
-                solution_versions={
-                    o["unique_name"]: o["version"]
-                    for o in plan.desired.values()
-                    if o["kind"] == "solution"
-                },
-                desired=dict(plan.desired),
-                status=status,
+        with Heartbeat(writer, lease, options.lease_seconds) as heartbeat:
+            outcome = run_steps(
+                plan,
+                writer,
+                journal,
+                parallelism=options.parallelism,
+                progress=options.progress,
             )
-            result.record_id = record.id
-        journal.write("finished", status=status, record=record.id)
+            remaining = [] if outcome.failed else verify(plan, writer)
+            result = Result(outcome, remaining, took_over=took_over)
+            status = "succeeded" if result.ok else "failed"
+            result.record_id = _record(plan, writer, status)
+        result.lease_lost = heartbeat.lost
+        journal.write("finished", status=status, record=result.record_id)
         return result
     finally:
         writer.release_lock(lease.id)
-
-
-def plan_file(plan: Plan) -> dict[str, Any]:
-    """What a saved plan holds: the JSON plan plus the desired state apply needs."""
-    return {**plan.as_dict(), "desired": plan.desired}

@@ -1,29 +1,72 @@
-"""Why a saved plan can no longer be applied: the configuration or the environment moved."""
+"""Why a saved plan is stale: the configuration moved, the environment moved, or both.
+
+Terraform can only say "Saved plan is stale"; dwconf names what moved, by address, so a
+reviewer knows whether a fresh plan needs a fresh review. (An altered plan file is refused
+earlier, when its checksum is read: `dwconf.plan.saved.load`.)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from dwconf.desired import normal_object
 from dwconf.live import LiveState
 from dwconf.plan.definition import Plan
+from dwconf.plan.diff import compared
 from dwconf.plan.live_view import live_objects
 
+Object = dict[str, Any]
 
-def stale_reasons(plan: Plan, desired_hash: str, state: LiveState) -> list[str]:
+
+def moved(before: Mapping[str, Object], after: Mapping[str, Object]) -> list[str]:
+    """Addresses whose object differs between two states (added, removed or changed)."""
+    return sorted(
+        a for a in set(before) | set(after) if _normal(before.get(a)) != _normal(after.get(a))
+    )
+
+
+def _normal(obj: Object | None) -> Object | None:
+    return None if obj is None else normal_object(obj)
+
+
+def _listed(addresses: list[str], limit: int = 20) -> str:
+    shown = ", ".join(addresses[:limit])
+    more = len(addresses) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def configuration_reason(plan: Plan, desired: Mapping[str, Object], desired_hash: str) -> str:
+    if plan.from_record or desired_hash == plan.desired_hash:
+        return ""
+    addresses = moved(plan.desired, desired)
+    what = _listed(addresses) if addresses else f"desired state {desired_hash[:12]}"
+    return f"the configuration changed since the plan was made: {what}"
+
+
+def environment_reason(plan: Plan, state: LiveState) -> str:
+    if state.fingerprint == plan.live_fingerprint:
+        return ""
+    now = live_objects(state, _managed(plan))
+    addresses = sorted(
+        a for a in set(now) | set(plan.live) if compared(now.get(a)) != compared(plan.live.get(a))
+    )
+    what = _listed(addresses) if addresses else f"fingerprint {state.fingerprint[:12]}"
+    return f"the environment changed since the plan was made: {what}"
+
+
+def _managed(plan: Plan) -> set[str]:
+    names = {o.get("unique_name") for o in plan.desired.values() if o.get("kind") == "solution"}
+    names |= {o.get("unique_name") for o in plan.live.values() if o.get("kind") == "solution"}
+    return {str(n) for n in names if n}
+
+
+def stale_reasons(
+    plan: Plan, desired: Mapping[str, Object], desired_hash: str, state: LiveState
+) -> list[str]:
     """Each reason the plan is stale, naming what moved; empty when it is still current."""
-    reasons = []
-    if desired_hash != plan.desired_hash:
-        reasons.append(
-            "the configuration changed since the plan was made "
-            f"(desired state {plan.desired_hash[:12]} -> {desired_hash[:12]})"
-        )
-    if state.fingerprint != plan.live_fingerprint:
-        managed = {o["unique_name"] for o in plan.desired.values() if o["kind"] == "solution"}
-        now = live_objects(state, managed)
-        moved = sorted(a for a in set(now) | set(plan.live) if now.get(a) != plan.live.get(a))
-        if moved:
-            reasons.append("the environment changed since the plan was made: " + ", ".join(moved))
-        else:
-            reasons.append(
-                "the environment changed since the plan was made "
-                f"(fingerprint {plan.live_fingerprint[:12]} -> {state.fingerprint[:12]})"
-            )
-    return reasons
+    reasons = [
+        configuration_reason(plan, desired, desired_hash),
+        environment_reason(plan, state),
+    ]
+    return [r for r in reasons if r]

@@ -11,6 +11,8 @@ from dwconf import __version__
 from dwconf.cli import boundary
 from dwconf.cli.config_cmds import render_command, schema_command, validate_command
 from dwconf.cli.env_cmds import env_group
+from dwconf.cli.gitops_cmds import diff_command, promote_command, release_command
+from dwconf.cli.ops_cmds import COMMANDS as OPS_COMMANDS
 from dwconf.cli.plan_cmds import apply_command, plan_command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -48,7 +50,17 @@ cli.add_command(render_command)
 cli.add_command(schema_command)
 cli.add_command(plan_command)
 cli.add_command(apply_command)
+for _command in OPS_COMMANDS:
+    cli.add_command(_command)
 cli.add_command(env_group)
+cli.add_command(release_command)
+cli.add_command(promote_command)
+cli.add_command(diff_command)
+cli.add_command(__import__("dwconf.cli.emulator_cmds", fromlist=["_"]).emulator_group)
+cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).package_command)
+cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).unpack_command)
+cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).import_command)
+cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).doctor_command)
 
 
 def main() -> None:

@@ -1,25 +1,31 @@
-"""`dwconf plan` and `dwconf apply`."""
+"""`dwconf plan` and `dwconf apply`; `execute` runs any plan (also a rollback's) to the end."""
 
 from __future__ import annotations
 
 import sys
-import time
-from datetime import UTC, datetime
+from contextlib import closing
 from pathlib import Path
+from types import TracebackType
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dwconf.apply import lease as leases
 from dwconf.apply.executor import StepOutcome
-from dwconf.apply.journal import Journal, unfinished
-from dwconf.apply.run import Result, apply_plan
-from dwconf.apply.stale import stale_reasons
+from dwconf.apply.journal import Journal, resumable
+from dwconf.apply.run import Options, Result, apply_plan
+from dwconf.apply.stale import configuration_reason, stale_reasons
 from dwconf.cli import boundary, console
 from dwconf.errors import DwconfError, ExitCode, RefusedError
+from dwconf.live.state import Lease
 from dwconf.plan import render, saved
+from dwconf.plan.actions import Category
 from dwconf.plan.definition import Plan
+from dwconf.plan.diff import Change
 from dwconf.planning import Desired, load_desired, plan_against
 from dwconf.providers import open_reader, open_writer
 from dwconf.providers.base import LiveWriter
+from dwconf.redact import redact
 
 FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_json}
 
@@ -98,57 +104,129 @@ def plan_command(
     ctx.exit(boundary.run(body))
 
 
-def _progress(result: StepOutcome) -> None:
-    mark = {"done": "ok", "failed": "FAILED", "skipped": "skipped", "resumed": "done earlier"}
-    line = f"  {mark[result.status]:<12} {result.step.operation} {result.step.address}"
-    if result.seconds >= 0.1:
-        line += f" ({result.seconds:.1f}s)"
-    console.out.print(line, markup=False)
-    if result.error:
-        console.out.print(f"               {result.error}", markup=False)
+def say(text: str) -> None:
+    console.out.print(redact(text), markup=False)
 
 
-def _summary(result: Result) -> None:
+_MARK = {"done": "ok", "failed": "FAILED", "skipped": "skipped", "resumed": "done earlier"}
+
+
+class ApplyView:
+    """What a person sees while an apply runs: a line per finished step, and on a terminal a
+    progress bar under them."""
+
+    def __init__(self, total: int) -> None:
+        self._bar: Progress | None = None
+        if console.out.is_terminal:
+            self._bar = Progress(
+                TextColumn("applying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console.out,
+                transient=True,
+            )
+            self._task = self._bar.add_task("apply", total=total)
+
+    def __enter__(self) -> ApplyView:
+        if self._bar:
+            self._bar.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._bar:
+            self._bar.stop()
+
+    def __call__(self, result: StepOutcome) -> None:
+        line = f"  {_MARK[result.status]:<12} {result.step.operation} {result.step.address}"
+        if result.seconds >= 0.1:
+            line += f" ({result.seconds:.1f}s)"
+        say(line)
+        if result.error:
+            say(f"               {result.error}")
+        if self._bar:
+            self._bar.advance(self._task)
+
+
+def _waiting(lease: Lease | None) -> None:
+    held = leases.describe(lease) if lease else "someone else"
+    console.err.print(redact(f"Waiting for the lock held by {held}"), markup=False)
+
+
+def _change_lines(change: Change) -> list[str]:
+    lines = [f"  {change.action.value} {change.address} ({change.action.word})"]
+    return lines + [f"      {render.detail_line(d)}" for d in change.details]
+
+
+def _summary(env: str, result: Result) -> None:
     outcome = result.outcome
     counts = {s: len(outcome.by_status(s)) for s in ("done", "resumed", "failed", "skipped")}
-    console.out.print(
+    say(
         f"Apply: {counts['done']} done, {counts['resumed']} done earlier, "
-        f"{counts['failed']} failed, {counts['skipped']} left undone.",
-        markup=False,
+        f"{counts['failed']} failed, {counts['skipped']} skipped."
     )
+    for status, title in (("failed", "Failed"), ("skipped", "Left undone")):
+        for s in outcome.by_status(status):
+            say(
+                f"  {title}: {s.step.operation} {s.step.address}"
+                + (f": {s.error}" if s.error and status == "failed" else "")
+            )
     if outcome.restarted:
-        console.out.print(
-            "Restarted maps stopped by this apply: " + ", ".join(outcome.restarted), markup=False
-        )
+        say("Started again (this apply had stopped them): " + ", ".join(outcome.restarted))
     if result.remaining:
-        console.out.print("The environment still differs after apply:", markup=False)
+        say("Verification failed: the environment still differs from the plan:")
         for change in result.remaining:
-            console.out.print(f"  {change.action.value} {change.address}", markup=False)
+            for line in _change_lines(change):
+                say(line)
+    if result.lease_lost:
+        say(f"Warning: the lock was lost during the apply ({result.lease_lost})")
+    if outcome.failed:
+        say(f"Continue with: dwconf apply {env} --resume")
+    elif result.remaining:
+        say(f"See what remains with: dwconf plan {env}")
 
 
-def _protect(plan: Plan, want: Desired, allow_destroy: bool) -> None:
+def protect(plan: Plan, prevent_destroy: bool, allow_destroy: bool) -> None:
+    """Refuse destructive changes where the environment prevents them (exit 4)."""
     destructive = plan.destructive()
-    if destructive and want.env.model.protect.prevent_destroy and not allow_destroy:
-        names = ", ".join(c.address for c in destructive)
-        raise RefusedError(
-            f"{plan.environment} prevents destructive changes: {names}",
-            "review them, then pass --allow-destroy",
+    if not destructive or not prevent_destroy or allow_destroy:
+        return
+    named = []
+    for change in destructive:
+        paths = [d.path for d in change.details if d.category is Category.DESTRUCTIVE]
+        named.append(
+            f"{change.address} ({change.action.word}{': ' if paths else ''}{', '.join(paths)})"
         )
+    raise RefusedError(
+        f"{plan.environment} prevents destructive changes; this plan has "
+        f"{len(named)}: " + "; ".join(named),
+        "review them, then pass --allow-destroy",
+    )
 
 
-def _acquire_with_timeout(writer: LiveWriter, timeout: float) -> None:
-    """Wait for someone else's lease to go, up to `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lease = writer.lock_status()
-        if lease is None or lease.is_expired(datetime.now(UTC)):
-            return
-        if time.monotonic() >= deadline:
-            return
-        time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+def execute(
+    plan: Plan, writer: LiveWriter, journal: Journal, *, resume: bool, options: Options
+) -> int:
+    """Apply `plan`, showing each step and a summary; the exit code of the apply."""
+    with ApplyView(len(plan.steps)) as view:
+        run = Options(
+            parallelism=options.parallelism,
+            lease_seconds=options.lease_seconds,
+            lock_timeout=options.lock_timeout,
+            resume=resume,
+            progress=view,
+            on_wait=_waiting,
+        )
+        result = apply_plan(plan, writer, journal, run)
+    if result.took_over:
+        say("(took over the lock the interrupted apply had left)")
+    _summary(plan.environment, result)
+    return 0 if result.ok else int(ExitCode.ERROR)
 
 
-def _confirm(plan: Plan, auto_approve: bool) -> None:
+def confirm(plan: Plan, auto_approve: bool) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -160,7 +238,7 @@ def _confirm(plan: Plan, auto_approve: bool) -> None:
         raise RefusedError("apply cancelled")
 
 
-def _parse_duration(text: str) -> float:
+def parse_duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     try:
         if text[-1] in units:
@@ -168,6 +246,75 @@ def _parse_duration(text: str) -> float:
         return float(text)
     except (ValueError, IndexError) as exc:
         raise click.BadParameter(f"'{text}' is not a duration such as 30s or 5m") from exc
+
+
+def _resumed(root: Path, env: str, want: Desired) -> tuple[Plan, Journal]:
+    journal = resumable(root, env)
+    if journal is None or not journal.plan_path.exists():
+        raise DwconfError(
+            f"no interrupted apply to {env} to resume", "the last apply finished; run plan"
+        )
+    plan = saved.load(journal.plan_path)
+    moved = configuration_reason(plan, want.state.objects, want.state.hash)
+    if moved:
+        raise RefusedError(
+            f"can't resume the interrupted apply of plan {plan.id}: {moved}",
+            f"apply the configuration as it is now: dwconf apply {env}",
+        )
+    say(f"Resuming apply of plan {plan.id} to {env} ({len(journal.done_steps())} step(s) done)")
+    return plan, journal
+
+
+def _saved(path: Path, env: str, want: Desired, writer: LiveWriter) -> Plan:
+    plan = saved.load(path)
+    if plan.environment != env:
+        raise RefusedError(f"the plan is for {plan.environment}, not {env}")
+    if plan.refresh_only:
+        raise RefusedError("a refresh-only plan shows drift; it has nothing to apply")
+    reasons = stale_reasons(plan, want.state.objects, want.state.hash, writer.read())
+    if reasons:
+        raise RefusedError(
+            "the saved plan is stale:\n  - " + "\n  - ".join(reasons),
+            f"make and review a new plan: dwconf plan {env} --out FILE",
+        )
+    return plan
+
+
+def _fresh(want: Desired, writer: LiveWriter, auto_approve: bool, allow_destroy: bool) -> Plan:
+    plan = plan_against(want, writer)
+    console.plain(render.text(plan).rstrip("\n"))
+    if plan.has_changes:
+        protect(plan, want.env.model.protect.prevent_destroy, allow_destroy)
+        confirm(plan, auto_approve)
+    return plan
+
+
+def run_apply(
+    *,
+    root: Path,
+    env: str,
+    plan_file: Path | None,
+    auto_approve: bool,
+    allow_destroy: bool,
+    resume: bool,
+    options: Options,
+) -> int:
+    want = load_desired(root, env)
+    with closing(open_writer(root, want.env.model)) as writer:
+        if resume:
+            plan, journal = _resumed(root, env, want)
+        elif plan_file is not None:
+            plan = _saved(plan_file, env, want, writer)
+            journal = Journal.new(root, env, plan.id)
+        else:
+            plan = _fresh(want, writer, auto_approve, allow_destroy)
+            journal = Journal.new(root, env, plan.id)
+        if not plan.steps:
+            if plan.has_changes:
+                say("Nothing to apply: no step can carry out these changes.")
+            return 0
+        protect(plan, want.env.model.protect.prevent_destroy, allow_destroy)
+        return execute(plan, writer, journal, resume=resume, options=options)
 
 
 @click.command("apply")
@@ -183,7 +330,7 @@ def _parse_duration(text: str) -> float:
     is_flag=True,
     help="Allow destructive changes where the environment prevents them.",
 )
-@click.option("--resume", is_flag=True, help="Continue the last interrupted apply to ENV.")
+@click.option("--resume", is_flag=True, help="Continue the last interrupted or failed apply.")
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -199,7 +346,9 @@ def apply_command(
 
     Without FILE it plans, shows the plan and asks. With FILE (from `dwconf plan --out`) it
     applies exactly that plan, and refuses it (exit 4) when the configuration or the
-    environment moved since. Exit 5 when someone else holds the lock.
+    environment moved since, naming what moved. Exit 5 when someone else holds the lock;
+    --lock-timeout waits for it. --resume continues the last apply that was interrupted or
+    failed: steps it finished are not run again.
 
     \b
     Examples:
@@ -207,50 +356,20 @@ def apply_command(
       dwconf apply prod prod.dwplan
       dwconf apply dev --resume          # after an interrupted apply
     """
-
-    def body() -> int:
-        root: Path = ctx.obj
-        wait_s = _parse_duration(lock_timeout)
-        want = load_desired(root, env)
-        writer = open_writer(root, want.env.model)
-        try:
-            journal = None
-            if resume:
-                pending = unfinished(root, env)
-                if not pending:
-                    raise DwconfError(f"no interrupted apply to {env} to resume")
-                journal = pending[0]
-                plan = saved.load(journal.plan_path) if journal.plan_path.exists() else None
-                if plan is None:
-                    raise DwconfError("the interrupted apply left no plan to resume")
-                console.out.print(f"Resuming apply of plan {plan.id} to {env}", markup=False)
-            elif plan_file is not None:
-                plan = saved.load(plan_file)
-                if plan.environment != env:
-                    raise RefusedError(f"the plan is for {plan.environment}, not {env}")
-                reasons = stale_reasons(plan, want.state.hash, writer.read())
-                if reasons:
-                    raise RefusedError(
-                        "the saved plan is stale: " + "; ".join(reasons), "make a new plan"
-                    )
-            else:
-                plan = plan_against(want, writer)
-                console.plain(render.text(plan).rstrip("\n"))
-                if not plan.has_changes:
-                    return 0
-                _confirm(plan, auto_approve)
-            _protect(plan, want, allow_destroy)
-            if wait_s:
-                _acquire_with_timeout(writer, wait_s)
-            if journal is None:
-                journal = Journal.at(root, env, plan.id)
-                journal.plan_path.write_text(saved.dump(plan), encoding="utf-8")
-            result = apply_plan(
-                plan, writer, root, parallelism=parallelism, progress=_progress, journal=journal
+    wait_s = parse_duration(lock_timeout)
+    if resume and plan_file is not None:
+        raise click.BadParameter("--resume continues the interrupted plan; give no FILE")
+    options = Options(parallelism=parallelism, lock_timeout=wait_s)
+    ctx.exit(
+        boundary.run(
+            lambda: run_apply(
+                root=ctx.obj,
+                env=env,
+                plan_file=plan_file,
+                auto_approve=auto_approve,
+                allow_destroy=allow_destroy,
+                resume=resume,
+                options=options,
             )
-            _summary(result)
-            return 0 if result.ok else int(ExitCode.ERROR)
-        finally:
-            writer.close()
-
-    ctx.exit(boundary.run(body))
+        )
+    )

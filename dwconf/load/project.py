@@ -2,6 +2,10 @@
 
 Documents without templates are validated once and shared by every environment's project;
 templated documents are rendered with each environment's context first.
+
+A solution an environment pins to a released version is read from its release tag
+(`<folder>/v<version>`, ARCHITECTURE §7), once per tag; `workspace` pins read the loader's own
+tree (the working tree, or the revision `Loader.at` was given).
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from pydantic import BaseModel, ValidationError
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog
 from dwconf.diagnostics import Diagnostic
+from dwconf.git import Release, Releases, Repository
 from dwconf.load.errors import model_errors
-from dwconf.load.sources import Sources, read_sources
+from dwconf.load.sources import SolutionFiles, Sources, read_solution, read_sources
 from dwconf.load.yaml12 import Document
 from dwconf.model import Environment, Settings, Solution, TableMap
+from dwconf.model.common import FOUR_PART
 from dwconf.model.schema import SchemaFile
 from dwconf.render import context_for, render_document
 
@@ -42,6 +48,12 @@ class SolutionSpec:
     doc: Document | None
     model: Solution | None
     maps: tuple[MapSpec, ...]
+    release: Release | None = None  # the tag the files were read from; None: the loader's tree
+
+    @property
+    def source(self) -> str:
+        """`workspace`, or the commit of the release the files were read from."""
+        return self.release.commit if self.release else "workspace"
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Project:
     solutions: dict[str, SolutionSpec]
     catalog: Catalog
     environment: EnvSpec | None = None
+    releases: Releases | None = None  # resolved when the environment pins released versions
 
     def maps(self) -> list[MapSpec]:
         return [m for s in self.solutions.values() for m in s.maps]
@@ -77,10 +90,20 @@ class Loader:
     sources: Sources
     diagnostics: list[Diagnostic] = field(default_factory=list)
     _cache: dict[tuple[int, str], Any] = field(default_factory=dict)
+    _releases: Releases | None = None
+    _tagged: dict[str, SolutionFiles] = field(default_factory=dict)
 
     @classmethod
-    def at(cls, root: Path) -> Loader:
-        sources = read_sources(root)
+    def at(cls, root: Path, revision: str | None = None) -> Loader:
+        """The configuration at `root`: its working tree, or its files at a git `revision`."""
+        if revision is None:
+            sources = read_sources(root)
+        else:
+            repo = Repository.open(root)
+            try:
+                sources = read_sources(root, repo.tree(revision))
+            finally:
+                repo.close()
         return cls(sources, list(sources.diagnostics))
 
     def _validate(self, doc: Document, model: type[M], context: dict[str, Any] | None) -> M | None:
@@ -119,17 +142,58 @@ class Loader:
                 found[env.name] = EnvSpec(doc, env)
         return found
 
-    def catalog(self) -> Catalog:
-        key = (0, "catalog")
+    def catalog(self, files: list[SolutionFiles] | None = None) -> Catalog:
+        """The standard catalog extended with the schema files of `files` (default: all)."""
+        chosen = list(self.sources.solutions.values()) if files is None else files
+        key = (0, "catalog:" + ",".join(str(id(f)) for f in chosen))
         if key not in self._cache:
             extra = []
-            for files in self.sources.solutions.values():
-                for doc in files.schemas:
+            for solution in chosen:
+                for doc in solution.schemas:
                     schema = self._validate(doc, SchemaFile, None)
                     if schema is not None:
                         extra.append(schema.model_dump(exclude_none=True))
             self._cache[key] = catalog_module.standard().extended(extra)
         return self._cache[key]  # type: ignore[no-any-return]
+
+    def releases(self) -> Releases:
+        """The repository's release tags, read once (not in git: `in_git` is False)."""
+        if self._releases is None:
+            repo = Repository.find(self.sources.root)
+            if repo is None:
+                self._releases = Releases(in_git=False)
+            else:
+                try:
+                    self._releases = repo.releases()
+                finally:
+                    repo.close()
+        return self._releases
+
+    def _released_files(self, release: Release) -> SolutionFiles:
+        """A solution folder's files at its release tag, read once per tag."""
+        if release.tag not in self._tagged:
+            repo = Repository.open(self.sources.root)
+            try:
+                files, problems = read_solution(repo.release_tree(release), release.folder)
+            finally:
+                repo.close()
+            self.diagnostics.extend(problems)
+            self._tagged[release.tag] = files
+        return self._tagged[release.tag]
+
+    def _choose(self, env: EnvSpec | None) -> dict[str, tuple[SolutionFiles, Release | None]]:
+        """Each solution folder's files for `env`: from the tag of a released pin, else ours."""
+        chosen: dict[str, tuple[SolutionFiles, Release | None]] = {
+            folder: (files, None) for folder, files in self.sources.solutions.items()
+        }
+        pins = env.model.solutions if env is not None else {}
+        for folder, pin in pins.items():
+            if not FOUR_PART.match(str(pin)):
+                continue
+            release = self.releases().get(folder, str(pin))
+            if release is not None:
+                chosen[folder] = (self._released_files(release), release)
+        return dict(sorted(chosen.items()))
 
     def project(self, env: EnvSpec | None = None) -> Project:
         """The project rendered for `env` (templated values need one to render)."""
@@ -137,23 +201,28 @@ class Loader:
         if env is not None:
             m = env.model
             context = context_for(m.name, m.stage, m.link.legal_entities, m.vars)
+        chosen = self._choose(env)
         solutions: dict[str, SolutionSpec] = {}
-        for folder, files in self.sources.solutions.items():
+        for folder, (files, release) in chosen.items():
             solution = self._validate(files.solution, Solution, context) if files.solution else None
             maps = []
             for doc in files.maps:
                 model = self._validate(doc, TableMap, context)
                 if model is not None:
                     maps.append(self._map_spec(folder, doc, model))
-            solutions[folder] = SolutionSpec(folder, files.solution, solution, tuple(maps))
+            solutions[folder] = SolutionSpec(folder, files.solution, solution, tuple(maps), release)
+        pins_versions = env is not None and any(
+            FOUR_PART.match(str(v)) for v in env.model.solutions.values()
+        )
         return Project(
             root=self.sources.root,
             settings=self.settings(),
             settings_doc=self.sources.settings,
             environments=self.environments(),
             solutions=solutions,
-            catalog=self.catalog(),
+            catalog=self.catalog([files for files, _ in chosen.values()]),
             environment=env,
+            releases=self.releases() if pins_versions else None,
         )
 
     def _map_spec(self, folder: str, doc: Document, model: TableMap) -> MapSpec:

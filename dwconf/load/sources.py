@@ -1,12 +1,18 @@
-"""Find and parse the files of a configuration repository (config-format.md, "Repository")."""
+"""Find and parse the files of a configuration repository (config-format.md, "Repository").
+
+Files are read through a `FileTree` (dwconf/git.py): the working tree by default, or the tree
+of a git revision, so `dwconf diff` reads a whole revision and a pinned solution's files come
+from its release tag. A tree's label is appended to displayed paths
+(`solutions/x/maps/a.yaml@x/v1.2.0.0`), so a diagnostic says which version it is about.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dwconf.diagnostics import Diagnostic, Span, error
+from dwconf.git import FileTree, WorkingTree
 from dwconf.load.yaml12 import Document, parse
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -31,69 +37,75 @@ class Sources:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-Reader = Callable[[Path], bytes]
+@dataclass(frozen=True)
+class _Files:
+    """Reads and parses files of one tree, gathering diagnostics."""
 
+    tree: FileTree
+    diagnostics: list[Diagnostic]
 
-def _yaml_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
-
-
-def _display(root: Path, path: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def read_sources(root: Path, read: Reader = Path.read_bytes) -> Sources:
-    """Parse every configuration file under `root`; problems become diagnostics."""
-    sources = Sources(root)
-
-    def load(path: Path) -> Document:
-        display = _display(root, path)
+    def load(self, path: str) -> Document:
+        display = path + self.tree.label
         try:
-            raw = read(path)
+            raw = self.tree.read(path)
         except OSError as exc:
-            sources.diagnostics.append(
-                error("DW1000", f"cannot read the file: {exc.strerror}", Span(display, 1, 1))
+            reason = exc.strerror or str(exc)
+            self.diagnostics.append(
+                error("DW1000", f"cannot read the file: {reason}", Span(display, 1, 1))
             )
             return Document(display)
         doc, found = parse(raw, display)
-        sources.diagnostics.extend(found)
+        self.diagnostics.extend(found)
         return doc
 
-    settings = next((root / n for n in ("dwconf.yaml", "dwconf.yml") if (root / n).is_file()), None)
-    sources.settings = load(settings) if settings else None
-    sources.environments = [load(p) for p in _yaml_files(root / "environments")]
-    solutions_dir = root / "solutions"
-    folders = (
-        sorted(p for p in solutions_dir.iterdir() if p.is_dir()) if solutions_dir.is_dir() else []
-    )
-    for folder in folders:
-        sources.solutions[folder.name] = _solution_files(root, folder, load, sources.diagnostics)
+    def yaml_files(self, folder: str) -> list[str]:
+        return [
+            f"{folder}/{e.name}"
+            for e in self.tree.entries(folder)
+            if not e.is_dir and e.name.endswith(YAML_SUFFIXES)
+        ]
+
+    def first(self, folder: str, names: tuple[str, ...]) -> str | None:
+        present = {e.name for e in self.tree.entries(folder) if not e.is_dir}
+        found = next((n for n in names if n in present), None)
+        return None if found is None else (f"{folder}/{found}" if folder else found)
+
+
+def read_sources(root: Path, tree: FileTree | None = None) -> Sources:
+    """Parse every configuration file of `tree` (default: the working tree at `root`)."""
+    tree = tree if tree is not None else WorkingTree(root)
+    sources = Sources(root)
+    files = _Files(tree, sources.diagnostics)
+    settings = files.first("", ("dwconf.yaml", "dwconf.yml"))
+    sources.settings = files.load(settings) if settings else None
+    sources.environments = [files.load(p) for p in files.yaml_files("environments")]
+    for entry in tree.entries("solutions"):
+        if entry.is_dir:
+            sources.solutions[entry.name] = _solution_files(files, entry.name)
     return sources
 
 
-def _solution_files(
-    root: Path, folder: Path, load: Callable[[Path], Document], diagnostics: list[Diagnostic]
-) -> SolutionFiles:
-    manifest = next(
-        (folder / n for n in ("solution.yaml", "solution.yml") if (folder / n).is_file()), None
-    )
+def read_solution(tree: FileTree, folder: str) -> tuple[SolutionFiles, list[Diagnostic]]:
+    """The files of one solution folder of `tree`, with the problems found reading them."""
+    diagnostics: list[Diagnostic] = []
+    return _solution_files(_Files(tree, diagnostics), folder), diagnostics
+
+
+def _solution_files(files: _Files, folder: str) -> SolutionFiles:
+    base = f"solutions/{folder}"
+    manifest = files.first(base, ("solution.yaml", "solution.yml"))
     if manifest is None:
-        diagnostics.append(
+        files.diagnostics.append(
             error(
                 "DW1301",
-                f"solution folder '{folder.name}' has no solution.yaml",
-                Span(_display(root, folder)),
+                f"solution folder '{folder}' has no solution.yaml",
+                Span(base + files.tree.label),
                 "add solutions/<name>/solution.yaml (see config-format), or remove the folder",
             )
         )
     return SolutionFiles(
-        folder=folder.name,
-        solution=load(manifest) if manifest else None,
-        maps=[load(p) for p in _yaml_files(folder / "maps")],
-        schemas=[load(p) for p in _yaml_files(folder / "schema")],
+        folder=folder,
+        solution=files.load(manifest) if manifest else None,
+        maps=[files.load(p) for p in files.yaml_files(f"{base}/maps")],
+        schemas=[files.load(p) for p in files.yaml_files(f"{base}/schema")],
     )

@@ -40,6 +40,12 @@ class Plan:
     git: GitInfo = field(default_factory=GitInfo)
     refresh_only: bool = False
     dwconf_version: str = __version__
+    origin: str = "configuration"  # or "record:<id>" for a rollback to a deployment record
+
+    @property
+    def from_record(self) -> bool:
+        """A rollback: the desired state comes from a deployment record, not the files."""
+        return self.origin.startswith("record:")
 
     @property
     def has_changes(self) -> bool:
@@ -75,6 +81,7 @@ class Plan:
             "live_fingerprint": self.live_fingerprint,
             "git": {"commit": self.git.commit, "dirty": self.git.dirty},
             "dwconf_version": self.dwconf_version,
+            "origin": self.origin,
             "summary": self.summary(),
             "changes": [c.as_dict() for c in self.changes],
             "unmanaged": list(self.unmanaged),
@@ -94,6 +101,7 @@ def make_plan(
     git: GitInfo | None = None,
     targets: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
+    origin: str = "configuration",
 ) -> Plan:
     """The plan that takes `live` to `desired` (a pure function of its arguments)."""
     found = diff(desired, live, recorded, initial_sync=initial_sync)
@@ -109,6 +117,7 @@ def make_plan(
         live=dict(live),
         unmanaged=found.unmanaged,
         git=git or GitInfo(),
+        origin=origin,
     )
 
 

@@ -53,6 +53,17 @@ def _keyed(definition: Object | None) -> Object:
     return keyed
 
 
+def _changed_fields(before: Object, after: Object) -> tuple[Object, Object]:
+    """Both maps with fields keyed by their sides and the fields equal on both sides left out:
+    deepdiff then only walks what moved (a 60-field map with one change stays fast)."""
+    old, new = _keyed(before.get("definition")), _keyed(after.get("definition"))
+    if "fields" in old and "fields" in new:
+        same = {k for k, v in old["fields"].items() if new["fields"].get(k) == v}
+        old["fields"] = {k: v for k, v in old["fields"].items() if k not in same}
+        new["fields"] = {k: v for k, v in new["fields"].items() if k not in same}
+    return {**before, "definition": old}, {**after, "definition": new}
+
+
 def _parts(path: str) -> list[str]:
     return [m.group(1) if m.group(1) is not None else m.group(2) for m in _PATH_PART.finditer(path)]
 
@@ -87,8 +98,10 @@ def map_category(parts: list[str], action: str, before: Any, after: Any) -> Cate
 def diff_objects(before: Object, after: Object, kind: str) -> Iterator[Detail]:
     """Details between two versions of one object (maps compare their keyed definitions)."""
     if kind == "map":
-        before = {**before, "definition": _keyed(before.get("definition"))}
-        after = {**after, "definition": _keyed(after.get("definition"))}
+        before, after = _changed_fields(before, after)
+    if kind == "link":
+        yield from _link_details(before, after)
+        return
     found = DeepDiff(before, after, ignore_order=False, verbose_level=2)
     for report, action in (
         ("dictionary_item_added", "added"),
@@ -100,6 +113,16 @@ def diff_objects(before: Object, after: Object, kind: str) -> Iterator[Detail]:
     ):
         for path, value in sorted(found.get(report, {}).items()):
             yield _detail(kind, _parts(path), action, value)
+
+
+def _link_details(before: Object, after: Object) -> Iterator[Detail]:
+    """Legal entities are a set of codes: each added or removed code is one detail."""
+    had = set(before.get("legal_entities") or [])
+    has = set(after.get("legal_entities") or [])
+    for code in sorted(has - had):
+        yield Detail(f"legal_entities[{code}]", "added", None, code, Category.RESTART)
+    for code in sorted(had - has):
+        yield Detail(f"legal_entities[{code}]", "removed", code, None, Category.DESTRUCTIVE)
 
 
 def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:

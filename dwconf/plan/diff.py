@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dwconf.desired import normal_definition
 from dwconf.plan.actions import Action, Category, worst
 from dwconf.plan.details import Detail, diff_objects
 from dwconf.validate.filters import ParsedFilter, canonical, parse_odata, parse_xpp
@@ -71,7 +72,7 @@ def _equal(want: Object, have: Object) -> bool:
 
 
 def _normalized(obj: Object) -> Object:
-    definition = dict(obj["definition"])
+    definition = normal_definition(obj["definition"])
     filters = dict(definition.get("filters") or {})
     for side, parse in (("finops", parse_xpp), ("dataverse", parse_odata)):
         text = filters.get(side)

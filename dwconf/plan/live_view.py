@@ -3,6 +3,10 @@
 Only what both sides can express is compared: a solution's version and the content of the map
 definitions it carries, a map's active definition, solution and run state, keys, legal
 entities and alerts. Microsoft's own solutions are not dwconf objects and are left out.
+
+The service has no "delete map": dwconf removes a map by stopping it and re-importing its
+solution without it. A stopped map that no installed solution carries any more is therefore
+gone as far as a plan is concerned.
 """
 
 from __future__ import annotations
@@ -30,10 +34,17 @@ def map_state(live: LiveMap) -> str:
     return _STATE[live.state]
 
 
+def _removed(live: LiveMap, carried: set[str]) -> bool:
+    return live.state is RunState.NOT_RUNNING and live.name not in carried
+
+
 def _maps(state: LiveState) -> dict[str, Object]:
     templates = {(t.name, t.version): t for t in state.templates}
+    carried = {m.name for s in state.solutions for m in s.maps}
     found: dict[str, Object] = {}
     for live in state.maps:
+        if _removed(live, carried):
+            continue
         template = templates.get((live.name, live.active_version or ""))
         found[f"map.{slug(live.name)}"] = {
             "kind": "map",
@@ -57,6 +68,14 @@ def _solutions(state: LiveState, names: set[str]) -> dict[str, Object]:
             "content": content_hash([dict(m.definition) for m in solution.maps]),
         }
     return found
+
+
+def recorded_state(state: LiveState) -> dict[str, Object]:
+    """The desired state of the last successful apply (empty when there is none)."""
+    for record in reversed(state.records):
+        if record.status == "succeeded":
+            return dict(record.desired)
+    return {}
 
 
 def live_objects(state: LiveState, solution_names: set[str]) -> dict[str, Object]:

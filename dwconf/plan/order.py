@@ -102,16 +102,19 @@ def build_steps(
         b.solution(change, check)
     maps = [c for c in changes if c.kind == "map"]
     stops = _stops(b, maps)
-    keys = [
-        b.add(
+    keys = {
+        c.address: b.add(
             "set_keys",
             c.address,
-            [check, *stops.values()],
+            [
+                check,
+                *(stops[m.address] for m in maps if _key_of(m) == c.address and m.address in stops),
+            ],
             columns=(c.after or {}).get("columns", []),
         )
         for c in changes
         if c.kind == "key"
-    ]
+    }
     switches = _switches(b, maps, stops)
     link = [
         b.add(
@@ -123,11 +126,29 @@ def build_steps(
         for c in changes
         if c.kind == "link"
     ]
-    _starts(b, maps, switches, [*keys, *link], stops)
+    _starts(b, maps, switches, _Shared(keys, link), stops)
     if any(c.kind == "alert" for c in changes):
         alerts = [o for a, o in sorted(desired.items()) if o["kind"] == "alert"]
         b.add("set_alerts", "alerts", [check], alerts=alerts)
     return _topological(b.steps)
+
+
+def _key_of(change: Change) -> str:
+    """The address of the integration key of a map's Dataverse table."""
+    definition = (change.after or change.before or {}).get("definition") or {}
+    return f"key.{str(definition.get('dataverse_table', '')).lower()}"
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """Link-wide steps a map's start waits for: its own table's key, and the legal entities."""
+
+    keys: Mapping[str, str]
+    link: list[str]
+
+    def waits(self, change: Change) -> list[str]:
+        key = self.keys.get(_key_of(change))
+        return [*([key] if key else []), *self.link]
 
 
 def _solution_order(solutions: list[Change], desired: Mapping[str, Object]) -> list[Change]:
@@ -176,47 +197,62 @@ def _starts(
     b: _Builder,
     maps: list[Change],
     switches: Mapping[str, str],
-    shared: list[str],
+    shared: _Shared,
     stops: Mapping[str, str],
 ) -> dict[str, str]:
-    """Start (and pause) steps in prerequisite order: a map waits for the maps it depends on."""
+    """Start (resume) steps in prerequisite order: a map waits for the maps it depends on.
+    Pauses come last: a map pauses only after the maps that depend on it have started, since
+    a map can't start while a prerequisite is not running."""
     by_name = {_map_name(c.after): c for c in maps if c.after is not None}
     starts: dict[str, str] = {}
-    for name in graphlib.TopologicalSorter(
-        {
-            n: set(c.after["definition"].get("depends_on", [])) & set(by_name)
-            for n, c in by_name.items()
-            if c.after
-        }
-    ).static_order():
+    pauses: list[tuple[Change, str]] = []
+    for name in _prerequisite_order(by_name):
         change = by_name[name]
         after = change.after or {}
         before_state = (change.before or {}).get("state")
         running_now = before_state in ("running", "paused") and change.address not in stops
         if after["state"] == "stopped" or (running_now and before_state == after["state"]):
             continue
-        deps = [starts[d] for d in after["definition"].get("depends_on", []) if d in starts]
-        waits = [switches.get(change.address, ""), *shared, *deps]
-        if running_now and before_state == "paused" and after["state"] == "running":
-            starts[name] = b.add("resume_map", change.address, waits, name=name)
-            continue
+        deps = [starts[d] for d in _depends_on(change) if d in starts]
+        waits = [switches.get(change.address, ""), *shared.waits(change), *deps]
         if running_now and after["state"] == "paused":
-            starts[name] = b.add("pause_map", change.address, waits, name=name)
-            continue
-        new = change.action is Action.CREATE
-        master = after["definition"].get("initial_sync", {}).get("master", "dataverse")
-        started = b.add(
-            "start_map",
-            change.address,
-            waits,
-            name=name,
-            initial_sync=bool(new and b.initial_sync),
-            master=master,
-        )
-        starts[name] = started
-        if after["state"] == "paused":
-            starts[name] = b.add("pause_map", change.address, [started], name=name)
+            pauses.append((change, ""))
+        elif running_now:  # paused now, running wanted
+            starts[name] = b.add("resume_map", change.address, waits, name=name)
+        else:
+            starts[name] = _start(b, change, waits)
+            if after["state"] == "paused":
+                pauses.append((change, starts[name]))
+    for change, started in pauses:
+        name = _map_name(change.after or {})
+        dependents = [
+            starts[n] for n, c in by_name.items() if n in starts and name in _depends_on(c)
+        ]
+        b.add("pause_map", change.address, [started, *dependents], name=name)
     return starts
+
+
+def _depends_on(change: Change) -> list[str]:
+    return list((change.after or {}).get("definition", {}).get("depends_on") or [])
+
+
+def _prerequisite_order(by_name: Mapping[str, Change]) -> list[str]:
+    graph = {n: set(_depends_on(c)) & set(by_name) for n, c in by_name.items()}
+    return list(graphlib.TopologicalSorter(graph).static_order())
+
+
+def _start(b: _Builder, change: Change, waits: list[str]) -> str:
+    after = change.after or {}
+    master = after["definition"].get("initial_sync", {}).get("master", "dataverse")
+    new = change.action is Action.CREATE
+    return b.add(
+        "start_map",
+        change.address,
+        waits,
+        name=_map_name(after),
+        initial_sync=bool(new and b.initial_sync),
+        master=master,
+    )
 
 
 def _topological(steps: Mapping[str, Step]) -> tuple[Step, ...]:

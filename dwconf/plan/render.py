@@ -24,12 +24,32 @@ def _value(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+_ARROW = {"both": "=", "to_dataverse": ">", "to_finops": "<"}
+
+
+def field_text(field: dict[str, Any]) -> str:
+    """A field mapping on one line: `ACCOUNT = accountnumber`, `(default 3) > tst_kind`."""
+    default = field.get("default")
+    left = field.get("finops") or f"(default {default})"
+    right = field.get("dataverse") or f"(default {default})"
+    line = f"{left} {_ARROW.get(str(field.get('direction')), '?')} {right}"
+    extras = [f"{k}: {_value(field[k])}" for k in ("value_map",) if field.get(k)]
+    return line + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def _shown(d: Detail, value: Any) -> str:
+    whole_field = d.path.startswith("fields[") and d.path.endswith("]")
+    if whole_field and isinstance(value, dict):
+        return field_text(value)
+    return _value(value)
+
+
 def detail_line(d: Detail) -> str:
     symbol = {"added": "+", "removed": "-", "changed": "~"}[d.action]
     if d.action == "changed":
         body = f"{d.path}: {_value(d.before)} -> {_value(d.after)}"
     else:
-        body = f"{d.path}: {_value(d.after if d.action == 'added' else d.before)}"
+        body = f"{d.path}: {_shown(d, d.after if d.action == 'added' else d.before)}"
     return f"{symbol} {body}"
 
 
@@ -92,7 +112,7 @@ def _markdown_change(change: Change) -> list[str]:
     rows = ["| | path | before | after | effect |", "|---|---|---|---|---|"]
     for d in change.details:
         mark = {"added": "+", "removed": "-", "changed": "~"}[d.action]
-        cells = [mark, f"`{d.path}`", _cell(d.before), _cell(d.after), _badge(d.category)]
+        cells = [mark, f"`{d.path}`", _cell(d, d.before), _cell(d, d.after), _badge(d.category)]
         rows.append("| " + " | ".join(cells) + " |")
     if len(change.details) > COLLAPSE_AFTER:
         count = len(change.details)
@@ -109,8 +129,8 @@ def _markdown_change(change: Change) -> list[str]:
     return [head, "", *rows, ""]
 
 
-def _cell(value: Any) -> str:
-    return "" if value is None else _value(value).replace("|", "\\|")
+def _cell(d: Detail, value: Any) -> str:
+    return "" if value is None else _shown(d, value).replace("|", "\\|")
 
 
 def markdown(plan: Plan) -> str:

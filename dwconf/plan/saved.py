@@ -1,4 +1,8 @@
-"""Saved plans (`dwconf plan --out`): written with a checksum, read back whole or refused."""
+"""Saved plans (`dwconf plan --out`): written with a checksum, read back whole or refused.
+
+A plan file is an artifact CI keeps and people pass around: it is redacted before the checksum
+is taken, so it never holds a secret and still reads back intact.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dwconf.plan.definition import FORMAT_VERSION, GitInfo, Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
 from dwconf.plan.order import Step
+from dwconf.redact import redact_json
 
 
 def _checksum(body: dict[str, Any]) -> str:
@@ -20,8 +25,10 @@ def _checksum(body: dict[str, Any]) -> str:
 
 
 def dump(plan: Plan) -> str:
-    body = {**plan.as_dict(), "desired": plan.desired, "live": plan.live}
-    return json.dumps({**body, "checksum": _checksum(body)}, indent=1, default=str) + "\n"
+    extra = {"desired": plan.desired, "live": plan.live, "refresh_only": plan.refresh_only}
+    body = redact_json({**plan.as_dict(), **extra})
+    # compact: the indenting encoder is pure Python and takes seconds on a large plan
+    return json.dumps({**body, "checksum": _checksum(body)}, default=str) + "\n"
 
 
 def save(plan: Plan, path: Path) -> None:
@@ -76,5 +83,7 @@ def load(path: Path) -> Plan:
         live=raw["live"],
         unmanaged=tuple(raw["unmanaged"]),
         git=GitInfo(raw["git"]["commit"], raw["git"]["dirty"]),
+        refresh_only=bool(raw.get("refresh_only", False)),
         dwconf_version=raw["dwconf_version"],
+        origin=raw.get("origin", "configuration"),
     )

@@ -9,7 +9,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from dwconf.diagnostics import Diagnostic, error, warning
-from dwconf.load.project import EnvSpec, Project
+from dwconf.git import Releases, release_tag
+from dwconf.load.project import EnvSpec, Project, SolutionSpec
 from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
 
@@ -97,8 +98,10 @@ def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
 
 
 def pins(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
-    """DW2806/DW2807/DW2808: pins name solutions, hold versions, and pin dependencies too."""
+    """DW2806/DW2807/DW2808/DW2814: pins name solutions, hold versions that were released, and
+    pin dependencies too."""
     pinned = env.model.solutions
+    releases = project.releases
     for folder, version in pinned.items():
         spec = project.solutions.get(folder)
         if spec is None:
@@ -117,6 +120,8 @@ def pins(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
                 env.doc.span(("solutions", folder)),
                 "pin a released version such as 1.0.0.0, or 'workspace' for the working tree",
             )
+        elif version != "workspace" and releases is not None:
+            yield from _released(env, spec, str(version), releases)
         for dep in spec.model.depends_on if spec.model else []:
             if dep not in pinned:
                 yield error(
@@ -125,6 +130,41 @@ def pins(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
                     env.doc.span(("solutions", folder), key=True),
                     f"add '{dep}' under solutions:",
                 )
+
+
+def _released(
+    env: EnvSpec, spec: SolutionSpec, version: str, releases: Releases
+) -> Iterator[Diagnostic]:
+    """DW2814: a version pin names a release tag whose solution.yaml holds that version."""
+    folder = spec.folder
+    tag = release_tag(folder, version)
+    where = env.doc.span(("solutions", folder))
+    if not releases.in_git:
+        yield error(
+            "DW2814",
+            f"pin {version} for '{folder}' reads the git tag {tag}, but the configuration is "
+            "not in a git repository",
+            where,
+            "run dwconf in a clone of the repository, or pin 'workspace'",
+        )
+        return
+    if spec.release is None:
+        released = ", ".join(releases.versions(folder)) or "none yet"
+        yield error(
+            "DW2814",
+            f"'{folder}' has no release {version} (no git tag {tag}); released: {released}",
+            where,
+            f"pin a released version, or release this one: dwconf release {folder}",
+        )
+    elif spec.model is not None and spec.model.version != version:
+        yield error(
+            "DW2814",
+            f"the tag {tag} holds '{folder}' version {spec.model.version} in its solution.yaml, "
+            f"not {version}",
+            where,
+            f"release tags are made by dwconf release; delete the tag (git tag -d {tag}) and "
+            f"release {folder} again",
+        )
 
 
 def state_overrides(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:

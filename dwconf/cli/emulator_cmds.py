@@ -1,0 +1,82 @@
+"""`dwconf emulator serve`: the local emulator of the dual-write HTTP surfaces, for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dwconf.cli import boundary, console
+
+
+@click.group("emulator")
+def emulator_group() -> None:
+    """A local emulator of Dataverse, the dual-write gateway and Entra (for tests).
+
+    It serves the live environment model over the real paths, bodies and status codes, plus a
+    test-only API under /_emulator/ (unprotected: keep it on loopback). See docs/emulator.md.
+    """
+
+
+@emulator_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=0, show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the environment files (default: a temporary folder, removed at exit).",
+)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Seed file for new environments (default: the packaged seed).",
+)
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a generated CA (msal needs https).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Emulator configuration: environments, clients, token lifetime, throttling.",
+)
+@click.pass_context
+def serve_command(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    data: Path | None,
+    seed: Path | None,
+    tls: bool,
+    config_file: Path | None,
+) -> None:
+    """Run the emulator until interrupted (Ctrl-C or SIGTERM); prints its URLs on start.
+
+    \b
+    Examples:
+      dwconf emulator serve --port 8765
+      dwconf emulator serve --tls --config emulator.yaml --data .dwconf/emulator
+    """
+
+    def body() -> int:
+        from dwconf.emulator import config, serve
+
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            console.problem(
+                f"listening on {host}: the test API under /_emulator/ is unprotected",
+                "use the default 127.0.0.1 unless you know why not",
+            )
+        settings = config.load(config_file)
+        serve.serve(
+            settings,
+            host=host,
+            port=port,
+            data_dir=data,
+            seed=seed,
+            tls=tls,
+            announce=console.plain,
+        )
+        return 0
+
+    ctx.exit(boundary.run(body))

@@ -1,0 +1,214 @@
+"""`dwconf release`, `dwconf promote` and `dwconf diff` (ARCHITECTURE §7)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dwconf.cli import boundary, console
+from dwconf.errors import DwconfError, ExitCode
+from dwconf.gitops import diff_render
+from dwconf.gitops.promote import Promotion, promote
+from dwconf.gitops.release import BUMPS, Released, release
+from dwconf.gitops.semdiff import semantic_diff
+from dwconf.plan import render
+from dwconf.planning import Desired, plan_against
+from dwconf.providers import open_reader
+
+
+def _say(text: str) -> None:
+    console.out.print(text, markup=False)
+
+
+@click.command("release")
+@click.argument("solution")
+@click.option(
+    "--bump",
+    type=click.Choice(BUMPS),
+    help="Increment this part of the four-part version first (the parts after it become 0).",
+)
+@click.pass_context
+def release_command(ctx: click.Context, solution: str, bump: str | None) -> None:
+    """Release SOLUTION (a folder under solutions/): tag its version as SOLUTION/vVERSION.
+
+    The working tree must be clean. With --bump, solution.yaml's version is incremented
+    (major.minor.patch.revision; the parts after the bumped one become 0), committed as
+    "Release SOLUTION VERSION", and that commit is tagged. Environments then pin the version.
+
+    \b
+    Examples:
+      dwconf release contoso-customer-maps --bump minor    # 1.4.2.0 -> 1.5.0.0
+      dwconf release contoso-customer-maps                 # tag the version as it is
+    """
+
+    def body() -> int:
+        done = release(ctx.obj, solution, bump)
+        _show_release(done)
+        return 0
+
+    ctx.exit(boundary.run(body))
+
+
+def _show_release(done: Released) -> None:
+    if done.bumped:
+        _say(f"Bumped {done.folder} {done.previous} -> {done.version} (commit {done.commit[:7]}).")
+    _say(f"Released {done.folder} {done.version}: tag {done.tag} at {done.commit[:7]}.")
+    _say(f"Push it:  git push origin HEAD {done.tag}")
+    _say(f"Pin it in an environment:  solutions: {{{done.folder}: {done.version}}}")
+
+
+@click.command("promote")
+@click.argument("src")
+@click.argument("dst")
+@click.option(
+    "--solution",
+    "solutions",
+    multiple=True,
+    metavar="NAME",
+    help="Promote only this solution folder (repeatable).",
+)
+@click.option("--branch", help="Name of the new branch (default promote/DST/YYYYMMDD-SHA).")
+@click.option("--dry-run", is_flag=True, help="Show the pin changes; write nothing.")
+@click.option(
+    "--no-gate", is_flag=True, help="Skip the check that SRC ran the versions successfully."
+)
+@click.pass_context
+def promote_command(
+    ctx: click.Context,
+    src: str,
+    dst: str,
+    solutions: tuple[str, ...],
+    branch: str | None,
+    dry_run: bool,
+    no_gate: bool,
+) -> None:
+    """Pin DST to the released versions SRC runs, on a new branch, in one commit.
+
+    The gate lets through only versions that SRC's deployment records show as applied
+    successfully and that SRC still runs. DST's stage must come after SRC's. DST's file keeps
+    its comments and formatting. Then the plan for DST is shown (read-only). Exit 4 when the
+    gate or the stage order refuses.
+
+    \b
+    Examples:
+      dwconf promote dev test
+      dwconf promote test prod --dry-run
+      dwconf promote dev test --solution contoso-customer-maps
+      git push -u origin HEAD && gh pr create --fill      # then review and merge
+    """
+
+    def body() -> int:
+        done = promote(
+            ctx.obj,
+            src,
+            dst,
+            solutions=solutions,
+            branch=branch,
+            dry_run=dry_run,
+            gate=not no_gate,
+        )
+        _show_promotion(done, dry_run)
+        if done.desired is not None:
+            _show_plan(ctx.obj, done.desired)
+        return 0
+
+    ctx.exit(boundary.run(body))
+
+
+def _show_promotion(done: Promotion, dry_run: bool) -> None:
+    if done.evidence is None:
+        _say("Gate skipped (--no-gate).")
+    else:
+        e = done.evidence
+        _say(
+            f"Gate: {e.environment} runs these versions (deployment record {e.record_id}, "
+            f"{e.created:%Y-%m-%d %H:%M} UTC)."
+        )
+    if not done.changes:
+        _say(f"{done.target} already pins what {done.source} runs; nothing to promote.")
+        return
+    _say(f"Pin changes in {done.file}:")
+    for change in done.changes:
+        _say(f"  ~ {change.line()}")
+    if dry_run:
+        _say("Dry run: nothing written.")
+        return
+    assert done.branch and done.commit
+    _say(f"Committed {done.commit[:7]} on the new branch {done.branch} (now checked out).")
+    _say(f"Push it and open a pull request:  git push -u origin {done.branch}")
+    _say("                                   gh pr create --fill")
+
+
+def _show_plan(root: Path, want: Desired) -> None:
+    try:
+        reader = open_reader(root, want.env.model)
+        try:
+            plan = plan_against(want, reader)
+        finally:
+            reader.close()
+    except DwconfError as exc:
+        _say(f"\n{want.env.name} is not reachable from here ({exc.message}); plan it in CI.")
+        return
+    _say("")
+    console.plain(render.text(plan).rstrip("\n"))
+
+
+@click.command("diff")
+@click.argument("rev_a", required=False)
+@click.argument("rev_b", required=False)
+@click.option(
+    "--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(diff_render.FORMATS)),
+    default="text",
+    show_default=True,
+    help="markdown is written for a pull-request comment.",
+)
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 2 when an environment changes, 0 when none."
+)
+@click.pass_context
+def diff_command(
+    ctx: click.Context,
+    rev_a: str | None,
+    rev_b: str | None,
+    envs: tuple[str, ...],
+    fmt: str,
+    detailed_exitcode: bool,
+) -> None:
+    """What changes for each environment between two git revisions of the configuration.
+
+    REV_A defaults to the merge-base of HEAD and the default branch (main or master), REV_B to
+    the working tree. Both sides are rendered per environment and compared with the plan's diff
+    engine: per map, the fields, directions, value maps, filters, keys and versions that change,
+    each with its risk category. No environment is read.
+
+    \b
+    Examples:
+      dwconf diff                                  # this branch's changes so far
+      dwconf diff main HEAD --format markdown      # for a pull-request comment
+      dwconf diff v1 v2 --env prod --format json
+    """
+
+    def body() -> int:
+        found = semantic_diff(ctx.obj, rev_a, rev_b, envs)
+        console.plain(diff_render.FORMATS[fmt](found).rstrip("\n"))
+        for env in found.environments:
+            if env.errors:
+                console.problem(
+                    f"{env.environment}: the configuration at {found.head.label} has "
+                    f"{env.errors} error(s)",
+                    "run dwconf validate",
+                )
+        if detailed_exitcode and found.has_changes:
+            return int(ExitCode.CHANGES)
+        return 0
+
+    ctx.exit(boundary.run(body))
+
+
+COMMANDS = (release_command, promote_command, diff_command)

@@ -1,0 +1,275 @@
+"""Day-two commands: `dwconf drift`, `dwconf history`, `dwconf rollback` and `dwconf lock`."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dwconf.apply import lease as leases
+from dwconf.apply.journal import Journal
+from dwconf.apply.run import Options
+from dwconf.cli import boundary, console
+from dwconf.cli.plan_cmds import confirm, execute, parse_duration, protect, say
+from dwconf.errors import ExitCode
+from dwconf.live import DeploymentRecord, Lease
+from dwconf.plan import drift as drifts
+from dwconf.plan import render, saved
+from dwconf.planning import (
+    drift_against,
+    load_environment,
+    record_summary,
+    rollback_against,
+)
+from dwconf.providers import open_reader, open_writer
+from dwconf.redact import redact
+
+FORMAT = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+
+
+def _json(value: Any) -> None:
+    console.plain(redact(json.dumps(value, indent=2, default=str)))
+
+
+# drift ---------------------------------------------------------------------------------------
+
+
+def run_drift(*, root: Path, env: str, ignore: tuple[str, ...], fmt: str) -> int:
+    model = load_environment(root, env)
+    with closing(open_reader(root, model)) as reader:
+        found = drift_against(env, reader, ignore)
+    console.plain((drifts.as_json if fmt == "json" else drifts.text)(found).rstrip("\n"))
+    return int(ExitCode.CHANGES) if found.found else 0
+
+
+@click.command("drift")
+@click.argument("env")
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="ADDR[:PATH]",
+    help="Leave out an address (map.* patterns) or a path prefix inside one (map.x:state).",
+)
+@FORMAT
+@click.pass_context
+def drift_command(ctx: click.Context, env: str, ignore: tuple[str, ...], fmt: str) -> None:
+    """Show what changed in ENV outside dwconf since its last successful apply.
+
+    Compares live with the desired state dwconf recorded at its last successful apply, per
+    address and per field. Never writes and takes no lock. Exit 2 when something drifted, 0
+    when nothing did.
+
+    \b
+    Examples:
+      dwconf drift prod
+      dwconf drift prod --ignore 'alert.*' --ignore map.customers-v3-accounts:state
+      dwconf drift prod --format json
+    """
+    ctx.exit(boundary.run(lambda: run_drift(root=ctx.obj, env=env, ignore=ignore, fmt=fmt)))
+
+
+# history -------------------------------------------------------------------------------------
+
+
+def _record_lines(record: DeploymentRecord) -> list[str]:
+    row = record_summary(record)
+    commit = (row["git_commit"] or "-")[:12]
+    versions = ", ".join(f"{k} {v}" for k, v in row["solution_versions"].items()) or "-"
+    return [
+        f"{row['id']}  {row['created']}  {row['status']:<9}  by {row['who']}",
+        f"    plan {row['plan_id']}, commit {commit}, solutions: {versions}",
+    ]
+
+
+def run_history(*, root: Path, env: str, fmt: str) -> int:
+    model = load_environment(root, env)
+    with closing(open_reader(root, model)) as reader:
+        records = reader.records()
+    if fmt == "json":
+        _json({"environment": env, "records": [record_summary(r) for r in reversed(records)]})
+        return 0
+    if not records:
+        say(f"{env} has no deployment records yet.")
+    for record in reversed(records):
+        for line in _record_lines(record):
+            say(line)
+    return 0
+
+
+@click.command("history")
+@click.argument("env")
+@FORMAT
+@click.pass_context
+def history_command(ctx: click.Context, env: str, fmt: str) -> None:
+    """List ENV's deployment records, newest first.
+
+    Each record: id, when, status, who, the plan id, the git commit and the solution versions.
+    `dwconf rollback ENV --to ID` plans a return to one of them.
+    """
+    ctx.exit(boundary.run(lambda: run_history(root=ctx.obj, env=env, fmt=fmt)))
+
+
+# rollback ------------------------------------------------------------------------------------
+
+
+def run_rollback(
+    *,
+    root: Path,
+    env: str,
+    to: str | None,
+    out: Path | None,
+    auto_approve: bool,
+    allow_destroy: bool,
+    options: Options,
+) -> int:
+    model = load_environment(root, env)
+    with closing(open_writer(root, model)) as writer:
+        back = rollback_against(env, writer, to)
+        plan = back.plan
+        say(f"Rolling {env} back to deployment record {back.record.id} ({back.record.created})")
+        for note in back.notes:
+            say(f"  note: {note}")
+        console.plain(render.text(plan).rstrip("\n"))
+        if out is not None:
+            saved.save(plan, out)
+            say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {env} {out}")
+            return 0
+        if not plan.steps:
+            return 0
+        protect(plan, model.protect.prevent_destroy, allow_destroy)
+        confirm(plan, auto_approve)
+        journal = Journal.new(root, env, plan.id)
+        return execute(plan, writer, journal, resume=False, options=options)
+
+
+@click.command("rollback")
+@click.argument("env")
+@click.option("--to", "to", metavar="RECORD", help="The deployment record id (or a prefix).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `dwconf apply ENV FILE` instead of applying it.",
+)
+@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
+@click.option("--allow-destroy", is_flag=True, help="Allow destructive changes.")
+@click.option("--parallelism", default=4, show_default=True, type=click.IntRange(1, 32))
+@click.option("--lock-timeout", default="0s", show_default=True, help="Wait for the lock.")
+@click.pass_context
+def rollback_command(
+    ctx: click.Context,
+    env: str,
+    to: str | None,
+    out: Path | None,
+    auto_approve: bool,
+    allow_destroy: bool,
+    parallelism: int,
+    lock_timeout: str,
+) -> None:
+    """Plan (and apply) a return of ENV to the desired state of a deployment record.
+
+    By default the successful record before the last successful one. The plan is shown and
+    applied like any plan: under the lock, journaled, verified and recorded. With --out it is
+    only saved, for review and `dwconf apply ENV FILE`.
+
+    \b
+    Examples:
+      dwconf rollback test
+      dwconf rollback prod --to 3f2a9c --out rollback.dwplan
+    """
+    options = Options(parallelism=parallelism, lock_timeout=parse_duration(lock_timeout))
+    ctx.exit(
+        boundary.run(
+            lambda: run_rollback(
+                root=ctx.obj,
+                env=env,
+                to=to,
+                out=out,
+                auto_approve=auto_approve,
+                allow_destroy=allow_destroy,
+                options=options,
+            )
+        )
+    )
+
+
+# lock ----------------------------------------------------------------------------------------
+
+
+def _lease_document(lease: Lease) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "id": lease.id,
+        "owner": lease.owner,
+        "operation": lease.operation,
+        "plan_id": lease.plan_id,
+        "created": lease.created.isoformat(),
+        "expires": lease.expires.isoformat(),
+        "age_seconds": int((now - lease.created).total_seconds()),
+        "expired": lease.is_expired(now),
+    }
+
+
+def run_lock_status(*, root: Path, env: str, fmt: str) -> int:
+    model = load_environment(root, env)
+    with closing(open_reader(root, model)) as reader:
+        lease = reader.lock_status()
+    if fmt == "json":
+        _json({"environment": env, "lock": _lease_document(lease) if lease else None})
+    elif lease is None:
+        say(f"{env} is not locked.")
+    else:
+        expired = lease.is_expired(datetime.now(UTC))
+        say(f"{env} is locked by {leases.describe(lease)}")
+        if expired:
+            say("The lease expired: the next apply takes it over.")
+    return 0
+
+
+def run_force_unlock(*, root: Path, env: str, lock_id: str) -> int:
+    model = load_environment(root, env)
+    with closing(open_writer(root, model)) as writer:
+        lease = writer.force_unlock(lock_id)
+    say(f"Removed the lock of {env} held by {leases.describe(lease)}")
+    return 0
+
+
+@click.group("lock")
+def lock_group() -> None:
+    """Look at an environment's lock, or remove one left behind.
+
+    \b
+    Examples:
+      dwconf lock status prod
+      dwconf lock force-unlock prod 6f1c2a7e-...
+    """
+
+
+@lock_group.command("status")
+@click.argument("env")
+@FORMAT
+@click.pass_context
+def lock_status_command(ctx: click.Context, env: str, fmt: str) -> None:
+    """Who holds ENV's lock, for what, since when, and its lock ID."""
+    ctx.exit(boundary.run(lambda: run_lock_status(root=ctx.obj, env=env, fmt=fmt)))
+
+
+@lock_group.command("force-unlock")
+@click.argument("env")
+@click.argument("lock_id")
+@click.pass_context
+def force_unlock_command(ctx: click.Context, env: str, lock_id: str) -> None:
+    """Remove ENV's lock LOCK_ID (from `dwconf lock status` or the refusal message).
+
+    Only for a lock whose apply is gone: an apply still running would go on without it.
+    `dwconf apply --resume` takes over its own interrupted apply's lock without this.
+    """
+    ctx.exit(boundary.run(lambda: run_force_unlock(root=ctx.obj, env=env, lock_id=lock_id)))
+
+
+COMMANDS = (drift_command, history_command, rollback_command, lock_group)

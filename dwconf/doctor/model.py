@@ -1,0 +1,97 @@
+"""The vocabulary of `dwconf doctor`: statuses, findings, the context every check reads, and the
+limits it measures against."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dwconf.live import LiveState
+from dwconf.model import Environment
+
+GIB = 1024 * 1024 * 1024
+
+
+class Status(enum.Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        return (Status.PASS, Status.WARN, Status.FAIL).index(self)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a check: what it saw (`evidence`) and what to do about it (`fix`)."""
+
+    status: Status
+    summary: str
+    evidence: str = ""
+    fix: str = ""
+
+
+def passed(summary: str, evidence: str = "") -> Finding:
+    return Finding(Status.PASS, summary, evidence)
+
+
+def warned(summary: str, evidence: str, fix: str) -> Finding:
+    return Finding(Status.WARN, summary, evidence, fix)
+
+
+def failed(summary: str, evidence: str, fix: str) -> Finding:
+    return Finding(Status.FAIL, summary, evidence, fix)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A Microsoft solution a configured solution requires (`requires:` in solution.yaml)."""
+
+    solution: str  # the configured solution's unique name
+    required: str
+    constraint: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The numbers the checks measure against (dual-write-domain §1.3, §6.1).
+
+    The service reports queued records as a count, and the 1 GB limit is on their size, so the
+    size is estimated from `bytes_per_record`: 4 KiB is a dual-write payload of a record with
+    a hundred or so columns as JSON. Set it to what your maps' records weigh.
+    """
+
+    pause_days: float = 7.0
+    pause_warn_days: float = 5.0
+    queue_bytes: int = GIB
+    bytes_per_record: int = 4096
+    queue_warn_ratio: float = 0.8
+    initial_sync_legal_entities: int = 40
+    legal_entities: int = 250
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a check may look at; checks never read the environment themselves."""
+
+    environment: Environment
+    state: LiveState
+    now: datetime
+    requirements: Sequence[Requirement] = ()
+    limits: Limits = field(default_factory=Limits)
+
+
+CheckFunction = Callable[[Context], list[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: a stable id, the guides' code where they have one, and its function."""
+
+    id: str
+    title: str
+    run: CheckFunction
+    code: str | None = None

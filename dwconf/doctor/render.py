@@ -1,0 +1,35 @@
+"""The doctor's report as text for people and JSON for tools (deterministic, registry order)."""
+
+from __future__ import annotations
+
+import json
+
+from dwconf.doctor import Report, Status
+from dwconf.redact import redact
+
+_MARK = {Status.PASS: "pass", Status.WARN: "WARN", Status.FAIL: "FAIL"}
+
+
+def text(report: Report) -> str:
+    lines = [f"dwconf doctor: environment {report.environment} (provider {report.provider})", ""]
+    width = max((len(i.check.id) for i in report.items), default=0)
+    for item in report.items:
+        finding = item.finding
+        code = f"{item.check.code} " if item.check.code else ""
+        lines.append(f"{_MARK[finding.status]}  {item.check.id:<{width}}  {code}{finding.summary}")
+        pad = " " * (width + 8)
+        if finding.evidence and finding.status is not Status.PASS:
+            lines.append(f"{pad}evidence: {finding.evidence}")
+        if finding.fix:
+            lines.append(f"{pad}fix: {finding.fix}")
+    checks = len({i.check.id for i in report.items})
+    lines += [
+        "",
+        f"{checks} checks: {report.count(Status.PASS)} passed, {report.count(Status.WARN)} "
+        f"warning(s), {report.count(Status.FAIL)} failed",
+    ]
+    return redact("\n".join(lines) + "\n")
+
+
+def as_json(report: Report) -> str:
+    return redact(json.dumps(report.as_dict(), indent=2) + "\n")

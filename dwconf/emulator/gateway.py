@@ -1,0 +1,247 @@
+"""The dual-write management gateway subset (`{gateway_url}/api/DualWriteManagement/1.0/…` and
+`{gateway_url}/api/{ConnectionSet|Project|dataset|ProjectExecutionWithCompanies}/…`,
+live-api.md §1.1, §6.4) over the live model.
+
+Refusals of the live model are answered at once with its status and message in
+`{"error": {"code", "message"}}`; a request naming several maps or solutions is all or nothing.
+Lifecycle and apply-solution requests are tracked by request id for the `Status` calls, which
+also move transitional maps on (one poll each, as the live model counts them).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from dwconf.emulator import gw_link, gw_shapes, odata
+from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, error_reply, reply
+from dwconf.emulator.registry import EnvHandle, iso
+from dwconf.live import LiveError, LiveMap, LiveState
+from dwconf.live.state import MasterSide
+
+A = "/api/DualWriteManagement/1.0"
+MAX_TRACKED = 500
+MASTERS: dict[str, MasterSide] = {"CRM": "dataverse", "AX": "finops"}
+
+
+Handler = Callable[[EnvHandle, GwRequest], odata.Reply]
+
+
+def _new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _trim(entries: dict[str, Any]) -> None:
+    for request_id in list(entries)[: max(0, len(entries) - MAX_TRACKED)]:
+        del entries[request_id]
+
+
+# Environments and maps -----------------------------------------------------------------------
+
+
+def _version(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    return reply(200, {"version": "1.0"})
+
+
+def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    identifier = request.params.get("identifier", "").lower()
+    identifier = re.sub(r"^https?://", "", identifier).strip("/")
+    if identifier != handle.config.fo_host.lower():
+        return reply(200, [])
+    return reply(
+        200,
+        [
+            {
+                "cid": handle.cid,
+                "cname": handle.cname,
+                "targetType": "AX",
+                "displayName": f"{handle.name} (emulated)",
+                "detail": {"isSolutionAware": True},
+                "powerAppsEnvironment": handle.powerapps_env,
+            }
+        ],
+    )
+
+
+def _entities(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.params.get("cid", handle.cid))
+    state = handle.env.read()
+    return reply(200, [gw_shapes.dw_map(handle, state, m) for m in state.maps])
+
+
+def map_by_project(state: LiveState, pid: str) -> LiveMap | None:
+    return next((m for m in state.maps if m.project_id.lower() == pid.lower()), None)
+
+
+def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    state = handle.env.read()
+    live = map_by_project(state, request.args["pid"])
+    if live is None:
+        raise GatewayError(404, "map.not_found", f"Project '{request.args['pid']}' was not found.")
+    return reply(200, gw_shapes.field_mapping(handle, state, live))
+
+
+# Lifecycle ------------------------------------------------------------------------------------
+
+
+def _map_for(handle: EnvHandle, state: LiveState, detail: Any) -> LiveMap:
+    if not isinstance(detail, dict):
+        raise GatewayError(400, "request.invalid", "Each detail is an object with tid and pid.")
+    if detail.get("pid"):
+        live = map_by_project(state, str(detail["pid"]))
+        if live is not None:
+            return live
+    tid = str(detail.get("tid") or "").lower()
+    for found in state.templates:
+        if handle.template_id(found.name, found.version) == tid:
+            live = state.map(found.name)
+            if live is not None:
+                return live
+    raise GatewayError(
+        400, "request.invalid", f"Unknown map: tid '{tid}', pid '{detail.get('pid')}'."
+    )
+
+
+def _master(state: LiveState, live: LiveMap, parameters: dict[str, Any]) -> MasterSide | None:
+    chosen = (parameters.get("conflictResolution") or {}).get("master")
+    if chosen in MASTERS:
+        return MASTERS[chosen]
+    default = (gw_shapes.definition_of(state, live).get("initial_sync") or {}).get("master")
+    return default if default in ("dataverse", "finops") else None
+
+
+def _perform(handle: EnvHandle, action: str, live: LiveMap, parameters: dict[str, Any]) -> LiveMap:
+    env = handle.env
+    if action == "1":
+        if parameters.get("skipInitialSync", True) is not False:
+            return env.start_map(live.name)
+        return env.start_map(live.name, True, _master(env.read(), live, parameters))
+    if action == "8":
+        return env.start_map(live.name, True, _master(env.read(), live, parameters))
+    operation = {"4": env.stop_map, "5": env.pause_map, "6": env.resume_map}[action]
+    return operation(live.name)
+
+
+def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    body = request.json()
+    action = str((body or {}).get("action", "")) if isinstance(body, dict) else ""
+    details = body.get("details") if isinstance(body, dict) else None
+    if (
+        action not in gw_shapes.ACTION_CODES.values()
+        or not isinstance(details, list)
+        or not details
+    ):
+        raise GatewayError(
+            400, "request.invalid", "Expected an action (1, 4, 5, 6, 8) and details."
+        )
+    state = handle.env.read()
+    maps = [_map_for(handle, state, d) for d in details]
+    done: dict[str, dict[str, Any]] = {}
+    with handle.atomic():
+        for live, detail in zip(maps, details, strict=True):
+            parameters = detail.get("parameters") or {}
+            before = live.last_request.id if live.last_request else None
+            after = _perform(handle, action, live, parameters).last_request
+            changed = after.id if after is not None and after.id != before else None
+            done[live.name] = {"live": changed, "error": None}
+        request_id = _new_request_id()
+        entries = handle.side["map_requests"]
+        entries[request_id] = {"action": action, "maps": done, "created": iso(handle.env.now())}
+        _trim(entries)
+        handle.save()
+    return reply(200, {"requestId": request_id})
+
+
+def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    entry = handle.side["map_requests"].get(request.args["request_id"])
+    if entry is None:
+        raise GatewayError(
+            404, "request.not_found", f"Request '{request.args['request_id']}' was not found."
+        )
+    for name in entry["maps"]:
+        handle.env.poll(name)
+    state = handle.env.read()
+    found = [state.map(name) for name in entry["maps"]]
+    return reply(200, [gw_shapes.dw_map(handle, state, m) for m in found if m is not None])
+
+
+# Versions, solutions, prerequisites -----------------------------------------------------------
+
+
+def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cid"])
+    state = handle.env.read()
+    tid = request.args["tid"].lower()
+    found = next((t for t in state.templates if handle.template_id(t.name, t.version) == tid), None)
+    if found is None:
+        raise GatewayError(404, "map.version_not_found", f"Template '{tid}' was not found.")
+    live = state.map(found.name)
+    pid = request.params.get("pid")
+    if live is None or (pid and live.project_id.lower() != pid.lower()):
+        raise GatewayError(
+            400, "request.invalid", f"Template '{tid}' doesn't belong to project '{pid}'."
+        )
+    handle.env.switch_version(found.name, found.version)
+    return reply(200, {"requestId": _new_request_id()})
+
+
+def _solutions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cid"])
+    return reply(200, gw_link.solutions(handle))
+
+
+def _prerequisites(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cid"])
+    body = request.json()
+    if not isinstance(body, list) or not all(isinstance(t, str) for t in body):
+        raise GatewayError(400, "request.invalid", "Expected a JSON array of template ids.")
+    return reply(200, gw_link.prerequisite_sequences(handle, body))
+
+
+ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
+    (method, re.compile(f"^{pattern}/?$", re.I), handler)
+    for method, pattern, handler in (
+        ("GET", f"{A}/Version", _version),
+        ("GET", f"{A}/Environments", _environments),
+        ("GET", f"{A}/Entities", _entities),
+        ("POST", f"{A}/Start", _start),
+        ("GET", f"{A}/Status/(?P<request_id>[^/]+)", _status),
+        ("GET", f"{A}/(?P<pid>[^/]+)/FieldMappings", _field_mappings),
+        ("POST", f"{A}/SolutionAware/(?P<cid>[^/]+)/SwitchActive/(?P<tid>[^/]+)", _switch_active),
+        ("GET", f"{A}/SolutionAware/(?P<cid>[^/]+)/Solutions", _solutions),
+        ("POST", f"{A}/SolutionAware/(?P<cid>[^/]+)/RestoreTemplates", gw_link.restore_templates),
+        (
+            "GET",
+            f"{A}/SolutionAware/(?P<cid>[^/]+)/Status/(?P<request_id>[^/]+)",
+            gw_link.solution_status,
+        ),
+        ("POST", f"{A}/GetTemplatePrerequisiteSequences/(?P<cid>[^/]+)", _prerequisites),
+        ("GET", "/api/ConnectionSet/(?P<cname>[^/]+)", gw_link.get_connection_set),
+        ("PUT", "/api/ConnectionSet/(?P<cname>[^/]+)", gw_link.put_connection_set),
+        ("POST", "/api/ConnectionSet/(?P<cid>[^/]+)/Reset", gw_link.reset),
+        ("POST", "/api/Project/(?P<project>[^/]+)/Refresh", gw_link.refresh),
+        ("POST", "/api/dataset/(?P<dataset>[^/]+)/IntegrationKeys", gw_link.integration_keys),
+        ("GET", "/api/ProjectExecutionWithCompanies/(?P<pid>[^/]+)", gw_link.executions),
+    )
+]
+
+
+def handle(
+    handle_: EnvHandle, method: str, path: str, params: dict[str, str], body: bytes
+) -> odata.Reply:
+    """One gateway request; refusals become `{"error": …}` with the live model's status."""
+    for route_method, pattern, handler in ROUTES:
+        match = pattern.match(path)
+        if match and route_method == method:
+            request = GwRequest(method, path, params, body, match.groupdict())
+            try:
+                return handler(handle_, request)
+            except GatewayError as exc:
+                return error_reply(exc.status, exc.code, exc.message)
+            except LiveError as exc:
+                return error_reply(exc.http_status, exc.code, exc.message, exc.hint)
+    if any(p.match(path) for _, p, _ in ROUTES):
+        return error_reply(405, "request.method", f"{method} is not allowed on {path}.")
+    return error_reply(404, "request.not_found", f"No gateway resource at {path}.")

@@ -1,0 +1,256 @@
+"""Gateway routes about solutions and the link: apply solution (`RestoreTemplates` + its
+`Status`), the solutions list, prerequisite sequences, the connection set (legal entities and
+alert settings), Reset link, integration keys, table refresh and initial-sync executions.
+
+`PUT /api/ConnectionSet/{cname}` is the emulator's choice for saving legal entities and alert
+settings (the reference names no path for it); the body is the DWConnectionSet shape `GET`
+returns, and only `dualWriteDetail.legalEntityMappings` and `dualWriteDetail.alertSettings`
+are read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from dwconf.emulator import gw_shapes, odata
+from dwconf.emulator.dv_tables import solution_id
+from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, reply
+from dwconf.emulator.registry import EnvHandle, iso, stable_id
+from dwconf.live import AlertSetting, LiveError, RunState
+
+
+def solutions(handle: EnvHandle) -> list[dict[str, Any]]:
+    """Installed solutions that carry maps."""
+    found = []
+    for solution in handle.env.read().solutions:
+        if not solution.maps:
+            continue
+        details = handle.side["solutions"].get(solution.unique_name) or {}
+        found.append(
+            {
+                "solutionid": solution_id(solution.unique_name),
+                "id": solution_id(solution.unique_name),
+                "uniquename": solution.unique_name,
+                "friendlyname": details.get("friendlyname") or solution.unique_name,
+                "version": solution.version,
+                "ismanaged": solution.managed,
+                "description": details.get("description") or "",
+            }
+        )
+    return found
+
+
+def _solution_names(body: Any) -> list[str]:
+    if not isinstance(body, dict) or not isinstance(body.get("solutions"), list):
+        raise GatewayError(400, "request.invalid", 'Expected {"action": "2", "solutions": [...]}.')
+    names = []
+    for entry in body["solutions"]:
+        name = ((entry or {}).get("criteria") or {}).get("uniquename")
+        if not isinstance(name, str) or not name:
+            raise GatewayError(400, "request.invalid", "Each solution needs criteria.uniquename.")
+        names.append(name)
+    return names
+
+
+def restore_templates(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    """Apply solution: the maps of the named solutions become templates (all or none)."""
+    check_cid(handle, request.args["cid"])
+    names = _solution_names(request.json())
+    error = None
+    try:
+        with handle.atomic():
+            for name in names:
+                handle.env.apply_solution(name)
+    except LiveError as exc:
+        error = exc.message
+    request_id = str(uuid.uuid4())
+    now = iso(handle.env.now())
+    handle.side["solution_requests"][request_id] = {
+        "requestId": request_id,
+        "action": "2",
+        "createdOn": now,
+        "modifiedOn": now,
+        "state": "1",
+        "result": {"message": "", "status": "InProgress"},
+        "rootActivityId": stable_id("activity", request_id),
+        "_remaining": handle.config.polls,
+        "_error": error,
+    }
+    handle.save()
+    return reply(200, {"requestId": request_id})
+
+
+def solution_status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cid"])
+    entry = handle.side["solution_requests"].get(request.args["request_id"])
+    if entry is None:
+        raise GatewayError(
+            404, "request.not_found", f"Request '{request.args['request_id']}' was not found."
+        )
+    if entry["state"] == "1":
+        entry["_remaining"] -= 1
+        if entry["_remaining"] <= 0:
+            error = entry["_error"]
+            entry["state"] = "3" if error else "2"
+            entry["result"] = {
+                "message": error or "Success",
+                "status": "Failed" if error else "Succeeded",
+            }
+            entry["modifiedOn"] = iso(handle.env.now())
+        handle.save()
+    return reply(200, {k: v for k, v in entry.items() if not k.startswith("_")})
+
+
+def _depends_on(handle: EnvHandle, name: str) -> list[str]:
+    state = handle.env.read()
+    live = state.map(name)
+    if live is None:
+        return []
+    return [str(d) for d in gw_shapes.definition_of(state, live).get("depends_on") or []]
+
+
+def _order(handle: EnvHandle, name: str, seen: list[str], visiting: set[str]) -> None:
+    if name in seen or name in visiting:
+        return
+    visiting.add(name)
+    for dependency in _depends_on(handle, name):
+        _order(handle, dependency, seen, visiting)
+    seen.append(name)
+
+
+def _tid_of(handle: EnvHandle, name: str) -> str | None:
+    state = handle.env.read()
+    live = state.map(name)
+    if live is None:
+        return None
+    version = live.active_version or (live.versions[-1] if live.versions else None)
+    return handle.template_id(name, version) if version else None
+
+
+def prerequisite_sequences(handle: EnvHandle, tids: list[str]) -> list[list[str]]:
+    """For each template: its prerequisite maps' templates, dependencies first, then itself."""
+    state = handle.env.read()
+    by_id = {handle.template_id(t.name, t.version): t for t in state.templates}
+    sequences = []
+    for tid in tids:
+        found = by_id.get(tid.lower())
+        if found is None:
+            raise GatewayError(400, "request.invalid", f"Template '{tid}' was not found.")
+        names: list[str] = []
+        _order(handle, found.name, names, set())
+        ids = [_tid_of(handle, n) for n in names[:-1]]
+        sequences.append([i for i in ids if i] + [tid.lower()])
+    return sequences
+
+
+def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cname"])
+    return reply(200, gw_shapes.connection_set(handle, handle.env.read()))
+
+
+def _alerts(raw: Any) -> list[AlertSetting]:
+    found = []
+    for entry in raw or []:
+        if not isinstance(entry, dict):
+            raise GatewayError(400, "request.invalid", "Each alert setting is an object.")
+        recipients = entry.get("notificationRecipients") or ""
+        notify = recipients if isinstance(recipients, list) else str(recipients).split(",")
+        try:
+            found.append(
+                AlertSetting(
+                    name=str(entry["name"]),
+                    error_type=str(entry.get("errorType", "any")),
+                    threshold=int(entry["threshold"]),
+                    window_minutes=int(entry["timeWindowInMinutes"]),
+                    action=str(entry.get("action", "none")),
+                    notify=tuple(n.strip() for n in notify if str(n).strip()),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GatewayError(
+                400, "request.invalid", f"Alert setting is incomplete: {exc}"
+            ) from exc
+    return found
+
+
+def put_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cname"])
+    body = request.json()
+    detail = (body or {}).get("dualWriteDetail") if isinstance(body, dict) else None
+    if not isinstance(detail, dict):
+        raise GatewayError(
+            400, "request.invalid", "Expected a connection set with dualWriteDetail."
+        )
+    with handle.atomic():
+        if "legalEntityMappings" in detail:
+            mappings = (detail["legalEntityMappings"] or {}).get("mappings") or []
+            codes = [str((m.get("left") or {}).get("name", "")) for m in mappings]
+            handle.env.set_legal_entities(codes)
+        if "alertSettings" in detail:
+            handle.env.set_alerts(_alerts(detail["alertSettings"]))
+    return reply(200, gw_shapes.connection_set(handle, handle.env.read()))
+
+
+def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    check_cid(handle, request.args["cid"])
+    body = request.json() or {}
+    force = request.params.get("forceReset", "false").lower() == "true"
+    codes = body.get("legalEntities") if isinstance(body, dict) else None
+    handle.env.reset_link(force, [str(c) for c in codes or []])
+    return reply(200)
+
+
+def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    state = handle.env.read()
+    if not any(m.project_id.lower() == request.args["project"].lower() for m in state.maps):
+        raise GatewayError(
+            404, "map.not_found", f"Project '{request.args['project']}' was not found."
+        )
+    return reply(200)
+
+
+def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    if request.args["dataset"].lower() not in (handle.ce_name.lower(), handle.powerapps_env):
+        raise GatewayError(
+            404, "dataset.not_found", f"Dataset '{request.args['dataset']}' was not found."
+        )
+    body = request.json()
+    keys = body.get("integrationKeys") if isinstance(body, dict) else None
+    if not isinstance(keys, dict):
+        raise GatewayError(
+            400, "request.invalid", 'Expected {"integrationKeys": {"<set>": [...]}}.'
+        )
+    with handle.atomic():
+        for table, columns in keys.items():
+            if not isinstance(columns, list):
+                raise GatewayError(400, "request.invalid", f"The key of '{table}' must be a list.")
+            handle.env.set_integration_keys(str(table), [str(c) for c in columns])
+    return reply(200)
+
+
+def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+    state = handle.env.read()
+    live = next(
+        (m for m in state.maps if m.project_id.lower() == request.args["pid"].lower()), None
+    )
+    if live is None:
+        raise GatewayError(404, "map.not_found", f"Project '{request.args['pid']}' was not found.")
+    status = {RunState.INITIALIZING: "Running", RunState.NOT_RUNNING: "NotStarted"}.get(
+        live.state, "Completed"
+    )
+    if live.last_error:
+        status = "Failed"
+    leg = {
+        "status": status,
+        "exportRecordCount": 0,
+        "importRecordsInsertedCount": 0,
+        "exportErrors": [],
+        "importErrors": [live.last_error] if live.last_error else [],
+    }
+    execution = {
+        "executionStatus": status,
+        "companies": list(state.legal_entities),
+        "taskExecutionStatuses": [{"legs": [leg]}],
+    }
+    return reply(200, {"projectName": live.project_id, "projectExecutionResponses": [execution]})

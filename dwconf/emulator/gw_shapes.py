@@ -1,0 +1,293 @@
+"""The live model in the gateway's JSON shapes (live-api.md §1.1): DWMap, templates,
+lastRequests, DWFieldMapping and DWConnectionSet. camelCase; states and actions as strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dwconf.emulator import mapping
+from dwconf.emulator.dv_tables import publisher_info
+from dwconf.emulator.registry import EnvHandle, iso, stable_id
+from dwconf.live import LastRequest, LiveMap, LiveState, MapTemplate, RunState
+from dwconf.live.state import Definition
+
+Json = dict[str, Any]
+MAP_STATES = {
+    RunState.INITIALIZING: "2",
+    RunState.RESUMING: "3",
+    RunState.RUNNING: "4",
+    RunState.PAUSED: "5",
+}
+REQUEST_STATES = {"waiting": "1", "completed": "2", "error": "3"}
+ACTION_CODES = {"start": "1", "stop": "4", "pause": "5", "resume": "6", "initial_sync": "8"}
+AVAILABLE = {
+    RunState.NOT_RUNNING: ["1", "8"],
+    RunState.RUNNING: ["4", "5"],
+    RunState.PAUSED: ["6", "4"],
+}
+
+
+def map_state(live: LiveMap) -> str:
+    """0 None, 1 Stopped, 2 InitialSync, 3 CatchUp, 4 Running, 5 Paused, 6 NotRunning."""
+    if live.state is RunState.NOT_RUNNING:
+        return "1" if live.last_request is not None else "6"
+    return MAP_STATES[live.state]
+
+
+def version(text: str) -> Json:
+    parts = [int(p) for p in text.split(".")] + [0, 0, 0, 0]
+    return {
+        "major": parts[0],
+        "minor": parts[1],
+        "build": parts[2],
+        "revision": parts[3],
+        "majorRevision": 0,
+        "minorRevision": parts[3],
+    }
+
+
+def definition_of(state: LiveState, live: LiveMap) -> Definition:
+    """The active definition, else the newest version's, else just the name."""
+    active = state.active_definition(live.name)
+    if active is not None:
+        return active
+    if live.versions:
+        newest = state.template(live.name, live.versions[-1])
+        if newest is not None:
+            return newest.definition
+    return {"name": live.name}
+
+
+def template(handle: EnvHandle, state: LiveState, found: MapTemplate) -> Json:
+    solution = state.solution(found.solution)
+    author = solution.publisher if solution else ""
+    prefix = publisher_info(handle, author).prefix if author else "new"
+    return {
+        "id": handle.template_id(found.name, found.version),
+        "name": mapping.msdyn_name(found.definition, prefix),
+        "displayName": found.name,
+        "author": author,
+        "readOnly": bool(solution and solution.managed),
+        "tags": [],
+        "description": found.definition.get("description") or "",
+        "createdDateTime": None,
+        "version": version(found.version),
+    }
+
+
+def request_json(request: LastRequest, request_id: str | None = None) -> Json:
+    return {
+        "requestId": request_id or request.id,
+        "action": ACTION_CODES.get(request.action, request.action),
+        "createdOn": iso(request.created),
+        "modifiedOn": iso(request.modified),
+        "state": REQUEST_STATES[request.state],
+        "errorMessage": request.error,
+        "errorUri": None,
+        "rootActivityId": stable_id("activity", request.id),
+    }
+
+
+def _gateway_requests(handle: EnvHandle, live: LiveMap) -> list[Json]:
+    """The gateway requests that named this map, with their state now."""
+    found = []
+    for request_id, entry in handle.side["map_requests"].items():
+        mine = entry["maps"].get(live.name)
+        if mine is None:
+            continue
+        state, error = "2", mine.get("error")
+        current = live.last_request
+        if error:
+            state = "3"
+        elif current is not None and mine.get("live") == current.id:
+            state, error = REQUEST_STATES[current.state], current.error
+        found.append(
+            {
+                "requestId": request_id,
+                "action": entry["action"],
+                "createdOn": entry["created"],
+                "modifiedOn": entry["created"],
+                "state": state,
+                "errorMessage": error,
+                "errorUri": None,
+                "rootActivityId": stable_id("activity", request_id),
+            }
+        )
+    return found
+
+
+def _last_requests(handle: EnvHandle, live: LiveMap) -> list[Json]:
+    requests = _gateway_requests(handle, live)
+    current = live.last_request
+    covered = {
+        e["maps"][live.name].get("live")
+        for e in handle.side["map_requests"].values()
+        if live.name in e["maps"]
+    }
+    if current is not None and current.id not in covered:
+        requests.append(request_json(current))
+    return sorted(requests, key=lambda r: str(r["createdOn"]))
+
+
+def dw_map(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
+    definition = definition_of(state, live)
+    finops, dataverse = mapping.entities(definition)
+    templates = [t for t in state.templates if t.name == live.name]
+    active = state.template(live.name, live.active_version or "")
+    requests = _last_requests(handle, live)
+    return {
+        "leftEntity": {"targetType": "AX", "name": finops, "displayName": finops},
+        "rightEntity": {"targetType": "CRM", "name": dataverse, "displayName": dataverse},
+        "detail": {
+            "tid": handle.template_id(active.name, active.version) if active else None,
+            "tName": mapping.t_name(definition),
+            "displayName": live.name,
+            "tags": [],
+            "template": template(handle, state, active) if active else None,
+            "templates": [template(handle, state, t) for t in templates],
+            "pid": live.project_id,
+            "state": map_state(live),
+            "actions": AVAILABLE.get(live.state, []),
+            "isProjectDeleted": False,
+            "lastRequest": requests[-1] if requests else None,
+            "lastRequests": requests,
+            "errorMessage": live.last_error,
+            "queuedRecordCount": live.queued,
+        },
+    }
+
+
+def _schema(name: str, fields: list[str | None], keys: list[str]) -> Json:
+    return {
+        "name": name,
+        "fields": [
+            {
+                "name": f,
+                "displayName": f,
+                "isRequired": False,
+                "isReadonly": False,
+                "typeDetails": {},
+            }
+            for f in fields
+            if f
+        ],
+        "keys": [
+            {"name": "UserKeys", "fields": keys, "isIntegrationKey": True, "isPrimaryKey": False}
+        ]
+        if keys
+        else [],
+        "companyContextFields": [],
+    }
+
+
+def field_mapping(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
+    definition = definition_of(state, live)
+    finops, dataverse = mapping.entities(definition)
+    fields = definition.get("fields") or []
+    active = state.template(live.name, live.active_version or "")
+    keys = list(state.integration_keys.get(dataverse, ()))
+    return {
+        "id": live.project_id,
+        "name": live.project_id,
+        "displayName": mapping.t_name(definition),
+        "projectState": map_state(live),
+        "isDualWriteProject": True,
+        "isDualWriteEnabled": live.state is not RunState.NOT_RUNNING,
+        "skipInitialSync": live.master is None,
+        "templateIdentifier": None
+        if active is None
+        else {
+            "id": handle.template_id(active.name, active.version),
+            "name": template(handle, state, active)["name"],
+            "displayName": active.name,
+            "version": version(active.version),
+        },
+        "environments": [
+            {
+                "name": handle.config.fo_host,
+                "targetType": "AX",
+                "schemas": [_schema(finops, [f.get("finops") for f in fields], [])],
+            },
+            {
+                "name": handle.ce_name,
+                "targetType": "CRM",
+                "schemas": [_schema(dataverse, [f.get("dataverse") for f in fields], keys)],
+            },
+        ],
+        "entityMappingTasks": [
+            {
+                "name": mapping.t_name(definition),
+                "order": 0,
+                "leftEnvironmentType": "AX",
+                "centerEnvironmentType": "CRM",
+                "legs": [mapping.leg(definition)],
+            }
+        ],
+    }
+
+
+def alert_json(alert: Any) -> Json:
+    return {
+        "name": alert.name,
+        "errorType": alert.error_type,
+        "threshold": alert.threshold,
+        "timeWindowInMinutes": alert.window_minutes,
+        "action": alert.action,
+        "notificationRecipients": ", ".join(alert.notify),
+    }
+
+
+def connection_set(handle: EnvHandle, state: LiveState) -> Json:
+    schemas = [
+        {
+            "name": table,
+            "keys": [
+                {
+                    "name": "UserKeys",
+                    "fields": list(columns),
+                    "isIntegrationKey": True,
+                    "isPrimaryKey": False,
+                }
+            ],
+        }
+        for table, columns in sorted(state.integration_keys.items())
+    ]
+    mappings = [
+        {
+            "left": {"name": code, "id": code},
+            "right": {"name": code, "id": stable_id("company", code)},
+        }
+        for code in state.legal_entities
+    ]
+    return {
+        "id": handle.cid,
+        "name": handle.cname,
+        "displayName": f"{handle.name} (emulated)",
+        "forDualWrite": True,
+        "environments": {
+            handle.config.fo_host: {
+                "name": handle.config.fo_host,
+                "targetType": "AX",
+                "schemas": [],
+                "directUrl": f"https://{handle.config.fo_host}",
+                "isDevInstance": True,
+            },
+            handle.ce_name: {
+                "name": handle.ce_name,
+                "targetType": "CRM",
+                "schemas": schemas,
+                "powerAppsEnvironment": handle.powerapps_env,
+                "isDevInstance": True,
+            },
+        },
+        "dualWriteDetail": {
+            "legalEntityMappings": {"mappings": mappings},
+            "conflictResolution": {"option": "1", "master": "CRM"},
+            "alertSettings": [alert_json(a) for a in state.alerts],
+            "isSolutionAware": True,
+            "solutionAwareRequests": [],
+            "scheduledRequests": [],
+            "errorTableNames": [],
+        },
+    }

@@ -1,0 +1,91 @@
+"""Request statistics for tests (`GET /_emulator/stats`): requests per path and per method and
+path, statuses, the most requests in flight at once per host and per environment plane, and the
+requests carrying each `x-dwconf-step` header value (so a test can see that a retried step
+wrote once). Requests to /_emulator/ are not counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dwconf.emulator.faults import PLANE_PATH
+
+STEP_HEADER = b"x-dwconf-step"
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.by_path: Counter[str] = Counter()
+        self.by_request: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: dict[str, int] = {}
+        self.steps: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def enter(self, groups: list[str]) -> None:
+        for group in groups:
+            self.in_flight[group] += 1
+            self.max_in_flight[group] = max(self.max_in_flight.get(group, 0), self.in_flight[group])
+
+    def leave(self, groups: list[str]) -> None:
+        for group in groups:
+            self.in_flight[group] -= 1
+
+    def as_json(self) -> dict[str, Any]:
+        hosts = {k[5:]: v for k, v in self.max_in_flight.items() if k.startswith("host:")}
+        planes = {k[6:]: v for k, v in self.max_in_flight.items() if k.startswith("plane:")}
+        return {
+            "requests": sum(self.by_path.values()),
+            "by_path": dict(self.by_path),
+            "by_request": dict(self.by_request),
+            "statuses": dict(self.statuses),
+            "max_in_flight_by_host": hosts,
+            "max_in_flight_by_plane": planes,
+            "steps": {step: dict(counts) for step, counts in self.steps.items()},
+        }
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class StatsMiddleware:
+    def __init__(self, app: ASGIApp, stats: Stats) -> None:
+        self.app = app
+        self.stats = stats
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        stats = self.stats
+        stats.by_path[path] += 1
+        stats.by_request[f"{method} {path}"] += 1
+        step = _header(scope, STEP_HEADER)
+        if step:
+            stats.steps[step][f"{method} {path}"] += 1
+        plane = PLANE_PATH.match(path)
+        groups = [f"host:{_header(scope, b'host') or ''}"]
+        if plane:
+            groups.append("plane:" + "/".join(path.split("/")[2:4]))
+        stats.enter(groups)
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stats.statuses[str(message["status"])] += 1
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counted)
+        finally:
+            stats.leave(groups)

@@ -1,0 +1,98 @@
+"""Service-protection limits per caller (live-api.md §2 "Service protection limits", §6.0):
+requests and combined execution time in a sliding window, and concurrent requests. Exceeding
+one gives 429 with `Retry-After` and the Dataverse code and message of that limit.
+
+A caller is a token's subject and audience, so every token a client gets for one resource
+shares its limits (the service counts per user). Defaults are the service's; tests lower them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from dwconf.emulator.config import Limits
+from dwconf.emulator.registry import Clock
+
+REQUESTS_CODE = "0x80072322"
+EXECUTION_CODE = "0x80072321"
+CONCURRENCY_CODE = "0x80072326"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    code: str
+    message: str
+    retry_after: int
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+class _Caller:
+    def __init__(self) -> None:
+        self.window: deque[list[float]] = deque()  # [start, duration in ms]
+        self.in_flight = 0
+
+
+class Throttle:
+    """Counts per caller; `admit` before a request, `done` after it."""
+
+    def __init__(self, limits: Limits, clock: Clock) -> None:
+        self.limits = limits
+        self.clock = clock
+        self._callers: dict[str, _Caller] = {}
+
+    def reset(self) -> None:
+        self._callers.clear()
+
+    def _prune(self, caller: _Caller, now: float) -> None:
+        while caller.window and caller.window[0][0] <= now - self.limits.window_seconds:
+            caller.window.popleft()
+
+    def _wait(self, caller: _Caller, now: float) -> int:
+        oldest = caller.window[0][0] if caller.window else now
+        return max(1, math.ceil(oldest + self.limits.window_seconds - now))
+
+    def _check(self, caller: _Caller, now: float) -> Rejection | None:
+        limits = self.limits
+        window = _number(limits.window_seconds)
+        if caller.in_flight >= limits.concurrent:
+            message = f"Number of concurrent requests exceeded the limit of {limits.concurrent}."
+            return Rejection(CONCURRENCY_CODE, message, 1)
+        if len(caller.window) >= limits.requests:
+            message = (
+                f"Number of requests exceeded the limit of {limits.requests} over time window of "
+                f"{window} seconds."
+            )
+            return Rejection(REQUESTS_CODE, message, self._wait(caller, now))
+        if sum(entry[1] for entry in caller.window) >= limits.execution_ms:
+            message = (
+                f"Combined execution time of incoming requests exceeded limit of "
+                f"{limits.execution_ms:,} milliseconds over time window of {window} seconds. "
+                "Decrease number of concurrent requests or reduce the duration of requests and "
+                "try again later."
+            )
+            return Rejection(EXECUTION_CODE, message, self._wait(caller, now))
+        return None
+
+    def admit(self, key: str) -> tuple[Rejection | None, list[float] | None]:
+        """A rejection, or the entry to hand back to `done` when the request ends."""
+        caller = self._callers.setdefault(key, _Caller())
+        now = self.clock.time()
+        self._prune(caller, now)
+        rejection = self._check(caller, now)
+        if rejection is not None:
+            return rejection, None
+        entry = [now, 0.0]
+        caller.window.append(entry)
+        caller.in_flight += 1
+        return None, entry
+
+    def done(self, key: str, entry: list[float]) -> None:
+        caller = self._callers.get(key)
+        entry[1] = (self.clock.time() - entry[0]) * 1000.0
+        if caller is not None:
+            caller.in_flight -= 1

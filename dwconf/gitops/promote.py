@@ -1,0 +1,194 @@
+"""`dwconf promote SRC DST`: DST's pins become the released versions SRC runs.
+
+Order of the checks: a clean working tree; DST's stage comes after SRC's (and is the one DST
+promotes from, when it says); SRC pins released versions (not `workspace`); the gate (gate.py);
+DST still validates with the new pins. Then DST's environment file is rewritten with comments
+and formatting kept, on a new branch, in one commit that lists every version change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dwconf.errors import ConfigError, DwconfError, RefusedError
+from dwconf.git import Repository, release_tag
+from dwconf.gitops import gate as gate_module
+from dwconf.gitops import yamledit
+from dwconf.gitops.worktree import require_clean
+from dwconf.load.project import EnvSpec, Loader, SolutionSpec
+from dwconf.model import Settings
+from dwconf.planning import Desired, load_desired
+
+
+@dataclass(frozen=True)
+class PinChange:
+    folder: str
+    before: str | None  # None: DST did not pin the solution
+    after: str
+
+    def line(self) -> str:
+        return f"{self.folder}: {self.before or 'not pinned'} -> {self.after}"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What `promote` found and did."""
+
+    source: str
+    target: str
+    file: str
+    changes: tuple[PinChange, ...]
+    evidence: gate_module.Evidence | None  # None: the gate was skipped
+    branch: str | None = None
+    commit: str | None = None
+    desired: Desired | None = None  # DST's desired state with the new pins (not on dry runs)
+
+
+def promote(
+    root: Path,
+    source: str,
+    target: str,
+    *,
+    solutions: Sequence[str] = (),
+    branch: str | None = None,
+    dry_run: bool = False,
+    gate: bool = True,
+) -> Promotion:
+    """Promote what `source` runs to `target` (see the module docstring)."""
+    repo = Repository.open(root)
+    try:
+        if not dry_run:
+            require_clean(repo, "a promotion is one commit of DST's pins only")
+        loader = Loader.at(root)
+        src, dst = _environments(loader, source, target)
+        check_order(loader.settings(), src, dst)
+        specs = _released_specs(loader, src, solutions)
+        evidence = gate_module.check(root, src, specs) if gate else None
+        changes = _changes(src, dst, specs)
+        found = Promotion(src.name, dst.name, dst.doc.path, changes, evidence)
+        if dry_run or not changes:
+            return found
+        name = branch or default_branch(dst.name, repo.head() or "")
+        if repo.has_branch(name):
+            raise DwconfError(f"branch {name} already exists", "name another with --branch")
+        want = _rewrite(root, dst, changes)
+        repo.start_branch(name)
+        commit = repo.commit([dst.doc.path], commit_message(found))
+        return Promotion(src.name, dst.name, dst.doc.path, changes, evidence, name, commit, want)
+    finally:
+        repo.close()
+
+
+def default_branch(target: str, head: str, today: datetime | None = None) -> str:
+    """`promote/<DST>/<YYYYMMDD>-<short sha of the commit promoted from>`."""
+    day = (today or datetime.now(UTC)).strftime("%Y%m%d")
+    return f"promote/{target}/{day}-{head[:7]}"
+
+
+def commit_message(found: Promotion) -> str:
+    lines = [f"Promote {found.source} to {found.target}", ""]
+    lines += [f"- {change.line()}" for change in found.changes]
+    if found.evidence is not None:
+        e = found.evidence
+        lines += [
+            "",
+            f"Gate: {e.environment} runs these versions (deployment record {e.record_id}, "
+            f"{e.created:%Y-%m-%d %H:%M} UTC, by {e.who}).",
+        ]
+    else:
+        lines += ["", "Gate: skipped (--no-gate)."]
+    return "\n".join(lines) + "\n"
+
+
+def _environments(loader: Loader, source: str, target: str) -> tuple[EnvSpec, EnvSpec]:
+    envs = loader.environments()
+    for name in (source, target):
+        if name not in envs:
+            if loader.diagnostics:
+                raise ConfigError(loader.diagnostics)
+            known = ", ".join(sorted(envs)) or "none"
+            raise DwconfError(f"unknown environment: {name}", f"known: {known}")
+    if source == target:
+        raise DwconfError("promote needs two different environments")
+    return envs[source], envs[target]
+
+
+def check_order(settings: Settings, src: EnvSpec, dst: EnvSpec) -> None:
+    """DST's stage comes after SRC's; DST's promote_from, when set, is SRC's stage."""
+    stages = settings.stages
+    s, d = src.model.stage, dst.model.stage
+    if s not in stages or d not in stages or stages.index(d) <= stages.index(s):
+        raise RefusedError(
+            f"{dst.name} (stage {d}) is not a stage after {src.name} (stage {s})",
+            f"promotion goes forward through the stages in dwconf.yaml: {' -> '.join(stages)}",
+        )
+    wanted = dst.model.promote_from
+    if wanted is not None and wanted != s:
+        raise RefusedError(
+            f"{dst.name} promotes from stage {wanted}, not {s} ({dst.doc.path}: promote_from)",
+            f"promote from an environment of stage {wanted}; no stage is skipped",
+        )
+
+
+def _released_specs(loader: Loader, src: EnvSpec, only: Sequence[str]) -> dict[str, SolutionSpec]:
+    """The solutions to promote, each read from its release tag."""
+    pins = src.model.solutions
+    unknown = [name for name in only if name not in pins]
+    if unknown:
+        raise DwconfError(
+            f"{src.name} does not pin {', '.join(unknown)}",
+            f"{src.name} pins: {', '.join(sorted(pins)) or 'nothing'}",
+        )
+    chosen = sorted(only or pins)
+    workspace = [f for f in chosen if str(pins[f]) == "workspace"]
+    if workspace:
+        raise RefusedError(_workspace_message(src, workspace), _workspace_hint(src, workspace))
+    project = loader.project(src)
+    specs = {f: project.solutions[f] for f in chosen if f in project.solutions}
+    missing = [f for f in chosen if f not in specs or specs[f].release is None]
+    if missing:
+        tags = ", ".join(release_tag(f, str(pins[f])) for f in missing)
+        raise DwconfError(
+            f"{src.name} pins versions that were never released (no tag {tags})",
+            "run dwconf validate for the released versions, and fix the pins",
+        )
+    return specs
+
+
+def _workspace_message(src: EnvSpec, folders: list[str]) -> str:
+    names = ", ".join(folders)
+    return f"{src.name} runs {names} from the working tree (workspace), which is not a release"
+
+
+def _workspace_hint(src: EnvSpec, folders: list[str]) -> str:
+    steps = "; ".join(f"dwconf release {f} --bump patch" for f in folders)
+    return (
+        f"release it first: {steps}; then pin the released version in {src.doc.path}, apply it "
+        f"(dwconf apply {src.name}) and promote again"
+    )
+
+
+def _changes(src: EnvSpec, dst: EnvSpec, specs: dict[str, SolutionSpec]) -> tuple[PinChange, ...]:
+    found = []
+    for folder in sorted(specs):
+        after = str(src.model.solutions[folder])
+        before = dst.model.solutions.get(folder)
+        if before is None or str(before) != after:
+            found.append(PinChange(folder, None if before is None else str(before), after))
+    return tuple(found)
+
+
+def _rewrite(root: Path, dst: EnvSpec, changes: tuple[PinChange, ...]) -> Desired:
+    """Write DST's new pins and check that DST still validates; restore the file if not."""
+    path = root / dst.doc.path
+    before = path.read_text(encoding="utf-8")
+    updates = {c.folder: c.after for c in changes}
+    path.write_text(yamledit.set_values(before, ("solutions",), updates, dst.doc.path), "utf-8")
+    try:
+        return load_desired(root, dst.name)
+    except DwconfError:
+        path.write_text(before, encoding="utf-8")
+        raise

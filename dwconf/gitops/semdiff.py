@@ -1,0 +1,141 @@
+"""`dwconf diff`: the semantic diff of the configuration between two git revisions.
+
+Each side is loaded from its own tree (a revision's files read through git, or the working
+tree), rendered for every environment into desired objects (`dwconf.desired.build`), and the
+two are compared with the plan's own diff engine: the base side plays "live" and "recorded", so
+an object the head side drops is a deletion. Nothing reads or writes an environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dwconf.desired import Object, build
+from dwconf.diagnostics import Severity
+from dwconf.errors import DwconfError
+from dwconf.git import Repository
+from dwconf.load.project import Loader
+from dwconf.plan.actions import Category, worst
+from dwconf.plan.diff import Change, diff
+from dwconf.validate.engine import check_project
+
+WORKING_TREE = "working tree"
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the diff: what the user named it and its commit (None: the working tree)."""
+
+    label: str
+    commit: str | None
+
+
+@dataclass(frozen=True)
+class EnvChanges:
+    """The changes one environment would see."""
+
+    environment: str
+    status: str  # changed | unchanged | added | removed
+    changes: tuple[Change, ...]
+    errors: int = 0  # configuration errors at the head side
+
+    @property
+    def category(self) -> Category | None:
+        return worst([c.category for c in self.changes]) if self.changes else None
+
+    def summary(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "replace": 0, "delete": 0}
+        for change in self.changes:
+            counts[change.action.word] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class SemanticDiff:
+    base: Side
+    head: Side
+    environments: tuple[EnvChanges, ...]
+
+    @property
+    def affected(self) -> list[EnvChanges]:
+        return [e for e in self.environments if e.changes]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.affected)
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    objects: dict[str, Object]
+    initial_sync: bool
+    errors: int
+
+
+def semantic_diff(
+    root: Path, rev_a: str | None = None, rev_b: str | None = None, envs: Sequence[str] = ()
+) -> SemanticDiff:
+    """The configuration at `rev_a` (default: the merge-base of HEAD and the default branch)
+    against `rev_b` (default: the working tree), for every environment or those in `envs`."""
+    base, head = resolve_sides(root, rev_a, rev_b)
+    old, new = _loader(root, base), _loader(root, head)
+    names = sorted(set(old.environments()) | set(new.environments()))
+    unknown = [n for n in envs if n not in names]
+    if unknown:
+        raise DwconfError(
+            f"unknown environment: {', '.join(unknown)}", f"known: {', '.join(names) or 'none'}"
+        )
+    chosen = [n for n in names if not envs or n in envs]
+    found = tuple(_environment(name, _render(old, name), _render(new, name)) for name in chosen)
+    return SemanticDiff(base, head, found)
+
+
+def resolve_sides(root: Path, rev_a: str | None, rev_b: str | None) -> tuple[Side, Side]:
+    repo = Repository.open(root)
+    try:
+        if rev_a is None:
+            default = repo.default_branch()
+            if default is None or repo.head() is None:
+                raise DwconfError(
+                    "no default branch (main or master) to compare with",
+                    "name the revisions: dwconf diff REV_A [REV_B]",
+                )
+            base = Side(f"merge-base of HEAD and {default}", repo.merge_base("HEAD", default))
+        else:
+            base = Side(rev_a, repo.resolve(rev_a))
+        head = Side(WORKING_TREE, None) if rev_b is None else Side(rev_b, repo.resolve(rev_b))
+        return base, head
+    finally:
+        repo.close()
+
+
+def _loader(root: Path, side: Side) -> Loader:
+    return Loader.at(root) if side.commit is None else Loader.at(root, side.commit)
+
+
+def _render(loader: Loader, name: str) -> _Rendered | None:
+    env = loader.environments().get(name)
+    if env is None:
+        return None
+    project = loader.project(env)
+    found = check_project(project) + loader.diagnostics
+    errors = len({d for d in found if d.severity is Severity.ERROR})
+    state = build(project)
+    return _Rendered(state.objects, env.model.maps.initial_sync == "run", errors)
+
+
+def _environment(name: str, old: _Rendered | None, new: _Rendered | None) -> EnvChanges:
+    before = old.objects if old else {}
+    after = new.objects if new else {}
+    either = new or old
+    initial_sync = either.initial_sync if either is not None else True
+    changes = diff(after, before, before, initial_sync=initial_sync).changes
+    if old is None:
+        status = "added"
+    elif new is None:
+        status = "removed"
+    else:
+        status = "changed" if changes else "unchanged"
+    return EnvChanges(name, status, changes, new.errors if new else 0)

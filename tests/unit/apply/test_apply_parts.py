@@ -1,0 +1,291 @@
+"""The apply engine's parts: journal, lease, executor and stale-plan reasons, with test doubles."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dwconf.apply import lease as leases
+from dwconf.apply.executor import run_steps
+from dwconf.apply.journal import Journal, journals, resumable
+from dwconf.apply.stale import moved
+from dwconf.errors import LockHeldError, ProviderError
+from dwconf.live.errors import LockHeld
+from dwconf.live.state import Lease
+from dwconf.plan.definition import Plan
+from dwconf.plan.order import Step
+
+NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def lease(lease_id: str = "L1", age: float = 75, ttl: float = 120) -> Lease:
+    created = datetime.now(UTC) - timedelta(seconds=age)
+    return Lease(lease_id, "ana@ci", "apply", "p1", created, created + timedelta(seconds=ttl))
+
+
+# journal ---------------------------------------------------------------------------------------
+
+
+def test_done_steps_forget_a_stop_that_was_undone_by_a_restart(tmp_path: Path) -> None:
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.write("done", "stop_map:map.a")
+    journal.write("done", "stop_map:map.b")
+    journal.write("restarted", "stop_map:map.a")
+    assert journal.done_steps() == {"stop_map:map.b"}
+
+
+def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.write("done", "a")
+    with journal.path.open("a") as handle:
+        handle.write('{"event": "done", "st')
+    assert journal.done_steps() == {"a"}
+
+
+def test_resumable_is_the_newest_run_unless_it_succeeded(tmp_path: Path) -> None:
+    assert resumable(tmp_path, "dev") is None
+    old = Journal(tmp_path / ".dwconf/journal/dev/20250101T000000000000-p1.jsonl")
+    old.write("finished", status="failed")
+    assert resumable(tmp_path, "dev") == old
+    new = Journal(tmp_path / ".dwconf/journal/dev/20250102T000000000000-p2.jsonl")
+    new.write("finished", status="succeeded")
+    assert resumable(tmp_path, "dev") is None
+    assert journals(tmp_path, "dev") == [new, old]
+
+
+def test_journal_entries_are_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_API_TOKEN", "tok-0123456789")
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.write("failed", "a", error="401: tok-0123456789")
+    assert "tok-0123456789" not in journal.path.read_text()
+    assert journal.events()[0]["error"] == "401: ***"
+
+
+# lease -----------------------------------------------------------------------------------------
+
+
+def test_durations() -> None:
+    assert [leases.duration(s) for s in (0, 59, 61, 3599, 3600 + 5 * 60)] == [
+        "0s",
+        "59s",
+        "1m01s",
+        "59m59s",
+        "1h05m",
+    ]
+
+
+def test_describe_names_owner_operation_age_and_id() -> None:
+    text = leases.describe(lease(age=75))
+    assert text.startswith("ana@ci (apply, plan p1), held for 1m15s, expires in 4")
+    assert text.endswith("lock ID L1")
+
+
+class Locked:
+    """A writer whose lock is held by someone else for the first `busy` attempts."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.attempts = busy, 0
+        self.unlocked: list[str] = []
+        self.held: Lease | None = lease("theirs")
+
+    def acquire_lock(self, owner: str, operation: str, plan_id: str | None, ttl: float) -> Lease:
+        self.attempts += 1
+        if self.attempts <= self.busy:
+            raise LockHeld(lease("theirs"))
+        return lease("mine")
+
+    def lock_status(self) -> Lease | None:
+        return self.held
+
+    def force_unlock(self, lease_id: str) -> Lease:
+        self.unlocked.append(lease_id)
+        return lease(lease_id)
+
+
+def _acquire(writer: Locked, timeout: float, waited: list[Any]) -> Lease:
+    return leases.acquire(
+        writer,  # type: ignore[arg-type]
+        env="dev",
+        owner="me",
+        operation="apply",
+        plan_id="p",
+        ttl=60,
+        timeout=timeout,
+        on_wait=waited.append,
+        sleep=lambda s: None,
+    )
+
+
+def test_acquire_refuses_at_once_without_a_timeout() -> None:
+    with pytest.raises(LockHeldError) as refused:
+        _acquire(Locked(busy=1), 0, [])
+    assert "dev is locked by ana@ci (apply, plan p1), held for" in refused.value.message
+    assert "dwconf lock force-unlock dev theirs" in refused.value.hint
+
+
+def test_acquire_retries_until_the_lease_is_free() -> None:
+    writer, waited = Locked(busy=3), []
+    assert _acquire(writer, 30, waited).id == "mine"
+    assert writer.attempts == 4
+    assert len(waited) == 1, "says once that it waits"
+
+
+def test_take_over_removes_only_the_interrupted_runs_own_lease() -> None:
+    writer = Locked(busy=0)
+    assert not leases.take_over(writer, "dev", {"lease": "other"})  # type: ignore[arg-type]
+    assert leases.take_over(writer, "dev", {"lease": "theirs"})  # type: ignore[arg-type]
+    assert writer.unlocked == ["theirs"]
+
+
+def test_take_over_refuses_while_that_apply_still_runs() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        begin = {"lease": "theirs", "pid": child.pid, "host": socket.gethostname()}
+        with pytest.raises(LockHeldError, match="still running"):
+            leases.take_over(Locked(busy=0), "dev", begin)  # type: ignore[arg-type]
+    finally:
+        child.kill()
+        child.wait()
+    assert not leases.process_alive(child.pid)
+    assert leases.process_alive(os.getpid())
+
+
+# executor --------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """A writer that records calls and fails one map's start."""
+
+    def __init__(self, fail: str = "") -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail = fail
+
+    def stop_map(self, name: str) -> None:
+        self.calls.append(("stop", name))
+
+    def switch_version(self, name: str, version: str) -> None:
+        self.calls.append(("switch", name))
+
+    def start_map(self, name: str, initial_sync: bool = False, master: Any = None) -> None:
+        if name == self.fail:
+            raise ProviderError(f"cannot start {name}")
+        self.calls.append(("start", name))
+
+    def wait(self, name: str, timeout_s: float) -> None:
+        return None
+
+
+def _map(name: str, depends_on: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    definition = {"name": name, "version": "1.0.0.1", "depends_on": list(depends_on)}
+    return {"kind": "map", "state": "running", "definition": definition, "solution": "s"}
+
+
+def _steps_for(*names: str) -> list[Step]:
+    steps = []
+    for name in names:
+        address = f"map.{name}"
+        stop, switch = f"stop_map:{address}", f"switch_version:{address}"
+        steps += [
+            Step(stop, "stop_map", address, (), {"name": name}),
+            Step(switch, "switch_version", address, (stop,), {"name": name, "version": "1"}),
+        ]
+    return steps
+
+
+def _plan(steps: list[Step], desired: dict[str, Any]) -> Plan:
+    return Plan("dev", "h", "f", (), tuple(steps), desired)
+
+
+def test_a_failure_skips_dependents_lets_others_finish_and_restarts_in_order(
+    tmp_path: Path,
+) -> None:
+    desired = {"map.a": _map("a"), "map.b": _map("b", ["a"]), "map.c": _map("c")}
+    steps = _steps_for("a", "b", "c")
+    starts = [
+        Step("start_map:map.a", "start_map", "map.a", ("switch_version:map.a",), {"name": "a"}),
+        Step(
+            "start_map:map.b",
+            "start_map",
+            "map.b",
+            ("switch_version:map.b", "start_map:map.a"),
+            {"name": "b"},
+        ),
+        Step("start_map:map.c", "start_map", "map.c", ("switch_version:map.c",), {"name": "c"}),
+    ]
+    for step in starts:
+        step.args.update({"initial_sync": False, "master": None})  # type: ignore[attr-defined]
+    writer = Recorder(fail="a")
+    journal = Journal.new(tmp_path, "dev", "p")
+    outcome = run_steps(_plan(steps + starts, desired), writer, journal, parallelism=1)  # type: ignore[arg-type]
+    status = {s.step.id: s.status for s in outcome.steps}
+    assert status["start_map:map.a"] == "failed"
+    assert status["start_map:map.b"] == "skipped"
+    assert status["start_map:map.c"] == "done"
+    assert outcome.restarted == ["b"], "a fails to start again too"
+    assert ("start", "c") in writer.calls
+    assert [e["step"] for e in journal.events() if e["event"] == "restart_failed"] == [
+        "stop_map:map.a"
+    ]
+
+
+def test_restarts_follow_prerequisites(tmp_path: Path) -> None:
+    desired = {"map.a": _map("a"), "map.b": _map("b", ["a"])}
+    steps = _steps_for("b", "a")
+    fail_switch = Step("switch_version:map.x", "switch_version", "map.x", (), {"name": "x"})
+    writer = Recorder()
+
+    def boom(name: str, version: str) -> None:
+        if name == "x":
+            raise ProviderError("no")
+
+    journal = Journal.new(tmp_path, "dev", "p")
+    plan = _plan([*steps, fail_switch], {**desired, "map.x": _map("x")})
+    writer.switch_version = boom  # type: ignore[method-assign]
+    outcome = run_steps(plan, writer, journal)  # type: ignore[arg-type]
+    assert outcome.restarted == ["a", "b"]
+    assert journal.done_steps() == {"switch_version:map.a", "switch_version:map.b"}
+
+
+def test_steps_done_earlier_are_not_run_again(tmp_path: Path) -> None:
+    steps = _steps_for("a")
+    journal = Journal.new(tmp_path, "dev", "p")
+    journal.write("done", "stop_map:map.a")
+    writer = Recorder()
+    outcome = run_steps(_plan(steps, {"map.a": {**_map("a"), "state": "stopped"}}), writer, journal)  # type: ignore[arg-type]
+    assert [s.status for s in outcome.steps] == ["resumed", "done"]
+    assert writer.calls == [("switch", "a")]
+
+
+def test_an_unexpected_exception_fails_its_step_only(tmp_path: Path) -> None:
+    writer = Recorder()
+
+    def bug(name: str, version: str) -> None:
+        raise KeyError("oops")
+
+    writer.switch_version = bug  # type: ignore[method-assign]
+    steps = _steps_for("a")
+    plan = _plan(steps, {"map.a": _map("a")})
+    outcome = run_steps(plan, writer, Journal.new(tmp_path, "dev", "p"))  # type: ignore[arg-type]
+    assert [s.status for s in outcome.steps] == ["done", "failed"]
+    assert outcome.steps[1].error == "internal error: KeyError: 'oops'"
+    assert outcome.restarted == ["a"]
+
+
+# stale -----------------------------------------------------------------------------------------
+
+
+def test_moved_ignores_field_order_but_not_content() -> None:
+    fields = [{"finops": "A", "dataverse": "a"}, {"finops": "B", "dataverse": "b"}]
+    one = {"map.x": {"kind": "map", "definition": {"fields": fields}}}
+    reordered = {"map.x": {"kind": "map", "definition": {"fields": fields[::-1]}}}
+    changed = {"map.x": {"kind": "map", "definition": {"fields": fields[:1]}}}
+    assert moved(one, reordered) == []
+    assert moved(one, changed) == ["map.x"]
+    assert moved(one, {}) == ["map.x"]
