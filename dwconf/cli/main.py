@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -9,16 +10,51 @@ import click
 
 from dwconf import __version__
 from dwconf.cli import boundary
-from dwconf.cli.config_cmds import render_command, schema_command, validate_command
-from dwconf.cli.env_cmds import env_group
-from dwconf.cli.gitops_cmds import diff_command, promote_command, release_command
-from dwconf.cli.ops_cmds import COMMANDS as OPS_COMMANDS
-from dwconf.cli.plan_cmds import apply_command, plan_command
+
+# The explicit registry of commands: name -> "module:attribute". Modules load on first use, so
+# `dwconf validate` does not pay for the HTTP client, the emulator or git.
+COMMANDS = {
+    "validate": "dwconf.cli.config_cmds:validate_command",
+    "render": "dwconf.cli.config_cmds:render_command",
+    "schema": "dwconf.cli.config_cmds:schema_command",
+    "plan": "dwconf.cli.plan_cmds:plan_command",
+    "apply": "dwconf.cli.plan_cmds:apply_command",
+    "drift": "dwconf.cli.ops_cmds:drift_command",
+    "history": "dwconf.cli.ops_cmds:history_command",
+    "rollback": "dwconf.cli.ops_cmds:rollback_command",
+    "lock": "dwconf.cli.ops_cmds:lock_group",
+    "env": "dwconf.cli.env_cmds:env_group",
+    "release": "dwconf.cli.gitops_cmds:release_command",
+    "promote": "dwconf.cli.gitops_cmds:promote_command",
+    "diff": "dwconf.cli.gitops_cmds:diff_command",
+    "package": "dwconf.cli.bridge_cmds:package_command",
+    "unpack": "dwconf.cli.bridge_cmds:unpack_command",
+    "import": "dwconf.cli.bridge_cmds:import_command",
+    "doctor": "dwconf.cli.bridge_cmds:doctor_command",
+    "emulator": "dwconf.cli.emulator_cmds:emulator_group",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are first needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="dwconf")
 @click.option(
     "-C",
@@ -45,24 +81,6 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
     ctx.obj = project_dir
 
 
-cli.add_command(validate_command)
-cli.add_command(render_command)
-cli.add_command(schema_command)
-cli.add_command(plan_command)
-cli.add_command(apply_command)
-for _command in OPS_COMMANDS:
-    cli.add_command(_command)
-cli.add_command(env_group)
-cli.add_command(release_command)
-cli.add_command(promote_command)
-cli.add_command(diff_command)
-cli.add_command(__import__("dwconf.cli.emulator_cmds", fromlist=["_"]).emulator_group)
-cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).package_command)
-cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).unpack_command)
-cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).import_command)
-cli.add_command(__import__("dwconf.cli.bridge_cmds", fromlist=["_"]).doctor_command)
-
-
 def main() -> None:
     """Console-script entry point: every outcome becomes one of the documented exit codes."""
     try:
@@ -78,4 +96,4 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["boundary", "cli", "main"]
+__all__ = ["COMMANDS", "boundary", "cli", "main"]

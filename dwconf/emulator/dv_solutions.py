@@ -170,7 +170,10 @@ def _export(handle: EnvHandle, request: DvRequest) -> odata.Reply:
         map_ids=ids,
         managed=bool(body.get("Managed", installed.managed)),
     )
-    encoded = base64.b64encode(solution_zip.write(solution)).decode("ascii")
+    try:
+        encoded = base64.b64encode(solution_zip.write(solution)).decode("ascii")
+    except solution_zip.SolutionZipError as exc:
+        raise DvError(400, VALIDATION, str(exc)) from exc
     context = f"{request.root}/$metadata#Microsoft.Dynamics.CRM.ExportSolutionResponse"
     return odata.json_reply(200, {"@odata.context": context, "ExportSolutionFile": encoded})
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import trustme
 import uvicorn
 from starlette.applications import Starlette
 
@@ -94,6 +93,10 @@ def bind(host: str, port: int) -> socket.socket:
 def write_certificates(folder: Path, host: str) -> tuple[Path, Path]:
     """A CA (written to `folder/emulator-ca.pem`) and a server certificate it signed for the
     loopback names and `host`; returns (CA file, server key+chain file)."""
+    try:
+        import trustme
+    except ImportError as exc:  # pragma: no cover - a dependency of dwconf
+        raise DwconfError("--tls needs the trustme package", "pip install trustme") from exc
     ca = trustme.CA()
     names = sorted({"127.0.0.1", "localhost", "::1", host})
     server = ca.issue_cert(*names)

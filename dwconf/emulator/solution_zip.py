@@ -1,37 +1,40 @@
-"""Reading and writing Dataverse solution zips, as much as the emulator needs (live-api.md §5).
+"""Solution zips as the emulator needs them (live-api.md §5), through dwconf's own package
+reader and writer (`dwconf/package/`): `read` gives what the live model imports plus the details
+Dataverse shows (publisher prefix, friendly name, record ids); `write` builds the zip
+`ExportSolution` returns.
 
-`read` takes `solution.xml` (unique name, version, managed flag, publisher, MissingDependencies)
-and the `msdyn_dualwriteentitymap` records of `customizations.xml`; `write` produces the same
-layout back for ExportSolution. Kept in one module so the real reader in `dwconf/package/` can
-replace it later. XML is parsed with defusedxml.
+Unlike `dwconf.package.solution_zip.read`, which keeps the newest version of each map for dwconf,
+every map version a zip carries is kept: a Dataverse solution can carry several.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement, tostring
 
-import defusedxml.ElementTree as SafeXml
+from pydantic import ValidationError
 
+from dwconf.desired import canonical_map
 from dwconf.emulator import mapping
 from dwconf.live.state import Definition, InstalledSolution, SolutionPackage
-
-MAX_MEMBER_BYTES = 64 * 1024 * 1024
-MAP_COMPONENT_TYPE = "10150"  # unverified (live-api.md §5); toolbAX uses 500 in queries
-_REQUIRED = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((\d+(?:\.\d+){0,3})\)\s*$")
-_CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="utf-8"?><Types xmlns='
-    '"http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="xml" ContentType="application/octet-stream" /></Types>'
+from dwconf.model import Solution, TableMap
+from dwconf.package import archive, shapes
+from dwconf.package.customizations import MapRecord, customizations_xml, read_customizations
+from dwconf.package.errors import PackageError
+from dwconf.package.manifest import (
+    CONTENT_TYPES,
+    CUSTOMIZATIONS,
+    SOLUTION,
+    check_content_types,
+    content_types,
+    read_solution_xml,
+    solution_xml,
 )
 
 
 class SolutionZipError(ValueError):
-    """The file is not a solution zip the emulator can read."""
+    """The file is not a solution zip the emulator can read, or can't be written as one."""
 
 
 @dataclass(frozen=True)
@@ -53,140 +56,101 @@ class SolutionFile:
     map_ids: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def _member(archive: zipfile.ZipFile, name: str) -> bytes:
-    found = next((i for i in archive.infolist() if i.filename.lower() == name.lower()), None)
+def _part(parts: Mapping[str, bytes], name: str) -> bytes | None:
+    return next((data for key, data in parts.items() if key.casefold() == name.casefold()), None)
+
+
+def _required(parts: Mapping[str, bytes], name: str) -> bytes:
+    found = _part(parts, name)
     if found is None:
         raise SolutionZipError(f"The solution file has no {name}.")
-    if found.file_size > MAX_MEMBER_BYTES:
-        raise SolutionZipError(f"{name} in the solution file is too large.")
-    return archive.read(found)
-
-
-def _xml(raw: bytes, name: str) -> Element:
-    try:
-        root: Element = SafeXml.fromstring(raw)
-    except Exception as exc:  # defusedxml raises several unrelated types
-        raise SolutionZipError(f"{name} is not well-formed XML: {exc}") from exc
-    return root
-
-
-def _text(parent: Element | None, path: str, default: str = "") -> str:
-    node = parent.find(path) if parent is not None else None
-    return (node.text or "").strip() if node is not None and node.text else default
-
-
-def _localized(parent: Element | None) -> str:
-    node = parent.find("LocalizedNames/LocalizedName") if parent is not None else None
-    return node.get("description", "") if node is not None else ""
-
-
-def _requires(manifest: Element) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for required in manifest.iterfind("MissingDependencies/MissingDependency/Required"):
-        match = _REQUIRED.match(required.get("solution", ""))
-        if match:
-            found[match.group(1)] = match.group(2)
     return found
 
 
-def _publisher(manifest: Element) -> Publisher:
-    node = manifest.find("Publisher")
-    unique = _text(node, "UniqueName")
-    if not unique:
-        raise SolutionZipError("solution.xml names no publisher.")
-    prefix = _text(node, "CustomizationPrefix")
-    option = _text(node, "CustomizationOptionValuePrefix", "10000")
-    return Publisher(
-        unique, _localized(node) or unique, prefix, int(option) if option.isdigit() else 10000
+def _file(solution: Solution, managed: bool, records: list[MapRecord]) -> SolutionFile:
+    publisher = solution.publisher
+    package = SolutionPackage(
+        unique_name=solution.unique_name,
+        version=solution.version,
+        managed=managed,
+        publisher=publisher.unique_name,
+        requires={n: shapes.minimum_version(c) for n, c in solution.requires.items()},
+        maps=[canonical_map(r.model) for r in records],
     )
-
-
-def _definition(record: Element) -> Definition:
-    version = _text(record, "msdyn_version")
-    raw_mapping = _text(record, "msdyn_mapping")
-    if not raw_mapping:
-        raise SolutionZipError("A msdyn_dualwriteentitymap record has no msdyn_mapping.")
-    try:
-        return mapping.from_columns(
-            raw_mapping,
-            _text(record, "msdyn_properties") or None,
-            version,
-            _text(record, "msdyn_displayname") or None,
-        )
-    except ValueError as exc:
-        name = _text(record, "msdyn_name") or "?"
-        raise SolutionZipError(f"Map '{name}' has an unreadable msdyn_mapping: {exc}") from exc
-
-
-def _maps(customizations: Element) -> tuple[list[Definition], dict[tuple[str, str], str]]:
-    definitions: list[Definition] = []
-    ids: dict[tuple[str, str], str] = {}
-    for record in customizations.iterfind("msdyn_dualwriteentitymaps/msdyn_dualwriteentitymap"):
-        definition = _definition(record)
-        definitions.append(definition)
-        row_id = record.get("msdyn_dualwriteentitymapid", "").strip("{} ").lower()
-        if row_id:
-            ids[(str(definition["name"]), str(definition["version"]))] = row_id
-    return definitions, ids
+    return SolutionFile(
+        package,
+        solution.display_name or solution.unique_name,
+        solution.description or "",
+        Publisher(
+            publisher.unique_name,
+            publisher.display_name or publisher.unique_name,
+            publisher.prefix,
+            publisher.option_value_prefix,
+        ),
+        {(r.model.name, r.model.version): r.id.strip("{}").lower() for r in records},
+    )
 
 
 def read(data: bytes) -> SolutionFile:
     """The solution a zip carries; SolutionZipError when it isn't one."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise SolutionZipError("The solution file is not a zip archive.") from exc
-    with archive:
-        manifest = _xml(_member(archive, "solution.xml"), "solution.xml").find("SolutionManifest")
-        customizations = _xml(_member(archive, "customizations.xml"), "customizations.xml")
-    if manifest is None:
-        raise SolutionZipError("solution.xml has no SolutionManifest.")
-    unique_name = _text(manifest, "UniqueName")
-    if not unique_name:
-        raise SolutionZipError("solution.xml has no UniqueName.")
-    publisher = _publisher(manifest)
-    definitions, ids = _maps(customizations)
-    package = SolutionPackage(
-        unique_name=unique_name,
-        version=_text(manifest, "Version"),
-        managed=_text(manifest, "Managed", "0") == "1",
-        publisher=publisher.unique_name,
-        requires=_requires(manifest),
-        maps=definitions,
-    )
-    friendly = _localized(manifest) or unique_name
-    description = _text(manifest, "Descriptions/Description")
-    return SolutionFile(package, friendly, description, publisher, ids)
+        parts = archive.read_zip(data)
+        check_content_types(_part(parts, CONTENT_TYPES))
+        manifest = read_solution_xml(_required(parts, SOLUTION))
+        records = read_customizations(_required(parts, CUSTOMIZATIONS))
+    except PackageError as exc:
+        raise SolutionZipError(exc.message) from exc
+    return _file(manifest.solution, manifest.managed, records)
 
 
-def _named(parent: Element, tag: str, description: str) -> None:
-    names = SubElement(parent, tag)
-    SubElement(names, tag[:-1], {"description": description, "languagecode": "1033"})
+def _validated(kind: type[Any], data: Any, what: str) -> Any:
+    try:
+        return kind.model_validate(data)
+    except ValidationError as exc:
+        raise SolutionZipError(f"{what} can't be exported: {exc.errors()[0]['msg']}") from exc
 
 
-def _manifest(solution: SolutionFile, map_ids: list[str]) -> bytes:
-    root = Element("ImportExportXml", {"version": "9.2.0.0", "SolutionPackageVersion": "9.2"})
-    manifest = SubElement(root, "SolutionManifest")
-    package = solution.package
-    SubElement(manifest, "UniqueName").text = package.unique_name
-    _named(manifest, "LocalizedNames", solution.friendly_name)
-    SubElement(manifest, "Version").text = package.version
-    SubElement(manifest, "Managed").text = "1" if package.managed else "0"
-    publisher = SubElement(manifest, "Publisher")
-    SubElement(publisher, "UniqueName").text = solution.publisher.unique_name
-    _named(publisher, "LocalizedNames", solution.publisher.friendly_name)
-    SubElement(publisher, "CustomizationPrefix").text = solution.publisher.prefix
-    option = str(solution.publisher.option_value_prefix)
-    SubElement(publisher, "CustomizationOptionValuePrefix").text = option
-    roots = SubElement(manifest, "RootComponents")
-    for row_id in map_ids:
-        attrs = {"type": MAP_COMPONENT_TYPE, "id": f"{{{row_id}}}", "behavior": "0"}
-        SubElement(roots, "RootComponent", attrs)
-    missing = SubElement(manifest, "MissingDependencies")
-    for name, version in sorted(package.requires.items()):
-        entry = SubElement(missing, "MissingDependency")
-        SubElement(entry, "Required", {"type": "solution", "solution": f"{name} ({version})"})
-    return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="unicode").encode()
+def _solution_model(solution: SolutionFile) -> Solution:
+    package, publisher = solution.package, solution.publisher
+    data = {
+        "unique_name": package.unique_name,
+        "display_name": solution.friendly_name,
+        "description": solution.description or None,
+        "version": package.version,
+        "publisher": {
+            "unique_name": publisher.unique_name,
+            "prefix": publisher.prefix,
+            "option_value_prefix": publisher.option_value_prefix,
+            "display_name": publisher.friendly_name or None,
+        },
+        "requires": {n: f">={shapes.minimum_version(v)}" for n, v in package.requires.items()},
+    }
+    model: Solution = _validated(Solution, data, f"Solution '{package.unique_name}'")
+    return model
+
+
+def _records(solution: SolutionFile) -> list[MapRecord]:
+    records = []
+    for definition in solution.package.maps:
+        table_map: TableMap = _validated(TableMap, definition, f"Map '{definition.get('name')}'")
+        row_id = solution.map_ids[(table_map.name, table_map.version)]
+        name = shapes.record_name(solution.publisher.prefix, table_map)
+        records.append(MapRecord(row_id, name, table_map.version, table_map))
+    return records
+
+
+def write(solution: SolutionFile) -> bytes:
+    """A solution zip for `solution`; every map needs its id in `map_ids`."""
+    try:
+        model, records = _solution_model(solution), _records(solution)
+        parts = {
+            CONTENT_TYPES: content_types(),
+            CUSTOMIZATIONS: customizations_xml(records),
+            SOLUTION: solution_xml(model, solution.package.managed, [r.id for r in records]),
+        }
+        return archive.write_zip(parts)
+    except PackageError as exc:
+        raise SolutionZipError(exc.message) from exc
 
 
 def record_columns(definition: Definition, prefix: str) -> dict[str, Any]:
@@ -201,34 +165,6 @@ def record_columns(definition: Definition, prefix: str) -> dict[str, Any]:
         "statecode": 0,
         "statuscode": 1,
     }
-
-
-def _customizations(solution: SolutionFile, map_ids: list[str]) -> bytes:
-    root = Element("ImportExportXml")
-    for tag in ("Entities", "Roles", "Workflows", "FieldSecurityProfiles", "Templates"):
-        SubElement(root, tag)
-    records = SubElement(root, "msdyn_dualwriteentitymaps")
-    for definition, row_id in zip(solution.package.maps, map_ids, strict=True):
-        record = SubElement(
-            records, "msdyn_dualwriteentitymap", {"msdyn_dualwriteentitymapid": row_id}
-        )
-        for column, value in record_columns(definition, solution.publisher.prefix).items():
-            text = str(int(value)) if isinstance(value, bool) else str(value)
-            SubElement(record, column).text = text
-    languages = SubElement(root, "Languages")
-    SubElement(languages, "Language").text = "1033"
-    return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(root, encoding="unicode").encode()
-
-
-def write(solution: SolutionFile) -> bytes:
-    """A solution zip for `solution` (ids of maps not in `map_ids` must be given there)."""
-    ids = [solution.map_ids[(str(d["name"]), str(d["version"]))] for d in solution.package.maps]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("solution.xml", _manifest(solution, ids))
-        archive.writestr("customizations.xml", _customizations(solution, ids))
-    return buffer.getvalue()
 
 
 def from_installed(

@@ -17,18 +17,26 @@ from dwconf.plan.definition import FORMAT_VERSION, GitInfo, Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
 from dwconf.plan.order import Step
-from dwconf.redact import redact_json
+from dwconf.redact import redact_json_text
 
 
 def _checksum(body: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return _digest(canonical_json(body))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def dump(plan: Plan) -> str:
+    """The plan file: its canonical JSON (serialised once, redacted as text, checksummed as
+    written) with the checksum as the last key. Large plans are tens of megabytes."""
     extra = {"desired": plan.desired, "live": plan.live, "refresh_only": plan.refresh_only}
-    body = redact_json({**plan.as_dict(), **extra})
-    # compact: the indenting encoder is pure Python and takes seconds on a large plan
-    return json.dumps({**body, "checksum": _checksum(body)}, default=str) + "\n"
+    text = canonical_json({**plan.as_dict(), **extra})
+    cleaned = redact_json_text(text)
+    if cleaned != text:  # a secret was found: re-serialise so the checksum is canonical
+        text = canonical_json(json.loads(cleaned))
+    return f'{text[:-1]},"checksum":"{_digest(text)}"}}\n'
 
 
 def save(plan: Plan, path: Path) -> None:

@@ -27,6 +27,11 @@ GITHUB_SUBJECT = "repo:contoso/dual-write:ref:refs/heads/main"
 API = "/api/data/v9.2"
 GW = "/api/DualWriteManagement/1.0"
 
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="utf-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="xml" ContentType="application/octet-stream" />'
+    "</Types>"
+)
 CURRENCIES = "Currencies (transactioncurrencies)"
 COMPANIES = "Legal entities (cdm_companies)"
 CUSTOMERS = "Customers V3 (accounts)"
@@ -85,17 +90,22 @@ def _mapping(d: dict[str, Any]) -> str:
         "destinationSchema": d["dataverse_table"],
         "sourceEnvironmentType": "AX",
         "destinationEnvironmentType": "CRM",
-        "sourceFilter": d["filters"]["finops"] or "",
-        "reversedSourceFilter": d["filters"]["dataverse"] or "",
+        "sourceFilter": d["filters"]["finops"],
+        "reversedSourceFilter": d["filters"]["dataverse"],
         "fieldMappings": fields,
     }
     return json.dumps({"name": d["name"], "description": d["description"], "legs": [leg]})
 
 
 def _properties(d: dict[str, Any]) -> str:
-    return json.dumps(
-        {"dwconf": {k: d[k] for k in ("depends_on", "integration_key", "initial_sync")}}
-    )
+    """dwconf's extras (dwconf/package/shapes.py: `properties_document`)."""
+    extras = {
+        "format": 1,
+        "dependsOn": d["depends_on"],
+        "integrationKey": d["integration_key"],
+        "initialSyncMaster": d["initial_sync"]["master"],
+    }
+    return json.dumps({"dwconf": extras})
 
 
 def solution_zip(
@@ -147,7 +157,7 @@ def solution_zip(
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types />")
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("solution.xml", manifest)
         archive.writestr("customizations.xml", customizations)
     return buffer.getvalue()

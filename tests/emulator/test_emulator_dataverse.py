@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import uuid
 import zipfile
 from typing import Any
@@ -360,11 +361,8 @@ def test_map_rows_take_etags_and_412(api: Api) -> None:
         ).json()["value"]
         row = rows[0]
         changed = CONTOSO_MAPS[3] | {"description": "edited"}
-        body = {
-            "msdyn_mapping": row["msdyn_mapping"].replace(
-                '"description":null', '"description":"edited"'
-            )
-        }
+        edited = json.loads(row["msdyn_mapping"]) | {"description": "edited"}
+        body = {"msdyn_mapping": json.dumps(edited)}
         ok = dv.patch(
             f"/msdyn_dualwriteentitymaps({row['msdyn_dualwriteentitymapid']})",
             json=body,
@@ -411,3 +409,32 @@ def test_map_rows_created_in_a_named_solution_and_deleted(api: Api) -> None:
         )
         assert dv.delete(f"/msdyn_dualwriteentitymaps({row_id})").status_code == 204
         assert dv.get(f"/msdyn_dualwriteentitymaps({row_id})").status_code == 404
+
+
+def test_zips_of_dwconf_package_import_and_export_unchanged(api: Api) -> None:
+    from dwconf.desired import canonical_map
+    from dwconf.model import Solution, TableMap
+    from dwconf.package import solution_zip as package_zip
+
+    solution = Solution.model_validate(
+        {"unique_name": "contoso_Package", "version": "1.2.0.0", "display_name": "Contoso package",
+         "publisher": {"unique_name": "contoso", "prefix": "cnt", "option_value_prefix": 10000},
+         "requires": {"DualWriteCore": ">=1.0.0.0"}}
+    )  # fmt: skip
+    maps = [TableMap.model_validate(d) for d in CONTOSO_MAPS[:3]]
+    data = package_zip.build(solution, maps, managed=True)
+    with api.dataverse() as dv:
+        assert dv.post("/ImportSolution", json=import_body(data)).status_code == 204, "import"
+        exported = dv.post(
+            "/ExportSolution", json={"SolutionName": "contoso_Package", "Managed": True}
+        )
+    installed = next(
+        s for s in api.state()["state"]["solutions"] if s["unique_name"] == "contoso_Package"
+    )
+    assert {m["name"]: m["definition"] for m in installed["maps"]} == {
+        m.name: canonical_map(m) for m in maps
+    }
+    assert installed["requires"] == {"DualWriteCore": "1.0.0.0"}
+    back = package_zip.read(base64.b64decode(exported.json()["ExportSolutionFile"]))
+    assert back.solution == solution and back.managed
+    assert sorted(back.maps, key=lambda m: m.name) == sorted(maps, key=lambda m: m.name)
