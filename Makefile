@@ -31,7 +31,7 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: setup
-	$(BIN)/python bench/run.py
+	bench/run
 
 clean:
 	rm -rf $(VENV) .dwconf .pytest_cache .mypy_cache .ruff_cache

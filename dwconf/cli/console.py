@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 
 from dwconf.diagnostics import Diagnostic, Severity
+from dwconf.redact import redact
 
 
 def _color() -> bool:
@@ -58,6 +59,6 @@ def github(d: Diagnostic) -> str:
 
 def problem(message: str, hint: str = "") -> None:
     err.print("[bold red]error:[/] ", end="")
-    err.print(message, markup=False)
+    err.print(redact(message), markup=False)
     if hint:
-        err.print(f"  hint: {hint}", markup=False, style="dim")
+        err.print(f"  hint: {redact(hint)}", markup=False, style="dim")

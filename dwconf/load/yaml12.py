@@ -49,6 +49,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             return _STR
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
+    # dwconf registers no path resolvers: skip PyYAML's per-node bookkeeping for them.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
 
 for _tag, _pattern, _first in (
     (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
@@ -134,7 +141,8 @@ class _Builder:
                     "flatten the structure; no dwconf file needs this depth",
                 )
             )
-        self.doc.values[path] = _position(node.start_mark)
+        mark = node.start_mark
+        self.doc.values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -172,7 +180,8 @@ class _Builder:
                     )
                 )
                 continue
-            self.doc.keys[child] = _position(key_node.start_mark)
+            mark = key_node.start_mark
+            self.doc.keys[child] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
