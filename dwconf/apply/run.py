@@ -18,7 +18,7 @@ from dwconf.apply.journal import Journal
 from dwconf.errors import DwconfError
 from dwconf.live.state import Lease
 from dwconf.plan import saved
-from dwconf.plan.definition import Plan, make_plan
+from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.diff import Change
 from dwconf.plan.live_view import live_objects, recorded_state
 from dwconf.providers.base import LiveWriter
@@ -160,5 +160,28 @@ def apply_plan(
         result.lease_lost = heartbeat.lost
         journal.write("finished", status=status, record=result.record_id)
         return result
+    finally:
+        writer.release_lock(lease.id)
+
+
+def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | None:
+    """When the environment already matches but what dwconf would record moved (a pin now reads
+    a release tag instead of the working tree, for example), write a deployment record under the
+    lease, so promotion's gate sees what this environment runs. Returns the record id."""
+    last = next((r for r in reversed(writer.records()) if r.status == "succeeded"), None)
+    if last is not None and canonical_json(last.desired) == canonical_json(dict(plan.desired)):
+        return None
+    lease = leases.acquire(
+        writer,
+        env=plan.environment,
+        owner=who(),
+        operation="record",
+        plan_id=plan.id,
+        ttl=options.lease_seconds,
+        timeout=options.lock_timeout,
+        on_wait=options.on_wait,
+    )
+    try:
+        return _record(plan, writer, "succeeded")
     finally:
         writer.release_lock(lease.id)

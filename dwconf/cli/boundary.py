@@ -4,6 +4,7 @@ writes a crash log and exits 3, never a bare traceback."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -13,14 +14,17 @@ import click
 
 from dwconf.cli import console
 from dwconf.errors import ConfigError, DwconfError, ExitCode
+from dwconf.redact import redact
 
 
 def _crash_log(exc: BaseException) -> Path:
-    folder = Path(tempfile.gettempdir()) / "dwconf"
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the traceback, redacted, to a private per-user folder; return its path."""
+    folder = Path(tempfile.gettempdir()) / f"dwconf-logs-{os.getuid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     path = folder / f"crash-{stamp}.log"
-    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    path.write_text(redact("".join(traceback.format_exception(exc))), encoding="utf-8")
+    path.chmod(0o600)
     return path
 
 

@@ -144,9 +144,9 @@ def package_command(
 
     \b
     Examples:
-      dwconf package contoso-customer-maps
-      dwconf package contoso-customer-maps --version 1.4.0.7 --unmanaged --out build/
-      dwconf package contoso-customer-maps --env prod     # when values use templates
+      dwconf package contoso-reference-maps
+      dwconf package contoso-reference-maps --version 1.0.0.7 --unmanaged --out build/
+      dwconf package contoso-customer-maps --env prod     # values with templates need an env
     """
 
     def body() -> int:

@@ -18,6 +18,12 @@ def _root(ctx: click.Context, path: Path | None) -> Path:
     root: Path = path if path is not None else ctx.obj
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
+    markers = ("dwconf.yaml", "dwconf.yml", "environments", "solutions")
+    if not any((root / m).exists() for m in markers):
+        raise DwconfError(
+            f"{root} is not a dwconf configuration (no dwconf.yaml, environments/ or solutions/)",
+            "run dwconf in the configuration repository, or pass it with -C DIR",
+        )
     return root
 
 
@@ -140,12 +146,12 @@ def render_command(ctx: click.Context, env: str, fmt: str) -> None:
     help="Write one JSON Schema file per file kind into this folder (default: print them).",
 )
 def schema_command(out: Path | None) -> None:
-    """JSON Schema of the three file kinds (environment, solution, map) for editors.
+    """JSON Schema of the configuration files (dwconf.yaml, environment, solution, map).
 
     With yaml-language-server (VS Code's YAML extension), put a modeline on the first line:
 
     \b
-      # yaml-language-server: $schema=../schemas/map.schema.json
+      # yaml-language-server: $schema=../../../schemas/map.schema.json   (in a map file)
 
     \b
     Examples:

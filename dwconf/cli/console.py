@@ -52,9 +52,9 @@ def github(d: Diagnostic) -> str:
     message = f"{d.code} {d.message}" + (f" (hint: {d.hint})" if d.hint else "")
     message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     s = d.span
-    return (
-        f"::{kind[d.severity]} file={s.file},line={s.line},col={s.column},title={d.code}::{message}"
-    )
+    path = s.file.split("@", 1)[0]  # a file read from a release tag: annotate the file itself
+    where = f"file={path},line={s.line},col={s.column},title={d.code}"
+    return f"::{kind[d.severity]} {where}::{message}"
 
 
 def problem(message: str, hint: str = "") -> None:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dwconf.apply import lease as leases
 from dwconf.apply.executor import StepOutcome
 from dwconf.apply.journal import Journal, resumable
-from dwconf.apply.run import Options, Result, apply_plan
+from dwconf.apply.run import Options, Result, apply_plan, record_if_moved
 from dwconf.apply.stale import configuration_reason, stale_reasons
 from dwconf.cli import boundary, console
 from dwconf.errors import DwconfError, ExitCode, RefusedError
@@ -235,7 +235,7 @@ def confirm(plan: Plan, auto_approve: bool) -> None:
             "pass --auto-approve, or apply a reviewed plan file: dwconf apply ENV FILE",
         )
     if not click.confirm(f"Apply these changes to {plan.environment}?", default=False):
-        raise RefusedError("apply cancelled")
+        raise DwconfError("apply cancelled; nothing was changed")
 
 
 def parse_duration(text: str) -> float:
@@ -289,6 +289,17 @@ def _fresh(want: Desired, writer: LiveWriter, auto_approve: bool, allow_destroy:
     return plan
 
 
+def _record_unchanged(plan: Plan, writer: LiveWriter, options: Options) -> None:
+    record = record_if_moved(plan, writer, options)
+    if record is None:
+        say("Apply: nothing to do.")
+    else:
+        say(
+            f"Apply: nothing to change in {plan.environment}; recorded what it now runs "
+            f"(deployment record {record})."
+        )
+
+
 def run_apply(
     *,
     root: Path,
@@ -312,6 +323,8 @@ def run_apply(
         if not plan.steps:
             if plan.has_changes:
                 say("Nothing to apply: no step can carry out these changes.")
+            elif not plan.refresh_only:
+                _record_unchanged(plan, writer, options)
             return 0
         protect(plan, want.env.model.protect.prevent_destroy, allow_destroy)
         return execute(plan, writer, journal, resume=resume, options=options)

@@ -78,6 +78,7 @@ class Project:
     catalog: Catalog
     environment: EnvSpec | None = None
     releases: Releases | None = None  # resolved when the environment pins released versions
+    broken_maps: frozenset[str] = frozenset()  # names of map files that did not load
 
     def maps(self) -> list[MapSpec]:
         return [m for s in self.solutions.values() for m in s.maps]
@@ -203,6 +204,7 @@ class Loader:
             context = context_for(m.name, m.stage, m.link.legal_entities, m.vars)
         chosen = self._choose(env)
         solutions: dict[str, SolutionSpec] = {}
+        broken: set[str] = set()
         for folder, (files, release) in chosen.items():
             solution = self._validate(files.solution, Solution, context) if files.solution else None
             maps = []
@@ -210,6 +212,8 @@ class Loader:
                 model = self._validate(doc, TableMap, context)
                 if model is not None:
                     maps.append(self._map_spec(folder, doc, model))
+                elif isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+                    broken.add(doc.data["name"])
             solutions[folder] = SolutionSpec(folder, files.solution, solution, tuple(maps), release)
         pins_versions = env is not None and any(
             FOUR_PART.match(str(v)) for v in env.model.solutions.values()
@@ -223,6 +227,7 @@ class Loader:
             catalog=self.catalog([files for files, _ in chosen.values()]),
             environment=env,
             releases=self.releases() if pins_versions else None,
+            broken_maps=frozenset(broken),
         )
 
     def _map_spec(self, folder: str, doc: Document, model: TableMap) -> MapSpec:

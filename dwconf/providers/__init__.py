@@ -15,6 +15,7 @@ from dwconf.live import LiveState
 from dwconf.model import Environment
 from dwconf.providers import local
 from dwconf.providers.base import LiveReader, LiveWriter, ReadOnly, WaitTimeout
+from dwconf.providers.dynamics import DynamicsProvider
 
 ProviderFactory = Callable[[Path, Environment], LiveWriter]
 """Opens a provider for `env`; `project_root` is the configuration repository."""
@@ -37,7 +38,7 @@ def _not_built(kind: str) -> ProviderFactory:
 
 PROVIDERS: dict[str, ProviderFactory] = {
     "local": _local,
-    "dynamics": _not_built("dynamics"),
+    "dynamics": DynamicsProvider.open,
 }
 
 

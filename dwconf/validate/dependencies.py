@@ -53,6 +53,8 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
         for k, name in enumerate(spec.model.depends_on):
             where = spec.doc.span(("depends_on", k))
             target = by_name.get(name)
+            if target is None and name in project.broken_maps:
+                continue  # that map's own file reports why it did not load
             if target is None:
                 close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
                 yield error(

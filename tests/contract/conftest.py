@@ -1,9 +1,10 @@
 """Provider fixtures for the contract suite: one harness per provider the suite runs against.
 
 A harness opens the provider under test and says what else the test may do with it: move its
-clock (for lock expiry) and start the environment over. To run the suite against another
-provider, add a context manager to `HARNESSES` — e.g. `dynamics`, which starts the emulator on
-loopback and opens the dynamics provider against it — and every contract test runs there too.
+clock (for lock expiry) and start the environment over. `local` is the embedded provider on a
+temporary repository; `dynamics` is the HTTP provider against the emulator on loopback (TLS with
+a throw-away CA, one emulator for the run, reset before each test), so every contract test runs
+against both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 from dwconf.providers import LiveWriter
 from dwconf.providers.local import LocalProvider, reset
+from tests.providers.support import TestApi, open_provider, shared_emulator
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 ENV_NAME = "dev"
@@ -61,8 +63,37 @@ def local_harness(tmp_path: Path) -> Iterator[Harness]:
     yield Harness("local", open_provider, clock, start_over)
 
 
+class EmulatorClock(Clock):
+    """Moves the emulator's clock (leases, tokens, throttling all follow it)."""
+
+    def __init__(self, api: TestApi) -> None:
+        super().__init__()
+        self.api = api
+
+    def advance(self, **delta: float) -> None:
+        super().advance(**delta)
+        self.api.advance(timedelta(**delta).total_seconds())
+
+
+@contextmanager
+def dynamics_harness(tmp_path: Path) -> Iterator[Harness]:
+    """The dynamics provider against the emulator's environment `dev` (two polls per
+    transition), everything reset first: environments, faults, statistics and the clock."""
+    server, api = shared_emulator()
+    api.reset()
+
+    def open_provider_here() -> LiveWriter:
+        return open_provider(tmp_path, server)
+
+    def start_over() -> None:
+        api.reset(ENV_NAME)
+
+    yield Harness("dynamics", open_provider_here, EmulatorClock(api), start_over)
+
+
 HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {
     "local": local_harness,
+    "dynamics": dynamics_harness,
 }
 
 

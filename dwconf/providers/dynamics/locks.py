@@ -1,0 +1,201 @@
+"""dwconf's own rows in Dataverse: the lease (`dwconf_leases`, one row, alternate key
+`dwconf_name='lock'`) and the deployment records (`dwconf_deploymentrecords`), ARCHITECTURE §6.
+
+The lease is created with `If-None-Match: *` (412 while one exists) and renewed, taken over or
+released with `If-Match: <etag>` of the row just read, so two dwconf runs never both win. The
+refusals carry the live model's texts (`LockHeld`, `LockNotFound`), rebuilt from the row.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from dwconf.live import DeploymentRecord, Lease
+from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
+from dwconf.providers.dynamics import shapes
+from dwconf.providers.dynamics.dataverse import Dataverse, Row
+from dwconf.providers.dynamics.errors import ChangedSinceRead, dumps, service_error
+
+LEASES = "dwconf_leases"
+LEASE_BY_NAME = "dwconf_leases(dwconf_name='lock')"
+RECORDS = "dwconf_deploymentrecords"
+REPRESENTATION = {"Prefer": "return=representation"}
+GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _etag(row: Row) -> str:
+    return str(row.get("@odata.etag") or "*")
+
+
+def _server_now(response: httpx.Response) -> datetime | None:
+    value = response.headers.get("date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+class Locks:
+    def __init__(self, dataverse: Dataverse) -> None:
+        self.dv = dataverse
+        self._record_etags: dict[str, str] = {}
+
+    # The lease ---------------------------------------------------------------------------------
+
+    def _current(self, operation: str) -> tuple[Row | None, datetime | None]:
+        response = self.dv.send(self.dv.request(operation, "GET", LEASES))
+        if response.status_code != 200:
+            raise service_error(response, operation)
+        rows = response.json().get("value") or []
+        return (rows[0] if rows else None), _server_now(response)
+
+    def status(self) -> Lease | None:
+        row, _ = self._current("read the lock")
+        return shapes.lease(row) if row else None
+
+    def _write(
+        self, operation: str, method: str, path: str, body: Any, **headers: str
+    ) -> httpx.Response:
+        merged = {**REPRESENTATION, **headers}
+        return self.dv.send(self.dv.request(operation, method, path, headers=merged, json=body))
+
+    def acquire(self, owner: str, operation: str, plan_id: str | None, ttl: float) -> Lease:
+        body = {
+            "dwconf_owner": owner,
+            "dwconf_operation": operation,
+            "dwconf_planid": plan_id,
+            "dwconf_ttlseconds": ttl,
+        }
+        what = "take the lock"
+        response = self._write(what, "PATCH", LEASE_BY_NAME, body, **{"If-None-Match": "*"})
+        if response.status_code in (200, 201):
+            return shapes.lease(response.json())
+        if response.status_code != 412:
+            raise service_error(response, what)
+        return self._take_over(owner, body)
+
+    def _take_over(self, owner: str, body: dict[str, Any]) -> Lease:
+        """Someone holds a lease: the service takes it over for us only if it has expired."""
+        what = "take over the lock"
+        row, now = self._current(what)
+        if row is None:  # released meanwhile: try to create it once more
+            return self._create_again(body)
+        held = shapes.lease(row)
+        if held.owner == owner and (now is None or not held.is_expired(now)):
+            raise LockHeld(held)  # the service would renew a lease of the same owner
+        path = f"{LEASES}({held.id})"
+        response = self._write(what, "PATCH", path, body, **{"If-Match": _etag(row)})
+        if response.status_code in (200, 201):
+            return shapes.lease(response.json())
+        if response.status_code in (404, 412):
+            latest = self.status()
+            raise LockHeld(latest or held)
+        raise service_error(response, what)
+
+    def _create_again(self, body: dict[str, Any]) -> Lease:
+        what = "take the lock"
+        response = self._write(what, "PATCH", LEASE_BY_NAME, body, **{"If-None-Match": "*"})
+        if response.status_code in (200, 201):
+            return shapes.lease(response.json())
+        if response.status_code == 412:
+            latest = self.status()
+            if latest is not None:
+                raise LockHeld(latest)
+        raise service_error(response, what)
+
+    def renew(self, lease_id: str, ttl: float) -> Lease:
+        what = "renew the lock"
+        row, _ = self._current(what)
+        if row is None:
+            raise LockNotFound(lease_id)
+        held = shapes.lease(row)
+        if held.id != lease_id:
+            raise LockHeld(held)
+        body = {"dwconf_owner": held.owner, "dwconf_ttlseconds": ttl}
+        path = f"{LEASES}({held.id})"
+        response = self._write(what, "PATCH", path, body, **{"If-Match": _etag(row)})
+        if response.status_code == 200:
+            return shapes.lease(response.json())
+        if response.status_code in (404, 412):
+            latest = self.status()
+            raise LockHeld(latest) if latest else LockNotFound(lease_id)
+        raise service_error(response, what)
+
+    def _delete(self, lease_id: str, what: str) -> tuple[Lease | None, bool]:
+        row, _ = self._current(what)
+        held = shapes.lease(row) if row else None
+        if row is None or held is None or held.id != lease_id:
+            return held, False
+        path, headers = f"{LEASES}({held.id})", {"If-Match": _etag(row)}
+        response = self.dv.send(self.dv.request(what, "DELETE", path, headers=headers))
+        if response.status_code in (404, 412):
+            return held, False
+        if response.status_code != 204:
+            raise service_error(response, what)
+        return held, True
+
+    def release(self, lease_id: str) -> bool:
+        return self._delete(lease_id, "release the lock")[1]
+
+    def force_unlock(self, lease_id: str) -> Lease:
+        held, removed = self._delete(lease_id, "force-unlock")
+        if not removed or held is None:
+            raise LockNotFound(lease_id)
+        return held
+
+    # Deployment records ----------------------------------------------------------------------
+
+    def _remember(self, row: Row) -> DeploymentRecord:
+        found, _ = shapes.record(row)
+        self._record_etags[found.id] = _etag(row)
+        return found
+
+    def records(self, rows: list[Row]) -> None:
+        """Remember the ETags of records read elsewhere (for `set_status`)."""
+        for row in rows:
+            self._remember(row)
+
+    def add(
+        self,
+        *,
+        who: str,
+        plan_hash: str,
+        git_commit: str | None,
+        solution_versions: dict[str, str],
+        desired: dict[str, Any],
+        status: str,
+    ) -> DeploymentRecord:
+        body = {
+            "dwconf_who": who,
+            "dwconf_planhash": plan_hash,
+            "dwconf_gitcommit": git_commit,
+            "dwconf_solutionversions": dumps(solution_versions),
+            "dwconf_desired": dumps({**desired, shapes.ORDER_KEY: time.time_ns()}),
+            "dwconf_status": status,
+        }
+        what = "write the deployment record"
+        response = self._write(what, "POST", RECORDS, body)
+        if response.status_code != 201:
+            raise service_error(response, what)
+        return self._remember(response.json())
+
+    def set_status(self, record_id: str, status: str) -> DeploymentRecord:
+        what = f"set the status of deployment record '{record_id}'"
+        if not GUID.match(record_id):
+            raise InvalidRequest(f"There is no deployment record '{record_id}'.")
+        path = f"{RECORDS}({record_id})"
+        etag = self._record_etags.get(record_id, "*")
+        response = self._write(what, "PATCH", path, {"dwconf_status": status}, **{"If-Match": etag})
+        if response.status_code == 200:
+            return self._remember(response.json())
+        if response.status_code == 412:
+            raise ChangedSinceRead(what, f"PATCH {self.dv.url(path)}")
+        if response.status_code == 404:
+            raise InvalidRequest(f"There is no deployment record '{record_id}'.")
+        raise service_error(response, what)

@@ -1,0 +1,251 @@
+"""`DynamicsProvider`: the `LiveWriter` of a real environment pair, over the Dataverse Web API
+and the dual-write gateway (ARCHITECTURE §4, live-api.md §6.5). Reads go through `reader`,
+solutions through `solutions`, maps through `maps`, dwconf's lease and records through `locks`;
+the link's settings (keys, legal entities, alerts) are read before they are written, because
+the gateway has no ETags.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Self
+
+from dwconf.live import (
+    AlertSetting,
+    DeploymentRecord,
+    ImportResult,
+    Lease,
+    LiveMap,
+    LiveState,
+    MapTemplate,
+    SolutionPackage,
+)
+from dwconf.live.errors import InvalidRequest
+from dwconf.live.state import MasterSide
+from dwconf.model import Environment
+from dwconf.providers.dynamics import auth, shapes, solutions
+from dwconf.providers.dynamics.cache import DefinitionCache
+from dwconf.providers.dynamics.dataverse import Dataverse
+from dwconf.providers.dynamics.gateway import Gateway
+from dwconf.providers.dynamics.http import Transport, ssl_context
+from dwconf.providers.dynamics.locks import Locks
+from dwconf.providers.dynamics.maps import Index, Maps
+from dwconf.providers.dynamics.reader import RECORDS, Reader, Snapshot, records_of
+from dwconf.providers.dynamics.settings import Settings, Tuning, settings_for
+
+READ_WORKERS = 4
+Json = dict[str, Any]
+
+
+class DynamicsProvider:
+    """A `LiveWriter` over HTTP; thread-safe (apply runs steps in parallel)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        root: Path,
+        environ: Mapping[str, str],
+        tuning: Tuning | None = None,
+    ) -> None:
+        self.settings = settings
+        self.tuning = tuning or Tuning()
+        self.transport = Transport(
+            verify=ssl_context(settings.ca_file),
+            timeout_s=self.tuning.timeout_s,
+            max_per_host=self.tuning.max_per_host,
+            retry=self.tuning.retry,
+            sleep=self.tuning.sleep,
+        )
+        credential = auth.credential_for(settings, environ, self.transport)
+        dv_auth = auth.source(credential, settings.dataverse_url)
+        gw_auth = auth.source(credential, settings.gateway_resource)
+        self.dataverse = Dataverse(self.transport, dv_auth, settings.dataverse_url, self.tuning)
+        self.gateway = Gateway(
+            self.transport, gw_auth, settings.gateway_url, settings.finops_host, self.tuning
+        )
+        self.locks = Locks(self.dataverse)
+        self._pool = ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="dwconf-read")
+        key = f"{settings.dataverse_url}|{settings.gateway_url}"
+        self.cache = DefinitionCache.for_environment(root, key)
+        self._reader = Reader(self.dataverse, self.gateway, self.cache, self._pool)
+        self.maps = Maps(self.gateway, self.tuning, self._reread)
+        self._link_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        env: Environment,
+        *,
+        environ: Mapping[str, str] | None = None,
+        tuning: Tuning | None = None,
+    ) -> Self:
+        """The provider for `env`; refuses an incomplete configuration before any request."""
+        environ = os.environ if environ is None else environ
+        return cls(settings_for(root, env, environ), root=root, environ=environ, tuning=tuning)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # LiveReader ------------------------------------------------------------------------------
+
+    def _snapshot(self) -> Snapshot:
+        snapshot = self._reader.read(self.maps.masters())
+        self.locks.records(snapshot.record_rows)
+        self.maps.known(snapshot.index)
+        return snapshot
+
+    def _reread(self) -> Index:
+        return self._snapshot().index
+
+    def read(self) -> LiveState:
+        return self._snapshot().state
+
+    def lock_status(self) -> Lease | None:
+        return self.locks.status()
+
+    def records(self) -> tuple[DeploymentRecord, ...]:
+        rows = self.dataverse.rows("read the deployment records", RECORDS)
+        self.locks.records(rows)
+        return records_of(rows)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.transport.close()
+
+    # Solutions -------------------------------------------------------------------------------
+
+    def import_solution(self, package: SolutionPackage) -> ImportResult:
+        before = solutions.installed(self.dataverse, package.unique_name)
+        result = solutions.outcome(before, solutions.wanted(package))
+        if result is None:
+            return ImportResult.UNCHANGED
+        owner = solutions.publisher(self.dataverse, package.publisher)
+        data = solutions.solution_zip(package, owner)
+        self.dataverse.import_solution(f"import solution '{package.unique_name}'", data)
+        return result
+
+    def apply_solution(self, unique_name: str) -> tuple[MapTemplate, ...]:
+        self.gateway.apply_solution(unique_name)
+        self.maps.forget()  # the maps and their templates changed
+        carried = solutions.installed(self.dataverse, unique_name)
+        if carried is None:
+            raise InvalidRequest(f"Solution '{unique_name}' is not installed.")
+        return tuple(MapTemplate(n, v, unique_name, d) for n, v, d in carried.maps)
+
+    # Maps ------------------------------------------------------------------------------------
+
+    def switch_version(self, map_name: str, version: str) -> LiveMap:
+        return self.maps.switch(map_name, version)
+
+    def start_map(
+        self, name: str, initial_sync: bool = False, master: MasterSide | None = None
+    ) -> LiveMap:
+        return self.maps.act(name, "initial_sync" if initial_sync else "start", master)
+
+    def stop_map(self, name: str) -> LiveMap:
+        return self.maps.act(name, "stop")
+
+    def pause_map(self, name: str) -> LiveMap:
+        return self.maps.act(name, "pause")
+
+    def resume_map(self, name: str) -> LiveMap:
+        return self.maps.act(name, "resume")
+
+    def wait(self, name: str, timeout_s: float) -> LiveMap:
+        return self.maps.wait(name, timeout_s)
+
+    def prerequisites(self, names: Sequence[str]) -> list[list[str]]:
+        """The gateway's dependency order (`GetTemplatePrerequisiteSequences`), by map name:
+        for each map, the maps it needs first, then itself. Not part of `LiveWriter`."""
+        return self.maps.prerequisites(names)
+
+    # Link ------------------------------------------------------------------------------------
+
+    # The connection set is read, compared and written back whole: one writer at a time, so
+    # parallel apply steps (legal entities beside alert settings) don't undo each other.
+
+    def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
+        with self._link_lock:
+            current = self.gateway.connection_set()
+            if shapes.integration_keys(current).get(table, ()) == tuple(columns):
+                return False
+            dataset = shapes.dataset_name(current)
+            self.gateway.set_integration_keys(dataset, {table: list(columns)})
+            return True
+
+    def _save_detail(self, operation: str, current: Json, key: str, value: Any) -> None:
+        detail = {**(current.get("dualWriteDetail") or {}), key: value}
+        self.gateway.save_connection_set(operation, {**current, "dualWriteDetail": detail})
+
+    def set_legal_entities(self, codes: Sequence[str]) -> bool:
+        with self._link_lock:
+            current = self.gateway.connection_set()
+            if shapes.legal_entities(current) == tuple(codes):
+                return False
+            mappings = shapes.legal_entity_mappings(tuple(codes))
+            self._save_detail("set the legal entities", current, "legalEntityMappings", mappings)
+            return True
+
+    def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
+        wanted = tuple(replace(a, notify=tuple(a.notify)) for a in alerts)
+        with self._link_lock:
+            current = self.gateway.connection_set()
+            if shapes.alerts(current) == wanted:
+                return False
+            settings = [shapes.alert_json(a) for a in wanted]
+            self._save_detail("set the alert settings", current, "alertSettings", settings)
+            return True
+
+    def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
+        with self._link_lock:
+            body = shapes.reset_body(self.gateway.connection_set(), tuple(legal_entities))
+            self.gateway.reset(force, body)
+        self.maps.forget()
+
+    # Lock and deployment records -------------------------------------------------------------
+
+    def acquire_lock(
+        self, owner: str, operation: str, plan_id: str | None, ttl_seconds: float
+    ) -> Lease:
+        return self.locks.acquire(owner, operation, plan_id, ttl_seconds)
+
+    def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease:
+        return self.locks.renew(lease_id, ttl_seconds)
+
+    def release_lock(self, lease_id: str) -> bool:
+        return self.locks.release(lease_id)
+
+    def force_unlock(self, lease_id: str) -> Lease:
+        return self.locks.force_unlock(lease_id)
+
+    def add_record(
+        self,
+        *,
+        who: str,
+        plan_hash: str,
+        git_commit: str | None,
+        solution_versions: dict[str, str],
+        desired: dict[str, Any],
+        status: str = "succeeded",
+    ) -> DeploymentRecord:
+        return self.locks.add(
+            who=who,
+            plan_hash=plan_hash,
+            git_commit=git_commit,
+            solution_versions=solution_versions,
+            desired=desired,
+            status=status,
+        )
+
+    def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
+        return self.locks.set_status(record_id, status)

@@ -1,0 +1,317 @@
+"""The dynamics provider under faults, over real HTTP to the emulator (its `/_emulator/faults`
+and `/_emulator/stats`): throttling and unavailability retried with `Retry-After` honoured,
+dropped connections retried only where that is safe, stale ETags, expired tokens, the per-host
+concurrency cap, and TLS verified with the emulator's CA."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dwconf.emulator import EnvConfig
+from dwconf.emulator.serve import Running
+from dwconf.errors import ProviderError
+from dwconf.providers.dynamics import DynamicsProvider, Tuning
+from dwconf.providers.dynamics.errors import ChangedSinceRead, TransportFailure
+from dwconf.providers.dynamics.http import RetryPolicy
+from tests.contract.support import CURRENCIES, SOLUTION, package
+from tests.providers.conftest import Open
+from tests.providers.support import (
+    ENVIRON,
+    FAST,
+    TestApi,
+    emulator_config,
+    environment,
+    open_provider,
+    started,
+)
+
+LEASES = "^/api/data/v9.2/dwconf_leases"
+RECORDS = "^/api/data/v9.2/dwconf_deploymentrecords"
+
+
+class Sleeps:
+    """An injected `sleep` that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            self.waits.append(seconds)
+
+
+def counted(api: TestApi, method: str, suffix: str) -> int:
+    """Requests the emulator saw for `METHOD <path ending in suffix>`."""
+    by_request = api.stats()["by_request"]
+    return sum(n for k, n in by_request.items() if k.startswith(method) and k.endswith(suffix))
+
+
+def tuned(sleeps: Sleeps, **retry: float) -> Tuning:
+    policy = RetryPolicy(**{"attempts": 5, "max_wait_s": 60.0, "backoff_s": 0.5, **retry})
+    return replace(FAST, sleep=sleeps, retry=policy)
+
+
+# Throttling and unavailability ---------------------------------------------------------------
+
+
+def test_429_waits_as_retry_after_says(opened: Open, api: TestApi) -> None:
+    sleeps = Sleeps()
+    provider = opened(tuning=tuned(sleeps))
+    provider.lock_status()  # signed in, link known: only the throttled reads follow
+    api.clear_stats()
+    api.faults(
+        {"match": {"method": "GET", "path": LEASES}, "status": 429, "retryAfter": 3, "times": 2}
+    )
+    assert provider.lock_status() is None
+    assert len(sleeps.waits) == 2
+    assert all(3.0 <= w <= 3.0 * 1.1 for w in sleeps.waits), sleeps.waits
+    assert counted(api, "GET", "/dwconf_leases") == 3
+    assert api.stats()["statuses"] == {"429": 2, "200": 1}
+
+
+def test_a_long_retry_after_is_capped(opened: Open, api: TestApi) -> None:
+    sleeps = Sleeps()
+    provider = opened(tuning=tuned(sleeps, max_wait_s=5.0))
+    provider.lock_status()
+    api.faults({"match": {"method": "GET", "path": LEASES}, "status": 429, "retryAfter": 600})
+    assert provider.lock_status() is None
+    assert len(sleeps.waits) == 1 and 5.0 <= sleeps.waits[0] <= 5.5
+
+
+def test_503_then_success(opened: Open, api: TestApi) -> None:
+    sleeps = Sleeps()
+    provider = opened(tuning=tuned(sleeps))
+    provider.records()
+    api.clear_stats()
+    api.faults({"match": {"method": "GET", "path": RECORDS}, "status": 503})
+    assert provider.records() == ()
+    assert len(sleeps.waits) == 1 and 0.5 <= sleeps.waits[0] <= 0.55  # backoff, no Retry-After
+    assert api.stats()["statuses"] == {"503": 1, "200": 1}
+
+
+def test_throttling_that_never_ends_is_reported(opened: Open, api: TestApi) -> None:
+    provider = opened(tuning=tuned(Sleeps(), attempts=3))
+    provider.lock_status()
+    throttled = {"method": "GET", "path": LEASES}
+    api.faults({"match": throttled, "status": 429, "retryAfter": 1, "times": None})
+    with pytest.raises(ProviderError) as caught:
+        provider.lock_status()
+    assert caught.value.message.startswith("Number of requests exceeded the limit")
+    assert "read the lock" in caught.value.hint and "dwconf_leases" in caught.value.hint
+    assert counted(api, "GET", "/dwconf_leases") == 4  # one read before, then three tries
+
+
+# Dropped connections -------------------------------------------------------------------------
+
+
+def test_a_dropped_read_is_retried(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    provider.lock_status()
+    api.clear_stats()
+    api.faults({"match": {"method": "GET", "path": LEASES}, "drop": True})
+    assert provider.lock_status() is None
+    assert counted(api, "GET", "/dwconf_leases") == 2
+    assert api.stats()["faults_fired"] == 1
+
+
+def test_a_dropped_write_is_not_repeated_blindly(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    provider.records()
+    api.clear_stats()
+    api.faults({"match": {"method": "POST", "path": RECORDS}, "drop": True})
+    with pytest.raises(TransportFailure) as caught:
+        provider.add_record(
+            who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={}
+        )
+    assert caught.value.message.startswith("write the deployment record: POST https://")
+    assert "dwconf_deploymentrecords" in caught.value.message
+    assert "may have been carried out" in caught.value.hint
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 1  # sent once, never again
+    assert provider.records() == ()
+    assert api.state()["state"]["records"] == []
+
+
+def test_a_dropped_idempotent_write_is_retried_and_lands_once(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    provider.read()
+    api.faults({"match": {"method": "PUT", "path": "/api/ConnectionSet/"}, "drop": True})
+    assert provider.set_legal_entities(["USMF", "DEMF"]) is True
+    assert counted(api, "PUT", "/api/ConnectionSet/dwconf-emulator-dev") == 2
+    assert provider.read().legal_entities == ("USMF", "DEMF")
+
+
+# ETags ---------------------------------------------------------------------------------------
+
+
+def test_a_stale_etag_means_re_plan(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    record = provider.add_record(
+        who="ci",
+        plan_hash="h1",
+        git_commit=None,
+        solution_versions={},
+        desired={},
+        status="running",
+    )
+    api.call("set_record_status", record_id=record.id, status="failed")  # someone else
+    with pytest.raises(ChangedSinceRead) as caught:
+        provider.set_record_status(record.id, "succeeded")
+    assert "changed since it was read" in caught.value.message
+    assert "re-plan" in caught.value.message
+    assert f"dwconf_deploymentrecords({record.id})" in caught.value.message
+    assert api.stats()["statuses"]["412"] == 1
+    assert provider.records()[0].status == "failed"
+    assert provider.set_record_status(record.id, "succeeded").status == "succeeded"  # re-read
+
+
+def test_the_lease_is_created_only_once(opened: Open, api: TestApi, tmp_path: Path) -> None:
+    first = opened()
+    second = opened(root=tmp_path / "other")
+    lease = first.acquire_lock("alice", "apply", None, 300)
+    with pytest.raises(ProviderError, match="The environment is locked by alice"):
+        second.acquire_lock("bob", "apply", None, 300)
+    with pytest.raises(ProviderError, match="The environment is locked by alice"):
+        second.acquire_lock("alice", "apply", None, 300)  # the same owner doesn't renew it
+    assert second.lock_status() == lease
+    assert api.stats()["statuses"]["412"] == 3  # two creates, one take-over the service refused
+
+
+# Tokens --------------------------------------------------------------------------------------
+
+
+def test_a_token_the_service_no_longer_accepts_is_refreshed_once(
+    opened: Open, api: TestApi
+) -> None:
+    provider = opened()
+    provider.read()
+    api.advance(7200)  # every token issued so far has expired, for the emulator
+    api.clear_stats()
+    provider.read()
+    statuses = api.stats()["statuses"]
+    assert set(statuses) == {"200", "401"}
+    assert 2 <= statuses["401"] <= 3  # one per resource; two gateway reads may share one
+    assert counted(api, "POST", "/oauth2/v2.0/token") == 2  # one new token per resource
+
+
+def test_short_lived_tokens_are_refreshed_before_they_expire(tmp_path: Path) -> None:
+    config = replace(emulator_config(), token_lifetime_seconds=2)
+    with started(config) as (server, api):
+        provider = open_provider(tmp_path, server)
+        try:
+            provider.read()
+            tokens = counted(api, "POST", "/oauth2/v2.0/token")
+            threading.Event().wait(1.2)  # past half the lifetime
+            provider.read()
+            assert counted(api, "POST", "/oauth2/v2.0/token") == 2 * tokens
+            assert "401" not in api.stats()["statuses"]
+        finally:
+            provider.close()
+
+
+# Concurrency ---------------------------------------------------------------------------------
+
+
+def test_the_concurrency_cap_is_never_exceeded(opened: Open, api: TestApi, server: Running) -> None:
+    provider = opened(tuning=replace(FAST, max_per_host=3))
+    provider.lock_status()
+    api.clear_stats()
+    api.faults({"match": {"method": "GET", "path": LEASES}, "latencyMs": 100, "times": None})
+    threads = [threading.Thread(target=provider.lock_status) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    host = server.base_url.removeprefix("https://")
+    assert api.stats()["max_in_flight_by_host"] == {host: 3}
+    assert counted(api, "GET", "/dwconf_leases") == 12
+
+
+def test_one_read_runs_its_requests_in_parallel(
+    opened: Open, api: TestApi, server: Running
+) -> None:
+    provider = opened()
+    provider.read()
+    api.clear_stats()
+    api.faults({"match": {"path": "^/api/"}, "latencyMs": 100, "times": None})
+    provider.read()
+    host = server.base_url.removeprefix("https://")
+    assert api.stats()["max_in_flight_by_host"][host] == 3  # maps, the link, one $batch
+
+
+# TLS -----------------------------------------------------------------------------------------
+
+
+def test_tls_is_verified_with_the_configured_ca(opened: Open, server: Running) -> None:
+    provider = opened()
+    assert server.base_url.startswith("https://")
+    assert provider.settings.ca_file == str(server.ca_file)
+    assert provider.read().solution("DualWriteCore") is not None
+
+
+def test_without_the_ca_the_emulator_is_not_trusted(tmp_path: Path, server: Running) -> None:
+    env = environment(server, ca_file=None)  # and no SSL_CERT_FILE / REQUESTS_CA_BUNDLE
+    with (
+        DynamicsProvider.open(tmp_path, env, environ=ENVIRON, tuning=FAST) as provider,
+        pytest.raises(ProviderError) as caught,
+    ):
+        provider.read()
+    assert "CERTIFICATE_VERIFY_FAILED" in caught.value.message
+    assert caught.value.message.startswith("sign in: GET https://127.0.0.1")
+
+
+def test_the_ca_can_come_from_ssl_cert_file(tmp_path: Path, server: Running) -> None:
+    env = environment(server, ca_file=None)
+    environ = {**ENVIRON, "SSL_CERT_FILE": str(server.ca_file)}
+    with DynamicsProvider.open(tmp_path, env, environ=environ, tuning=FAST) as provider:
+        assert provider.settings.ca_file == str(server.ca_file)
+        assert provider.lock_status() is None
+
+
+def test_verification_is_never_turned_off() -> None:
+    package = Path(__file__).resolve().parents[2] / "dwconf" / "providers" / "dynamics"
+    for source in package.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert "verify=False" not in text and "CERT_NONE" not in text, source.name
+        assert "check_hostname = False" not in text, source.name
+
+
+# Slow operations -----------------------------------------------------------------------------
+
+
+def test_wait_gives_up_on_a_map_that_stays_initializing(tmp_path: Path) -> None:
+    config = emulator_config(environments=(EnvConfig("dev", polls=1000),))
+    with started(config) as (server, api):
+        deployed = package()
+        api.call("import_solution", **{**deployed.__dict__, "requires": {}})
+        api.call("apply_solution", unique_name=SOLUTION)
+        api.call("switch_version", name=CURRENCIES, version="1.0.0.0")
+        with open_provider(tmp_path, server) as provider:
+            started_map = provider.start_map(CURRENCIES, initial_sync=True, master="finops")
+            assert started_map.state.label == "Initializing"
+            with pytest.raises(ProviderError, match=r"is still Initializing after 0\.05 s"):
+                provider.wait(CURRENCIES, 0.05)
+
+
+def test_a_504_is_retried_for_reads_only(opened: Open, api: TestApi) -> None:
+    sleeps = Sleeps()
+    provider = opened(tuning=tuned(sleeps))
+    provider.records()
+    api.clear_stats()
+    api.faults(
+        {"match": {"method": "GET", "path": LEASES}, "status": 504},
+        {"match": {"method": "POST", "path": RECORDS}, "status": 504},
+    )
+    assert provider.lock_status() is None  # a read: tried again
+    with pytest.raises(ProviderError) as caught:  # a write: the gateway may have done it
+        provider.add_record(
+            who="ci", plan_hash="h", git_commit=None, solution_versions={}, desired={}
+        )
+    assert caught.value.message.startswith("write the deployment record: POST https://")
+    assert "answered 504" in caught.value.message
+    assert counted(api, "GET", "/dwconf_leases") == 2
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 1
