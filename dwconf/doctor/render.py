@@ -23,10 +23,11 @@ def text(report: Report) -> str:
         if finding.fix:
             lines.append(f"{pad}fix: {finding.fix}")
     checks = len({i.check.id for i in report.items})
+    findings = len(report.items)
     lines += [
         "",
-        f"{checks} checks: {report.count(Status.PASS)} passed, {report.count(Status.WARN)} "
-        f"warning(s), {report.count(Status.FAIL)} failed",
+        f"{checks} checks, {findings} findings: {report.count(Status.PASS)} passed, "
+        f"{report.count(Status.WARN)} warning(s), {report.count(Status.FAIL)} failed",
     ]
     return redact("\n".join(lines) + "\n")
 

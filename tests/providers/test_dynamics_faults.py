@@ -311,7 +311,8 @@ def test_a_504_is_retried_for_reads_only(opened: Open, api: TestApi) -> None:
         provider.add_record(
             who="ci", plan_hash="h", git_commit=None, solution_versions={}, desired={}
         )
-    assert caught.value.message.startswith("write the deployment record: POST https://")
-    assert "answered 504" in caught.value.message
+    assert caught.value.message == "Injected fault: HTTP 504."  # the service's own words
+    assert caught.value.hint.startswith("(write the deployment record: POST https://")
+    assert caught.value.hint.endswith("/dwconf_deploymentrecords answered 504)")
     assert counted(api, "GET", "/dwconf_leases") == 2
     assert counted(api, "POST", "/dwconf_deploymentrecords") == 1

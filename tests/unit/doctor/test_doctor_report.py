@@ -61,7 +61,7 @@ def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
     assert "pass  core-solution         The dual-write core solution was found" in lines
     assert "FAIL  legal-entities        DWDVEV1003 Legal entity DEMF is not linked" in lines
     assert "                            evidence: dev configures DEMF; the link has USMF" in lines
-    assert lines[-1] == "13 checks: 12 passed, 0 warning(s), 1 failed"
+    assert lines[-1] == "13 checks, 13 findings: 12 passed, 0 warning(s), 1 failed"
 
 
 def test_json_rendering(deployed: Environment, context: MakeContext) -> None:
