@@ -25,17 +25,6 @@ def _local(project_root: Path, env: Environment) -> LiveWriter:
     return local.LocalProvider.open(project_root, env.name)
 
 
-def _not_built(kind: str) -> ProviderFactory:
-    def refuse(project_root: Path, env: Environment) -> LiveWriter:
-        raise ProviderError(
-            f"provider type '{kind}' is not available in this version of dwconf "
-            f"(environment '{env.name}').",
-            hint="Use provider type 'local' to work with the embedded environment.",
-        )
-
-    return refuse
-
-
 PROVIDERS: dict[str, ProviderFactory] = {
     "local": _local,
     "dynamics": DynamicsProvider.open,
