@@ -32,6 +32,7 @@ COMMANDS = {
     "import": "dwconf.cli.bridge_cmds:import_command",
     "doctor": "dwconf.cli.bridge_cmds:doctor_command",
     "emulator": "dwconf.cli.emulator_cmds:emulator_group",
+    "bootstrap": "dwconf.cli.bootstrap_cmds:bootstrap_command",
 }
 
 

@@ -35,7 +35,7 @@ from dwconf.emulator.dv_request import DvRequest
 from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
 from dwconf.emulator.guard import GuardMiddleware
 from dwconf.emulator.hub import Hub
-from dwconf.emulator.stats import StatsMiddleware
+from dwconf.emulator.stats import ServiceDateMiddleware, StatsMiddleware
 
 DATAVERSE_ROOT = "/api/data/v9.2"
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -136,6 +136,7 @@ def create_app(config: EmulatorConfig) -> Starlette:
     app = EmulatorApp(
         routes=ROUTES,
         middleware=[
+            Middleware(ServiceDateMiddleware, now=hub.clock.now),
             Middleware(StatsMiddleware, stats=hub.stats),
             Middleware(GuardMiddleware, hub=hub),
             Middleware(FaultMiddleware, faults=hub.faults),

@@ -25,6 +25,7 @@ DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000e1"
 INTEGRATOR_RESOURCE = "https://IntegratorApp.com"
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOP_KEYS = {"tenant_id", "environments", "clients", "tokens", "throttle", "gateway_resource"}
+DWCONF_TABLES = ("present", "absent")
 
 
 class EmulatorConfigError(DwconfError):
@@ -61,6 +62,7 @@ class EnvConfig:
     seed: Path | None = None
     polls: int = 1
     finops_host: str = ""
+    dwconf_tables: str = "present"  # "absent": dwconf's two tables await `dwconf bootstrap`
 
     @property
     def fo_host(self) -> str:
@@ -162,7 +164,10 @@ def _environment(name: Any, raw: Any, base: Path) -> EnvConfig:
     if not isinstance(polls, int) or polls < 1:
         raise EmulatorConfigError(f"environments.{name}: 'polls' is a whole number >= 1.")
     host = _text(raw, "finops_host", f"environments.{name}") or ""
-    return EnvConfig(name, (base / seed) if seed else None, polls, host)
+    tables = raw.get("dwconf_tables", "present")
+    if tables not in DWCONF_TABLES:
+        raise EmulatorConfigError(f"environments.{name}: 'dwconf_tables' is present or absent.")
+    return EnvConfig(name, (base / seed) if seed else None, polls, host, tables)
 
 
 def _limits(raw: Any) -> Limits:

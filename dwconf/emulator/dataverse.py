@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dwconf.emulator import batch, dv_solutions, dv_writes, odata
+from dwconf.emulator import batch, dv_metadata, dv_solutions, dv_writes, odata
 from dwconf.emulator.dv_request import (
     NOT_FOUND,
     DvError,
@@ -54,8 +54,12 @@ def _dispatch(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
         if method != "POST":
             raise DvError(405, "", f"The action {path.strip('/')} needs POST.")
         return action(handle_, request)
+    if path.startswith("/EntityDefinitions"):
+        defined = dv_metadata.route(handle_, request)
+        if defined is not None:
+            return defined
     found = target(path)
-    if found is None or found.set_name not in SETS:
+    if found is None or found.set_name not in SETS or dv_metadata.hidden(handle_, found.set_name):
         segment = path.strip("/").split("(")[0]
         raise DvError(404, "0x8006088a", f"Resource not found for the segment '{segment}'.")
     entity = SETS[found.set_name]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dwconf.emulator import mapping, solution_zip
+from dwconf.emulator import dv_metadata, mapping, solution_zip
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
 from dwconf.live import InstalledSolution, LiveMap, LiveState, RunState
 
@@ -213,7 +213,7 @@ def _definitions(handle: EnvHandle, state: LiveState) -> list[Row]:
             "IsOptimisticConcurrencyEnabled": True,
         }
         for s in SETS.values()
-        if s.name != "EntityDefinitions"
+        if s.name != "EntityDefinitions" and not dv_metadata.hidden(handle, s.name)
     ]
 
 

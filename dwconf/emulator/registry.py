@@ -34,6 +34,7 @@ SIDE_KEYS = (
     "import_jobs",
     "map_requests",
     "solution_requests",
+    "dwconf_tables",  # dwconf's tables created through EntityDefinitions: columns and keys
 )
 
 

@@ -136,6 +136,7 @@ def _uvicorn(app: Starlette, ssl_file: Path | None) -> uvicorn.Config:
         lifespan="on",
         ssl_certfile=str(ssl_file) if ssl_file else None,
         timeout_graceful_shutdown=5,
+        date_header=False,  # the app sends Date from the emulator's clock (ServiceDateMiddleware)
     )
 
 

@@ -7,6 +7,9 @@ wrote once). Requests to /_emulator/ are not counted.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -89,3 +92,26 @@ class StatsMiddleware:
             await self.app(scope, receive, counted)
         finally:
             stats.leave(groups)
+
+
+class ServiceDateMiddleware:
+    """Sends the `Date` header from the emulator's clock, as the service's own time: clients
+    judge lease expiry by it, and tests move that clock forward."""
+
+    def __init__(self, app: ASGIApp, now: Callable[[], datetime]) -> None:
+        self.app = app
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                stamp = format_datetime(self.now().astimezone(UTC), usegmt=True)
+                message = {**message, "headers": [*headers, (b"date", stamp.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, dated)

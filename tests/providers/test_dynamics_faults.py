@@ -178,7 +178,8 @@ def test_the_lease_is_created_only_once(opened: Open, api: TestApi, tmp_path: Pa
     with pytest.raises(ProviderError, match="The environment is locked by alice"):
         second.acquire_lock("alice", "apply", None, 300)  # the same owner doesn't renew it
     assert second.lock_status() == lease
-    assert api.stats()["statuses"]["412"] == 3  # two creates, one take-over the service refused
+    # two creates refused; dwconf does not even try to take over a lease that has not expired
+    assert api.stats()["statuses"]["412"] == 2
 
 
 # Tokens --------------------------------------------------------------------------------------
@@ -316,3 +317,19 @@ def test_a_504_is_retried_for_reads_only(opened: Open, api: TestApi) -> None:
     assert caught.value.hint.endswith("/dwconf_deploymentrecords answered 504)")
     assert counted(api, "GET", "/dwconf_leases") == 2
     assert counted(api, "POST", "/dwconf_deploymentrecords") == 1
+
+
+def test_a_lease_carries_its_own_expiry_and_is_judged_by_the_service_clock(
+    opened: Open, api: TestApi, tmp_path: Path
+) -> None:
+    """A real table stores what it is sent: the lease must carry its expiry, and taking over
+    is decided by the service's time (its Date header), which the emulator's clock drives."""
+    first = opened()
+    lease = first.acquire_lock("alice", "apply", None, 60)
+    assert (lease.expires - lease.created).total_seconds() == pytest.approx(60, abs=5)
+    second = opened(root=tmp_path / "other")
+    with pytest.raises(ProviderError, match="locked by alice"):
+        second.acquire_lock("bob", "apply", None, 60)
+    api.advance(120)
+    taken = second.acquire_lock("bob", "apply", None, 60)
+    assert taken.owner == "bob"

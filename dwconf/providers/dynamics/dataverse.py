@@ -195,5 +195,6 @@ def missing_table(entity_set: str, response: httpx.Response, operation: str) -> 
     return ProviderError(
         f"{operation}: this Dataverse environment has no table '{entity_set}' for dwconf's "
         f"lease and deployment records ({found.message})",
-        hint="Create dwconf's tables dwconf_lease and dwconf_deploymentrecord first.",
+        hint="Create dwconf's tables dwconf_lease and dwconf_deploymentrecord first: "
+        "dwconf bootstrap <environment>.",
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,6 +39,12 @@ def _server_now(response: httpx.Response) -> datetime | None:
         return parsedate_to_datetime(value) if value else None
     except (TypeError, ValueError):
         return None
+
+
+def _expiry(ttl: float, now: datetime | None = None) -> dict[str, Any]:
+    """The lease's lifetime as both columns: the TTL, and the expiry a plain table stores."""
+    expires = (now or datetime.now(UTC)) + timedelta(seconds=ttl)
+    return {"dwconf_ttlseconds": ttl, "dwconf_expireson": expires.isoformat()}
 
 
 class Locks:
@@ -70,7 +76,7 @@ class Locks:
             "dwconf_owner": owner,
             "dwconf_operation": operation,
             "dwconf_planid": plan_id,
-            "dwconf_ttlseconds": ttl,
+            **_expiry(ttl),
         }
         what = "take the lock"
         response = self._write(what, "PATCH", LEASE_BY_NAME, body, **{"If-None-Match": "*"})
@@ -87,8 +93,10 @@ class Locks:
         if row is None:  # released meanwhile: try to create it once more
             return self._create_again(body)
         held = shapes.lease(row)
-        if held.owner == owner and (now is None or not held.is_expired(now)):
-            raise LockHeld(held)  # the service would renew a lease of the same owner
+        # The table only stores the lease: dwconf itself refuses an unexpired one, judged by the
+        # service's clock (its Date header) so that clock skew on this machine can't steal it.
+        if not held.is_expired(now or datetime.now(UTC)):
+            raise LockHeld(held)
         path = f"{LEASES}({held.id})"
         response = self._write(what, "PATCH", path, body, **{"If-Match": _etag(row)})
         if response.status_code in (200, 201):
@@ -111,13 +119,13 @@ class Locks:
 
     def renew(self, lease_id: str, ttl: float) -> Lease:
         what = "renew the lock"
-        row, _ = self._current(what)
+        row, now = self._current(what)
         if row is None:
             raise LockNotFound(lease_id)
         held = shapes.lease(row)
         if held.id != lease_id:
             raise LockHeld(held)
-        body = {"dwconf_owner": held.owner, "dwconf_ttlseconds": ttl}
+        body = {"dwconf_owner": held.owner, **_expiry(ttl, now)}
         path = f"{LEASES}({held.id})"
         response = self._write(what, "PATCH", path, body, **{"If-Match": _etag(row)})
         if response.status_code == 200:
