@@ -238,9 +238,17 @@ def _decode(raw: bytes, display: str) -> str | Diagnostic:
         )
 
 
+def _inside(text: str, line: int, column: int) -> tuple[int, int]:
+    """A position clamped into the file: the end of the stream is the end of the last line."""
+    lines = text.splitlines() or [""]
+    if line > len(lines):
+        return len(lines), len(lines[-1]) + 1
+    return line, min(column, len(lines[line - 1]) + 1)
+
+
 def _yaml_error(exc: yaml.YAMLError, text: str, display: str) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = Span(display, *_position(mark)) if mark else Span(display, 1, 1)
+    where = Span(display, *_inside(text, *_position(mark))) if mark else Span(display, 1, 1)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     hint = "fix the YAML syntax at this position"
     char = text[mark.index] if mark is not None and mark.index < len(text) else ""

@@ -113,7 +113,6 @@ def test_parse_any_bytes(raw: bytes) -> None:
         assert problem is None, problem
 
 
-@pytest.mark.xfail(strict=True, reason="yaml12 reports end-of-stream errors past the last line")
 def test_syntax_error_at_end_of_file_points_inside() -> None:
     raw = b"name: Fuzz map A\nv"
     _, found = yaml12.parse(raw, "map.yaml")

@@ -42,7 +42,7 @@ def test_templates_are_recorded() -> None:
     [
         (b"a: 1\na: 2\n", ["2:1 DW1005"]),
         (b"a:\n\tb: 1\n", ["2:1 DW1003"]),
-        (b"a: [1, 2\n", ["2:1 DW1003"]),
+        (b"a: [1, 2\n", ["1:9 DW1003"]),  # end of stream: the end of the last line
         (b"", ["1:1 DW1009"]),
         (b"# only a comment\n", ["1:1 DW1009"]),
         (b"a: !!python/object:os.system x\n", ["1:4 DW1004"]),
