@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--fields", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--no-profile", action="store_true", help="skip profiling misses")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json", help="results file")
     args = parser.parse_args()
     counts = [100, 1000] if args.quick else [100, 1000, 5000]
     repeat = args.repeat or (1 if args.quick else 2)
@@ -216,7 +217,7 @@ def main() -> None:
         "profiles": profiles,
         "total_s": total,
     }
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

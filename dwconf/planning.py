@@ -15,6 +15,7 @@ from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.live import DeploymentRecord
 from dwconf.load.project import EnvSpec, Loader, Project
+from dwconf.load.sources import collector_paused
 from dwconf.model import Environment
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
@@ -32,6 +33,11 @@ class Desired:
 
 def load_desired(root: Path, env_name: str) -> Desired:
     """The validated desired state of `env_name`; configuration errors raise ConfigError."""
+    with collector_paused():
+        return _load_desired(root, env_name)
+
+
+def _load_desired(root: Path, env_name: str) -> Desired:
     loader = Loader.at(root)
     environments = loader.environments()
     if env_name not in environments:

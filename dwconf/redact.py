@@ -19,6 +19,10 @@ _TOKEN_SHAPES = re.compile(
     r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*)?"
     r"|(?i:bearer)\s+[A-Za-z0-9._~+/=-]{16,}"
 )
+# `secret=...`, `password: ...`, `client_secret=...` in free text (a library's error message)
+_ASSIGNED = re.compile(
+    r"(?i)\b((?:client_)?secret|password|passwd|api[_-]?key|access_token)(\s*[=:]\s*)(?!\*\*\*)[^\s&,;'\"]+"
+)
 MIN_SECRET_LENGTH = 6
 
 
@@ -39,6 +43,7 @@ def _redact(text: str, secrets: list[str]) -> str:
     for value in secrets:
         if value and value in text:
             text = text.replace(value, MASK)
+    text = _ASSIGNED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
     return _TOKEN_SHAPES.sub(MASK, text)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dwconf.diagnostics import Diagnostic, Severity, count, sort_unique
 from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
+from dwconf.load.sources import collector_paused
 from dwconf.validate.context import MapContext
 from dwconf.validate.rules import ENVIRONMENT_RULES, MAP_RULES, PROJECT_RULES
 
@@ -50,6 +51,11 @@ def check_map(project: Project, spec: MapSpec) -> list[Diagnostic]:
 
 def validate(root: Path, only: Sequence[str] = ()) -> Report:
     """Validate the repository at `root`, rendered for each environment (or those in `only`)."""
+    with collector_paused():
+        return _validate(root, only)
+
+
+def _validate(root: Path, only: Sequence[str]) -> Report:
     loader = Loader.at(root)
     environments = loader.environments()
     unknown = [name for name in only if name not in environments]

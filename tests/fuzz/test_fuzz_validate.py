@@ -28,10 +28,6 @@ FUZZ = settings(
 LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 NEWLINE = re.compile("\n")
 MAP_FILE = "solutions/base/maps/fuzz.yaml"
-# PyYAML marks "end of stream" one line past a last line without a newline; yaml12.parse
-# passes that mark on (dwconf/load/yaml12.py, not fixed yet). Tolerated here for DW1003 only,
-# and pinned by the strict xfail below so the fix is noticed.
-KNOWN_EOF = {"DW1003"}
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +55,6 @@ def _outside(diagnostic: Diagnostic, lines: list[str]) -> str | None:
     span = diagnostic.span
     if span.line == 0:
         return None  # about the file as a whole
-    if (span.line, span.column) == (len(lines) + 1, 1) and diagnostic.code in KNOWN_EOF:
-        return None  # known: see test_syntax_error_at_end_of_file_points_inside
     if not 1 <= span.line <= len(lines):
         return f"line {span.line} of {len(lines)}: {diagnostic}"
     if not 1 <= span.column <= len(lines[span.line - 1]) + 1:
@@ -114,6 +108,7 @@ def test_parse_any_bytes(raw: bytes) -> None:
 
 
 def test_syntax_error_at_end_of_file_points_inside() -> None:
+    """Found by this fuzzing: the end-of-stream mark was one line past the last line."""
     raw = b"name: Fuzz map A\nv"
     _, found = yaml12.parse(raw, "map.yaml")
     assert found and all(d.span.line <= len(lines_of(raw)) for d in found), found

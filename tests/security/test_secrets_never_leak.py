@@ -128,10 +128,6 @@ def test_a_secret_written_into_yaml_is_refused_without_repeating_it(
         assert not leaks(result.out + result.err), (args, result.out + result.err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dwconf/cli/boundary.py writes the crash log's traceback without redaction",
-)
 def test_a_crash_log_holds_no_secret(
     repo: Path, dwconf: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
