@@ -62,6 +62,7 @@ class Environment:
         self._new_id = new_id or _new_id
         self._polls = polls
         self._mutex = threading.RLock()
+        self._snapshot: tuple[tuple[int, int], LiveState] | None = None
 
     @classmethod
     def open(
@@ -129,9 +130,21 @@ class Environment:
     # Reading ---------------------------------------------------------------------------------
 
     def read(self) -> LiveState:
-        """A consistent snapshot of everything, with its fingerprint."""
+        """A consistent snapshot of everything, with its fingerprint.
+
+        The snapshot is reused while the file is unchanged: SQLite's `data_version` moves when
+        another connection commits and `total_changes` when this one writes.
+        """
         with self._tx("DEFERRED") as tx:
-            return snapshot.read(tx)
+            version = (
+                self._conn.execute("PRAGMA data_version").fetchone()[0],
+                self._conn.total_changes,
+            )
+            if self._snapshot is not None and self._snapshot[0] == version:
+                return self._snapshot[1]
+            state = snapshot.read(tx)
+            self._snapshot = (version, state)
+            return state
 
     def get_map(self, name: str) -> LiveMap:
         with self._tx("DEFERRED") as tx:

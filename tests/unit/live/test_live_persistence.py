@@ -270,3 +270,15 @@ def test_no_op_operations_leave_the_fingerprint(linked: Environment) -> None:
     linked.stop_map(CURRENCIES)
     linked.switch_version(CURRENCIES, "1.0.0.0")
     assert linked.read().fingerprint == before
+
+
+def test_a_snapshot_is_reused_until_the_file_changes(tmp_path: Path) -> None:
+    first = Environment.open(tmp_path / "e.sqlite")
+    other = Environment.open(tmp_path / "e.sqlite")
+    before = first.read()
+    assert first.read() is before, "unchanged file: the same snapshot"
+    first.set_legal_entities(["USMF"])
+    mine = first.read()
+    assert mine is not before and mine.legal_entities == ("USMF",)
+    other.set_legal_entities(["USMF", "DEMF"])  # another connection commits
+    assert first.read().legal_entities == ("USMF", "DEMF")
