@@ -10,21 +10,11 @@ from pathlib import Path
 import pytest
 
 from dwconf.emulator.serve import Running
+from tests.golden.scenarios import CURRENCIES, SCHEMA
 from tests.providers.support import ENVIRON, SECRET, TestApi, shared_emulator
 from tests.support import Result
 
 Cli = Callable[..., Result]
-SCHEMA = (Path(__file__).parents[1] / "unit/validate/cases/_schema.yaml").read_text()
-CURRENCIES = """\
-name: Test currencies
-version: 1.0.0.0
-finops_entity: Test currencies
-dataverse_table: tst_currencies
-integration_key: [tst_code]
-fields:
-  - {finops: CODE, dataverse: tst_code, direction: both}
-  - {finops: NAME, dataverse: tst_name, direction: both}
-"""
 CUSTOMERS = """\
 name: Test customers
 version: 1.0.0.0
