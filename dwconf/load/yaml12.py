@@ -1,8 +1,10 @@
 """YAML with a source position for every node.
 
-PyYAML's C parser builds the node graph; construction here is our own so that every value keeps
-its line and column, duplicate keys are errors, scalars follow the YAML 1.2 core schema (`no` and
-`yes` stay strings, as value maps need), and alias bombs and absurd nesting are refused.
+Data comes from the fast path (fastyaml.py) when it can vouch for the file; otherwise, and for
+positions, PyYAML's C parser builds the node graph and construction here is our own so that every
+value keeps its line and column, duplicate keys are errors, scalars follow the YAML 1.2 core
+schema (`no` and `yes` stay strings, as value maps need), and alias bombs and absurd nesting are
+refused.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import yaml
 
 from dwconf.diagnostics import Diagnostic, Span, error
+from dwconf.load import fastyaml
 
 Path = tuple[str | int, ...]
 
@@ -72,15 +75,43 @@ for _tag, _pattern, _first in (
 
 
 @dataclass
-class Document:
-    """One YAML file: plain data plus where each value and key stands in the file."""
-
-    path: str
-    data: Any = None
+class _Where:
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    templates: list[Path] = field(default_factory=list)
     quoted: set[Path] = field(default_factory=set)
+
+
+class Document:
+    """One YAML file: plain data plus where each value and key stands in the file.
+
+    A file read by the fast path (fastyaml.py) keeps its text and works out positions on first
+    use, by parsing it again the careful way: most files never have anything to report.
+    """
+
+    def __init__(self, path: str, data: Any = None, *, text: str | None = None) -> None:
+        self.path = path
+        self.data = data
+        self.templates: list[Path] = []
+        self._text = text
+        self._where = _Where() if text is None else None
+
+    @property
+    def values(self) -> dict[Path, tuple[int, int]]:
+        return self._positions().values
+
+    @property
+    def keys(self) -> dict[Path, tuple[int, int]]:
+        return self._positions().keys
+
+    @property
+    def quoted(self) -> set[Path]:
+        return self._positions().quoted
+
+    def _positions(self) -> _Where:
+        if self._where is None:
+            careful, _ = _parse_careful(self._text or "", self.path)
+            self._where = careful._positions()
+        return self._where
 
     def span(self, path: Path = (), *, key: bool = False) -> Span:
         """Position of the value at `path` (or of its key), else of the nearest parent."""
@@ -118,6 +149,9 @@ def _position(mark: Any) -> tuple[int, int]:
 class _Builder:
     def __init__(self, doc: Document, budget: int) -> None:
         self.doc = doc
+        self.values = doc.values
+        self.keys = doc.keys
+        self.quoted = doc.quoted
         self.budget = budget
         self.diagnostics: list[Diagnostic] = []
 
@@ -142,7 +176,7 @@ class _Builder:
                 )
             )
         mark = node.start_mark
-        self.doc.values[path] = (mark.line + 1, mark.column + 1)
+        self.values[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -170,7 +204,7 @@ class _Builder:
             key = str(key_node.value)
             child = (*path, key)
             if key in result:
-                first = self.doc.keys[child]
+                first = self.keys[child]
                 self.diagnostics.append(
                     error(
                         "DW1005",
@@ -181,7 +215,7 @@ class _Builder:
                 )
                 continue
             mark = key_node.start_mark
-            self.doc.keys[child] = (mark.line + 1, mark.column + 1)
+            self.keys[child] = (mark.line + 1, mark.column + 1)
             result[key] = self.build(value_node, child, depth + 1)
         return result
 
@@ -190,7 +224,7 @@ class _Builder:
         tag = node.tag
         if tag == _STR:
             if node.style in ("'", '"'):
-                self.doc.quoted.add(path)
+                self.quoted.add(path)
             if "{" in text and any(m in text for m in TEMPLATE_MARKERS):
                 self.doc.templates.append(path)
             return text
@@ -276,6 +310,19 @@ def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
     text = _decode(raw, display)
     if isinstance(text, Diagnostic):
         return doc, [text]
+    data = fastyaml.load(text)
+    if data is None:
+        return _parse_careful(text, display)
+    doc = Document(display, data, text=text)
+    if any(marker in text for marker in TEMPLATE_MARKERS):
+        doc.templates = fastyaml.templates(data, TEMPLATE_MARKERS)
+    return doc, []
+
+
+def _parse_careful(text: str, display: str) -> tuple[Document, list[Diagnostic]]:
+    """PyYAML's composer and our construction: positions, and every problem diagnosed. Aliases
+    may expand to about as many values as the file has bytes."""
+    doc = Document(display)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -291,7 +338,7 @@ def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
         return doc, [
             error("DW1009", "the file is empty", Span(display, 1, 1), "add content or delete it")
         ]
-    builder = _Builder(doc, budget=len(raw) + 1000)
+    builder = _Builder(doc, budget=len(text.encode()) + 1000)
     try:
         doc.data = builder.build(node, (), 0)
     except _Refused as refused:
@@ -302,6 +349,9 @@ def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
 
 def load_plain(text: str) -> Any:
     """Plain data from trusted YAML (package data), with the same YAML 1.2 scalars."""
+    data = fastyaml.load(text)
+    if data is not None:
+        return data
     loader = _Loader(text)
     try:
         return loader.get_single_data()

@@ -1,0 +1,94 @@
+"""The loader's fast path: the same data as the careful loader, positions worked out on demand,
+and every file it cannot vouch for left to the careful loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dwconf.load import fastyaml, yaml12
+from dwconf.load.yaml12 import parse
+
+REPO = Path(__file__).resolve().parents[3]
+CORPUS = sorted(
+    p
+    for pattern in ("*.yaml", "environments/*.yaml", "solutions/**/*.yaml", "dwconf/**/*.yaml")
+    for p in REPO.glob(pattern)
+)
+
+
+def took_fast_path(doc: yaml12.Document) -> bool:
+    return doc._where is None
+
+
+def test_the_repository_files_read_the_same_on_both_paths() -> None:
+    fast = 0
+    for path in CORPUS:
+        raw = path.read_bytes()
+        doc, problems = parse(raw, path.name)
+        careful, careful_problems = yaml12._parse_careful(raw.decode("utf-8-sig"), path.name)
+        assert (problems, doc.data, doc.templates) == (
+            careful_problems,
+            careful.data,
+            careful.templates,
+        ), path
+        fast += took_fast_path(doc)
+    # The example configuration and the catalog are ordinary YAML: nearly all of it is fast.
+    assert len(CORPUS) > 250 and fast >= 0.9 * len(CORPUS), (fast, len(CORPUS))
+
+
+def test_positions_are_worked_out_on_first_use() -> None:
+    raw = b"name: A\nfields:\n  - {finops: X, dataverse: 'y'}\n"
+    doc, problems = parse(raw, "f.yaml")
+    assert problems == [] and took_fast_path(doc)
+    assert doc.values[("fields", 0, "dataverse")] == (3, 28)
+    assert doc.keys[("fields",)] == (2, 1)
+    assert doc.quoted == {("fields", 0, "dataverse")}
+    assert str(doc.text_span(("fields", 0, "dataverse"), 0)) == "f.yaml:3:29"
+    assert not took_fast_path(doc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x {b: 1}\nc: *x\n",  # anchors and aliases: the careful loader budgets them
+        "k: !!str 5\n",  # tags
+        "---\na: 1\n",  # document markers
+        "a:\n  b: 1\n\tc: 2\n",  # tabs
+        "k: 1_000\n",  # YAML 1.1 spellings read as numbers by the fast parser
+        "k: 0X1F\n",
+        "k: 0b101\n",
+        "1: x\n",  # keys that are not text
+        "? [a]\n: x\n",
+        ": v\n",
+        "a: 1\na: 2\n",  # duplicates
+        "a: [1\n",  # syntax errors
+        "{>}\n",
+        "",  # empty
+        "just text\n",  # not a mapping or a list
+        "k: \x01\n",  # characters YAML forbids
+        "k: a\u2028b\n",
+        "a: " + "[" * 70 + "]" * 70 + "\n",  # deeper than the careful loader allows
+    ],
+)
+def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
+    assert fastyaml.load(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["k: address1_line1\n", "k: a0b1\n", "e: x@y.com\n", "d: >\n  folded\n", "f: 'a > b'\n"],
+)
+def test_ordinary_text_that_looks_unusual_stays_fast(text: str) -> None:
+    assert fastyaml.load(text) is not None
+
+
+def test_without_the_fast_parser_everything_reads_the_careful_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fastyaml, "yaml_rs", None)
+    doc, problems = parse(b"m: {no: 1, v: 1.0.0.5, t: '{{ x }}'}\n", "f")
+    assert problems == [] and not took_fast_path(doc)
+    assert doc.data == {"m": {"no": 1, "v": "1.0.0.5", "t": "{{ x }}"}}
+    assert doc.templates == [("m", "t")]
