@@ -51,7 +51,6 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
     for spec in project.maps():
         allowed = _solution_closure(project, spec.solution)
         for k, name in enumerate(spec.model.depends_on):
-            where = spec.doc.span(("depends_on", k))
             target = by_name.get(name)
             if target is None and name in project.broken_maps:
                 continue  # that map's own file reports why it did not load
@@ -60,7 +59,7 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
                 yield error(
                     "DW2601",
                     f"depends_on names an unknown map '{name}'",
-                    where,
+                    spec.doc.span(("depends_on", k)),
                     f"did you mean '{close[0]}'?" if close else "use the exact name of a map",
                 )
             elif target.solution not in allowed:
@@ -68,7 +67,7 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
                     "DW2604",
                     f"'{name}' is in solution '{target.solution}', which solution "
                     f"'{spec.solution}' does not depend on",
-                    where,
+                    spec.doc.span(("depends_on", k)),
                     f"add '{target.solution}' to depends_on in "
                     f"solutions/{spec.solution}/solution.yaml",
                 )

@@ -69,12 +69,11 @@ def file_name(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
 def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
     """DW2803/DW2804/DW2812: legal-entity limits and duplicates."""
     codes = env.model.link.legal_entities
-    where = env.doc.span(("link", "legal_entities"))
     if len(codes) > MAX_LEGAL_ENTITIES:
         yield error(
             "DW2803",
             f"{len(codes)} legal entities linked; dual-write supports at most {MAX_LEGAL_ENTITIES}",
-            where,
+            env.doc.span(("link", "legal_entities")),
             "link fewer legal entities",
         )
     elif len(codes) > MAX_INITIAL_SYNC_LEGAL_ENTITIES and env.model.maps.initial_sync == "run":
@@ -82,7 +81,7 @@ def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
             "DW2804",
             f"{len(codes)} legal entities with initial sync; initial sync supports "
             f"{MAX_INITIAL_SYNC_LEGAL_ENTITIES}",
-            where,
+            env.doc.span(("link", "legal_entities")),
             "set maps.initial_sync: skip, or link 40 or fewer before the first run",
         )
     seen: set[str] = set()

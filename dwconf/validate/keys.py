@@ -32,7 +32,6 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2302/DW2303/DW2304/DW2305: every key column mapped, two-way where needed."""
     fields = [f for f in ctx.map.fields if f.dataverse]
     for k, column in enumerate(ctx.map.integration_key):
-        where = ctx.span("integration_key", k)
         if _is_company(column) and ctx.company_specific():
             continue  # supplied by legal-entity partitioning
         root = lookup_root(column)
@@ -40,7 +39,7 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
             yield error(
                 "DW2305",
                 f"integration key column '{root}' is not a column of '{ctx.table.name}'",
-                where,
+                ctx.span("integration_key", k),
                 "name columns of the map's Dataverse table",
             )
             continue
@@ -58,7 +57,7 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
                 "DW2304",
                 f"key column '{column}' is a lookup; its expanded key field must be mapped "
                 "(DIPV1015 in the Dual-write workspace)",
-                where,
+                ctx.span("integration_key", k),
                 f"map '{root}.<target key column>' in fields",
             )
         elif not matching:
@@ -66,7 +65,7 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
                 "DW2302",
                 f"integration key column '{column}' is not mapped "
                 "(DIPV1014 in the Dual-write workspace)",
-                where,
+                ctx.span("integration_key", k),
                 f"add a field mapping for '{column}'",
             )
         elif ctx.is_two_way and all(f.direction is not Direction.BOTH for f in matching):
@@ -74,7 +73,7 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
                 "DW2303",
                 f"key column '{column}' must be mapped two-way because other fields are "
                 "(DIPV1004 in the Dual-write workspace)",
-                where,
+                ctx.span("integration_key", k),
                 "set direction: both on the key's field mapping",
             )
 
