@@ -80,7 +80,7 @@ def content_hash(definitions: list[Object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _map_object(project: Project, spec: MapSpec) -> Object:
+def _map_object(project: Project, spec: MapSpec, definition: Object) -> Object:
     env = project.environment
     assert env is not None
     state = env.model.maps.state.get(spec.model.name, env.model.maps.default_state)
@@ -90,7 +90,7 @@ def _map_object(project: Project, spec: MapSpec) -> Object:
         "solution": solution.unique_name if solution else spec.solution,
         "state": state.value,
         "initial_sync": env.model.maps.initial_sync,
-        "definition": canonical_map(spec.model),
+        "definition": definition,
     }
 
 
@@ -112,6 +112,7 @@ def build(project: Project) -> DesiredState:
     objects: dict[str, Object] = {}
     pinned = [project.solutions[f] for f in env.model.solutions if f in project.solutions]
     maps = [m for s in pinned for m in s.maps]
+    definitions = {m.address: canonical_map(m.model) for m in maps}  # once: maps are large
     for spec in pinned:
         if spec.model is None:
             continue
@@ -127,10 +128,10 @@ def build(project: Project) -> DesiredState:
             "requires": dict(sorted(spec.model.requires.items())),
             "depends_on": sorted(d.unique_name for d in deps if d),
             "maps": sorted(m.model.name for m in spec.maps),
-            "content": content_hash([canonical_map(m.model) for m in spec.maps]),
+            "content": content_hash([definitions[m.address] for m in spec.maps]),
         }
     for map_spec in maps:
-        objects[map_spec.address] = _map_object(project, map_spec)
+        objects[map_spec.address] = _map_object(project, map_spec, definitions[map_spec.address])
     objects.update(_keys(maps))
     objects["link.legal_entities"] = {
         "kind": "link",
