@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from dwconf.load.yaml12 import load_plain
+from dwconf.model.schema import ColumnSpec, SchemaFile
 
 
 class FieldType(enum.Enum):
@@ -33,9 +34,16 @@ class FieldType(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """A field of an F&O entity or a column of a Dataverse table."""
+# FieldType(value) goes through the enum machinery; a large schema has 100,000 columns to type.
+TYPES_BY_VALUE = {t.value: t for t in FieldType}
+
+
+class Column(NamedTuple):
+    """A field of an F&O entity or a column of a Dataverse table.
+
+    A named tuple rather than a frozen dataclass: a large solution schema makes a hundred
+    thousand of them, and a tuple is built in a third of the time.
+    """
 
     name: str
     type: FieldType = FieldType.UNKNOWN
@@ -55,6 +63,19 @@ class Column:
             target=raw.get("target"),
             required=bool(raw.get("required", False)),
             read_only=bool(raw.get("read_only", False)),
+        )
+
+    @classmethod
+    def of(cls, name: str, spec: ColumnSpec) -> Column:
+        """A column from a validated schema-file spec (what `parse` makes of its dump)."""
+        return cls(
+            name,
+            TYPES_BY_VALUE[spec.type],
+            spec.max_length,
+            tuple(map(str, spec.values)),
+            spec.target,
+            spec.required,
+            spec.read_only,
         )
 
 
@@ -102,26 +123,41 @@ class Catalog:
     def add(self, raw: Mapping[str, Any]) -> None:
         """Merge one data file: fields and columns are united, later files extend earlier ones."""
         for name, spec in (raw.get("finops_entities") or {}).items():
-            self._add_entity(name, spec or {})
+            fields = ((spec or {}).get("fields") or {}).items()
+            parsed = (Column.parse(f.upper(), fspec or {}) for f, fspec in fields)
+            self._add_entity(name, spec or {}, parsed)
         for name, spec in (raw.get("dataverse_tables") or {}).items():
-            self._add_table(name, spec or {})
+            columns = ((spec or {}).get("columns") or {}).items()
+            parsed = (Column.parse(c.lower(), cspec or {}) for c, cspec in columns)
+            self._add_table(name, spec or {}, parsed)
 
-    def _add_entity(self, name: str, spec: Mapping[str, Any]) -> None:
+    def add_schema(self, schema: SchemaFile) -> None:
+        """Merge one validated solution schema file, as `add` merges a data file."""
+        for name, entity in schema.finops_entities.items():
+            spec = entity.model_dump(exclude_none=True, exclude={"fields"})
+            made = (Column.of(f.upper(), fspec) for f, fspec in entity.fields.items())
+            self._add_entity(name, spec, made)
+        for name, table in schema.dataverse_tables.items():
+            spec = table.model_dump(exclude_none=True, exclude={"columns"})
+            made = (Column.of(c.lower(), cspec) for c, cspec in table.columns.items())
+            self._add_table(name, spec, made)
+
+    def _add_entity(self, name: str, spec: Mapping[str, Any], new: Iterable[Column]) -> None:
         old = self.entity(name)
         fields = dict(old.fields) if old else {}
-        for fname, fspec in (spec.get("fields") or {}).items():
-            fields.setdefault(fname.upper(), Column.parse(fname.upper(), fspec or {}))
+        for column in new:
+            fields.setdefault(column.name, column)
         company = spec.get("company", old.company if old else "specific")
         canonical = old.name if old else name
         self.entities[canonical] = Entity(canonical, company, fields)
         self._entity_index[name.lower()] = canonical
 
-    def _add_table(self, name: str, spec: Mapping[str, Any]) -> None:
+    def _add_table(self, name: str, spec: Mapping[str, Any], new: Iterable[Column]) -> None:
         key = name.lower()
         old = self.tables.get(key)
         columns = dict(old.columns) if old else {}
-        for cname, cspec in (spec.get("columns") or {}).items():
-            columns.setdefault(cname.lower(), Column.parse(cname.lower(), cspec or {}))
+        for column in new:
+            columns.setdefault(column.name, column)
         keys = tuple(tuple(k) for k in spec.get("alternate_keys", ()))
         self.tables[key] = Table(
             name=key,
@@ -134,11 +170,11 @@ class Catalog:
             columns=columns,
         )
 
-    def extended(self, extra: Iterable[Mapping[str, Any]]) -> Catalog:
-        """A copy with solution schema files merged in."""
+    def extended(self, extra: Iterable[SchemaFile]) -> Catalog:
+        """A copy with validated solution schema files merged in."""
         copy = Catalog(dict(self.entities), dict(self.tables), dict(self._entity_index))
-        for raw in extra:
-            copy.add(raw)
+        for schema in extra:
+            copy.add_schema(schema)
         return copy
 
 

@@ -153,7 +153,7 @@ class Loader:
                 for doc in solution.schemas:
                     schema = self._validate(doc, SchemaFile, None)
                     if schema is not None:
-                        extra.append(schema.model_dump(exclude_none=True))
+                        extra.append(schema)
             self._cache[key] = catalog_module.standard().extended(extra)
         return self._cache[key]  # type: ignore[no-any-return]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from dwconf.catalog import Catalog, Column, Entity, FieldType, Table
 from dwconf.diagnostics import Span
@@ -14,8 +15,7 @@ COMPANY_COLUMNS = frozenset({"msdyn_company", "cdm_company", "msdyn_associatedco
 COMPANY_FIELDS = frozenset({"DATAAREAID", "DATAAREA", "COMPANY"})
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A Dataverse column path resolved through lookups: the final column, if known."""
 
     column: Column | None
@@ -23,6 +23,21 @@ class Resolved:
     missing: str | None = None  # the first segment that does not exist
     missing_in: Table | None = None
     offset: int = 0  # character offset of the missing segment in the path
+
+
+class FieldColumns(NamedTuple):
+    """One field mapping's catalog metadata, looked up once per map for every rule."""
+
+    finops: Column | None  # None: no F&O side, an unknown entity, or not one of its fields
+    dataverse: Resolved | None  # None: no Dataverse side
+
+    @property
+    def both(self) -> tuple[Column, Column] | None:
+        """The F&O field and the final Dataverse column, when the catalog knows both."""
+        dataverse = self.dataverse.column if self.dataverse is not None else None
+        if self.finops is None or dataverse is None:
+            return None
+        return self.finops, dataverse
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,18 @@ class MapContext:
 
     def finops_field(self, name: str) -> Column | None:
         return self.entity.field(name) if self.entity else None
+
+    @cached_property
+    def columns(self) -> tuple[FieldColumns, ...]:
+        """Each field's `FieldColumns`, in field order."""
+        entity = self.entity
+        return tuple(
+            FieldColumns(
+                entity.field(f.finops) if entity is not None and f.finops else None,
+                self.resolve(f.dataverse) if f.dataverse else None,
+            )
+            for f in self.map.fields
+        )
 
     def resolve(self, path: str) -> Resolved:
         """Follow `lookup.key` segments from the map's table to the final column."""

@@ -4,11 +4,12 @@ mandatory and read-only destination columns (DIPV1010/1011/1021/1022/1023/1024/1
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from dwconf.catalog import Column
 from dwconf.diagnostics import Diagnostic, error, warning
 from dwconf.model import Direction, FieldMapping
-from dwconf.validate.context import MapContext, lookup_root
+from dwconf.validate.context import MapContext, Resolved, lookup_root
 
 
 def _suggest(name: str, candidates: list[str]) -> str:
@@ -35,8 +36,8 @@ def unknown_names(ctx: MapContext) -> Iterator[Diagnostic]:
             ctx.span("dataverse_table"),
             "use the entity set name (e.g. accounts), or describe it in solutions/<s>/schema/",
         )
-    for i, f in enumerate(ctx.map.fields):
-        if entity is not None and f.finops and entity.field(f.finops) is None:
+    for i, (f, columns) in enumerate(zip(ctx.map.fields, ctx.columns, strict=True)):
+        if entity is not None and f.finops and columns.finops is None:
             yield error(
                 "DW2001",
                 f"'{f.finops}' is not a field of F&O entity '{entity.name}' "
@@ -44,12 +45,11 @@ def unknown_names(ctx: MapContext) -> Iterator[Diagnostic]:
                 ctx.field_span(i, "finops"),
                 _suggest(f.finops.upper(), list(entity.fields)) or "check the entity's fields",
             )
-        if table is not None and f.dataverse:
-            yield from _unknown_column(ctx, i, f.dataverse)
+        if table is not None and columns.dataverse is not None:
+            yield from _unknown_column(ctx, i, columns.dataverse)
 
 
-def _unknown_column(ctx: MapContext, index: int, path: str) -> Iterator[Diagnostic]:
-    resolved = ctx.resolve(path)
+def _unknown_column(ctx: MapContext, index: int, resolved: Resolved) -> Iterator[Diagnostic]:
     if resolved.missing is None or resolved.missing_in is None:
         return
     where = resolved.missing_in
@@ -92,12 +92,11 @@ def presence(ctx: MapContext) -> Iterator[Diagnostic]:
                 "add the other side, or make it one-way toward the named side with a default",
             )
             continue
-        yield from _one_way_presence(ctx, i, f)
+        if f.direction is not Direction.BOTH:
+            yield from _one_way_presence(ctx, i, f)
 
 
 def _one_way_presence(ctx: MapContext, i: int, f: FieldMapping) -> Iterator[Diagnostic]:
-    if f.direction is Direction.BOTH:
-        return
     to_dv = f.direction is Direction.TO_DATAVERSE
     destination, source = (f.dataverse, f.finops) if to_dv else (f.finops, f.dataverse)
     dest_side, source_side = ("dataverse", "finops") if to_dv else ("finops", "dataverse")
@@ -131,33 +130,31 @@ def duplicates(ctx: MapContext) -> Iterator[Diagnostic]:
     pairs: set[tuple[str, str]] = set()
     fields = ctx.map.fields
     for i, f in enumerate(fields):
-        pair = ((f.finops or "").upper(), (f.dataverse or "").lower())
-        if f.finops and f.dataverse and pair in pairs:
-            continue  # the same pair twice is DW2205's to report
-        pairs.add(pair)
-        if f.dataverse and f.direction.writes_dataverse:
-            name = f.dataverse.lower()
-            yield from _twice(ctx, i, name, written_dv, side="dataverse", code="DW2107")
-        if f.finops and f.direction.writes_finops:
-            name = f.finops.upper()
-            first = written_fo.get(name)
-            both = first is not None and fields[first].direction is f.direction is Direction.BOTH
-            code = "DW2106" if both else "DW2107"
-            yield from _twice(ctx, i, name, written_fo, side="finops", code=code)
+        fo = f.finops.upper() if f.finops else None
+        dv = f.dataverse.lower() if f.dataverse else None
+        if fo and dv:
+            if (fo, dv) in pairs:
+                continue  # the same pair twice is DW2205's to report
+            pairs.add((fo, dv))
+        if dv and f.direction.writes_dataverse:
+            first = written_dv.setdefault(dv, i)
+            if first != i:
+                yield _twice(ctx, first, i, dv, side="dataverse", code="DW2107")
+        if fo and f.direction.writes_finops:
+            first = written_fo.setdefault(fo, i)
+            if first != i:
+                both = fields[first].direction is f.direction is Direction.BOTH
+                code = "DW2106" if both else "DW2107"
+                yield _twice(ctx, first, i, fo, side="finops", code=code)
 
 
-def _twice(
-    ctx: MapContext, i: int, name: str, seen: dict[str, int], *, side: str, code: str
-) -> Iterator[Diagnostic]:
-    if name not in seen:
-        seen[name] = i
-        return
-    first = ctx.field_span(seen[name], side)
+def _twice(ctx: MapContext, first: int, i: int, name: str, *, side: str, code: str) -> Diagnostic:
+    first_span = ctx.field_span(first, side)
     what = "destination" if code == "DW2107" else "source of two two-way fields"
     dipv = "DIPV1026" if code == "DW2107" else "DIPV1023"
-    yield error(
+    return error(
         code,
-        f"'{name}' is used twice as {what} (first at line {first.line}; "
+        f"'{name}' is used twice as {what} (first at line {first_span.line}; "
         f"{dipv} in the Dual-write workspace)",
         ctx.field_span(i, side),
         "keep one field mapping for it",
@@ -172,14 +169,19 @@ def _mapped_dataverse(ctx: MapContext) -> set[str]:
     }
 
 
+def _required(columns: Iterable[Column]) -> list[Column]:
+    return sorted((c for c in columns if c.required), key=lambda c: c.name)
+
+
 def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2101: a required destination column is neither mapped nor defaulted (DIPV1010/1031)."""
     fields = ctx.map.fields
-    if ctx.table is not None and any(f.direction.writes_dataverse for f in fields):
+    required = _required(ctx.table.columns.values()) if ctx.table is not None else []
+    if required and any(f.direction.writes_dataverse for f in fields):
         mapped = _mapped_dataverse(ctx)
-        for column in sorted(ctx.table.columns.values(), key=lambda c: c.name):
+        for column in required:
             implied = ctx.company_specific() and column.name in ("msdyn_company", "cdm_company")
-            if column.required and column.name not in mapped and not implied:
+            if column.name not in mapped and not implied:
                 yield error(
                     "DW2101",
                     f"required Dataverse column '{column.name}' is neither mapped nor defaulted "
@@ -187,10 +189,11 @@ def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
                     ctx.span("fields", key=True),
                     f"add a field for '{column.name}', or one with a default",
                 )
-    if ctx.entity is not None and any(f.direction.writes_finops for f in fields):
+    required = _required(ctx.entity.fields.values()) if ctx.entity is not None else []
+    if required and any(f.direction.writes_finops for f in fields):
         mapped_fo = {f.finops.upper() for f in fields if f.finops and f.direction.writes_finops}
-        for column in sorted(ctx.entity.fields.values(), key=lambda c: c.name):
-            if column.required and column.name not in mapped_fo:
+        for column in required:
+            if column.name not in mapped_fo:
                 yield error(
                     "DW2101",
                     f"required F&O field '{column.name}' is neither mapped nor defaulted "
@@ -202,9 +205,9 @@ def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
 
 def read_only(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2102: a read-only destination column is written (DIPV1011)."""
-    for i, f in enumerate(ctx.map.fields):
-        if f.dataverse and f.direction.writes_dataverse:
-            column = ctx.resolve(f.dataverse).column if "." not in f.dataverse else None
+    for i, (f, columns) in enumerate(zip(ctx.map.fields, ctx.columns, strict=True)):
+        if f.dataverse and f.direction.writes_dataverse and "." not in f.dataverse:
+            column = columns.dataverse.column if columns.dataverse is not None else None
             if column is not None and column.read_only:
                 yield error(
                     "DW2102",
@@ -214,7 +217,7 @@ def read_only(ctx: MapContext) -> Iterator[Diagnostic]:
                     "make the field one-way toward F&O (direction: to_finops)",
                 )
         if f.finops and f.direction.writes_finops:
-            field = ctx.finops_field(f.finops)
+            field = columns.finops
             if field is not None and field.read_only:
                 yield error(
                     "DW2102",

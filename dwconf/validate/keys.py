@@ -43,11 +43,12 @@ def key_mapped(ctx: MapContext) -> Iterator[Diagnostic]:
                 "name columns of the map's Dataverse table",
             )
             continue
-        exact = [f for f in fields if (f.dataverse or "").lower() == column.lower()]
+        wanted = column.lower()
+        exact = [f for f in fields if (f.dataverse or "").lower() == wanted]
         expanded = [
             f
             for f in fields
-            if lookup_root(f.dataverse or "") == root and "." in (f.dataverse or "")
+            if "." in (f.dataverse or "") and lookup_root(f.dataverse or "") == root
         ]
         resolved = ctx.resolve(root).column
         is_lookup = "." in column or (resolved is not None and resolved.type is FieldType.LOOKUP)

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from dwconf.catalog import Column, FieldType
 from dwconf.diagnostics import Diagnostic, error, info, warning
-from dwconf.model import FieldMapping
 from dwconf.validate.context import MapContext
 
 T = FieldType
@@ -69,21 +68,15 @@ def _mismatch(fo: Column, dv: Column) -> tuple[str, str] | None:
     )
 
 
-def _sides(ctx: MapContext, f: FieldMapping) -> tuple[Column | None, Column | None, bool]:
-    """Both sides' columns, and whether both are known to the catalog."""
-    fo = ctx.finops_field(f.finops) if f.finops else None
-    dv = ctx.resolve(f.dataverse).column if f.dataverse else None
-    return fo, dv, fo is not None and dv is not None
-
-
 def type_mismatch(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2010: the two sides of a field without a value map must have compatible types."""
-    for i, f in enumerate(ctx.map.fields):
-        if not (f.finops and f.dataverse) or f.value_map is not None:
+    for i, (f, columns) in enumerate(zip(ctx.map.fields, ctx.columns, strict=True)):
+        both = columns.both
+        if both is None or f.value_map is not None:
             continue
-        fo, dv, known = _sides(ctx, f)
-        if not known or fo is None or dv is None:
-            continue
+        fo, dv = both
+        if (fo.type, dv.type) in COMPATIBLE:
+            continue  # the usual case, settled before the checks that say what is wrong
         if T.UNKNOWN in (fo.type, dv.type):
             unknown = fo.name if fo.type is T.UNKNOWN else dv.name
             yield info(
@@ -113,10 +106,11 @@ def type_mismatch(ctx: MapContext) -> Iterator[Diagnostic]:
 
 def string_length(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2013: a source string longer than the destination allows is truncated at runtime."""
-    for i, f in enumerate(ctx.map.fields):
-        fo, dv, known = _sides(ctx, f)
-        if not known or fo is None or dv is None or f.value_map is not None:
+    for i, (f, columns) in enumerate(zip(ctx.map.fields, ctx.columns, strict=True)):
+        both = columns.both
+        if both is None or f.value_map is not None:
             continue
+        fo, dv = both
         if fo.max_length is None or dv.max_length is None:
             continue
         if f.direction.writes_dataverse and fo.max_length > dv.max_length:
