@@ -63,6 +63,13 @@ def plan_against(
     excludes: tuple[str, ...] = (),
 ) -> Plan:
     """The plan that takes the environment behind `reader` to `want`."""
+    with collector_paused():
+        return _plan_against(want, reader, targets=targets, excludes=excludes)
+
+
+def _plan_against(
+    want: Desired, reader: LiveReader, *, targets: tuple[str, ...], excludes: tuple[str, ...]
+) -> Plan:
     state = reader.read()
     objects = want.state.objects
     managed = {o["unique_name"] for o in objects.values() if o["kind"] == "solution"}
