@@ -2,7 +2,8 @@
 bench/results.json.
 
     bench/run            # 100, 1,000 and 5,000 maps x 60 fields
-    bench/run --quick    # 100 and 1,000 maps, one repeat
+    bench/run --quick    # 100 maps, and 1,000 maps without render, diff and emulator reads;
+                         # one repeat; under a minute (CI)
 
 Each size runs in its own process (bench/scale.py) so that its max RSS is its own. For every
 missed target, the step is profiled with cProfile at 200 maps and the functions where its
@@ -89,9 +90,10 @@ def peak_mib(work: Callable[[], object]) -> float:
 # One size per process ------------------------------------------------------------------------
 
 
-def run_size(maps: int, fields: int, repeat: int, peaks: bool) -> Figures:
+def run_size(maps: int, fields: int, repeat: int, *, peaks: bool, full: bool = True) -> Figures:
     command = [sys.executable, str(HERE / "scale.py"), "--maps", str(maps)]
     command += ["--fields", str(fields), "--repeat", str(repeat)] + (["--peaks"] if peaks else [])
+    command += [] if full else ["--targets-only"]
     start = time.perf_counter()
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     figures: Figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -184,7 +186,9 @@ def machine() -> Figures:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="100 and 1,000 maps, one repeat")
+    parser.add_argument(
+        "--quick", action="store_true", help="100 and 1,000 maps (targets only), one repeat"
+    )
     parser.add_argument("--fields", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--no-profile", action="store_true", help="skip profiling misses")
@@ -197,7 +201,9 @@ def main() -> None:
     for maps in counts:
         print(f"measuring {maps:,} maps x {args.fields} fields ...", flush=True)
         peaks = not args.quick and maps <= 1000
-        sizes.append(run_size(maps, args.fields, repeat if maps < 5000 else 1, peaks))
+        full = not (args.quick and maps > 100)  # quick: the 1,000-map figures targets need
+        times = repeat if maps < 5000 else 1
+        sizes.append(run_size(maps, args.fields, times, peaks=peaks, full=full))
     print()
     print(table(sizes))
     for f in sizes:
