@@ -2,8 +2,8 @@
 bench/results.json.
 
     bench/run            # 100, 1,000 and 5,000 maps x 60 fields
-    bench/run --quick    # 100 maps, and 1,000 maps without render, diff and emulator reads;
-                         # one repeat; under a minute (CI)
+    bench/run --quick    # 100 maps, and 1,000 maps with only what the targets need (no render,
+                         # 50-map apply, diff or emulator reads); one repeat; under a minute
 
 Each size runs in its own process (bench/scale.py) so that its max RSS is its own. For every
 missed target, the step is profiled with cProfile at 200 maps and the functions where its
