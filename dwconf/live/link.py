@@ -24,6 +24,11 @@ def integration_keys(tx: Tx) -> dict[str, tuple[str, ...]]:
     return {r[0]: tuple(loads(r[1])) for r in rows}
 
 
+def _integration_key(tx: Tx, table: str) -> tuple[str, ...]:
+    rows = tx.all("SELECT columns FROM integration_keys WHERE table_name = ?", table)
+    return tuple(loads(rows[0][0])) if rows else ()
+
+
 def set_integration_keys(tx: Tx, table: str, columns: Sequence[str]) -> bool:
     """Replace one table's key; an empty list removes it. False when nothing changed."""
     if not isinstance(table, str) or not table.strip():
@@ -33,7 +38,7 @@ def set_integration_keys(tx: Tx, table: str, columns: Sequence[str]) -> bool:
         raise InvalidRequest(f"The integration key of '{table}' has a blank column.")
     if len(set(wanted)) != len(wanted):
         raise InvalidRequest(f"The integration key of '{table}' lists a column twice.")
-    if integration_keys(tx).get(table, ()) == tuple(wanted):
+    if _integration_key(tx, table) == tuple(wanted):
         return False
     tx.run("DELETE FROM integration_keys WHERE table_name = ?", table)
     if wanted:
