@@ -24,7 +24,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -42,13 +42,18 @@ METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
 class EmulatorApp(Starlette):
-    """Starlette that remembers the connection's transport, so a fault can drop it."""
+    """Starlette that remembers the connection's transport, so a fault can drop it, and lets a
+    client go that disconnected before its request was read (a killed process) without
+    logging a traceback for it."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             owner = getattr(send, "__self__", None)
             scope[TRANSPORT_KEY] = getattr(owner, "transport", None)
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            return
 
 
 def _hub(request: Request) -> Hub:

@@ -1,6 +1,12 @@
 """Fault injection (test-only, live-api.md §6.0): rules that match a request by method, path
 regex and environment and then add latency, answer with a status (with `Retry-After` and an
-error body), or drop the connection without a response — a given number of times.
+error body), drop the connection without a response (before the request is handled, or after
+it was carried out: the answer is lost) — a given number of times, and with `rate` only on a
+seeded random share of the matching requests.
+
+With `rate`, each matching request draws from the rule's own `random.Random(seed)`: the same
+seed and the same sequence of matching requests fire on the same requests. (Parallel clients
+may reach the emulator in another order from run to run; the share stays the same.)
 
 A rule's `path` is searched (`re.search`) in the full request path and in the path below the
 environment's base URL, so `^/api/data/v9.2/msdyn_dualwriteentitymaps` works as in the reference.
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ from dwconf.emulator.throttle import REQUESTS_CODE
 
 PLANE_PATH = re.compile(r"^/env/(?P<env>[^/]+)/(?:dataverse|gateway)(?P<rest>/.*)?$")
 TRANSPORT_KEY = "dwconf.transport"
+OUTCOME_KEY = "dwconf.fault_outcome"  # "dropped" or "lost", for the statistics
 _DEFAULT_MESSAGES = {
     429: (
         REQUESTS_CODE,
@@ -47,7 +55,18 @@ class Fault:
     times: int | None  # None: every time
     code: str | None
     message: str | None
+    drop_response: bool = False  # carry the request out, then close without the answer
+    rate: float | None = None  # fire on this share of matching requests (None: on all)
+    seed: int | None = None
     fired: int = 0
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def rolls(self) -> bool:
+        """Whether a matching request is one of the `rate` share (always without a rate)."""
+        return self.rate is None or self._rng.random() < self.rate
 
     def matches(self, method: str, path: str) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -74,6 +93,9 @@ class Fault:
             "retryAfter": self.retry_after,
             "latencyMs": self.latency_ms,
             "drop": self.drop,
+            "dropResponse": self.drop_response,
+            "rate": self.rate,
+            "seed": self.seed,
             "times": self.times,
             "fired": self.fired,
         }
@@ -88,9 +110,31 @@ def _number(spec: dict[str, Any], key: str, default: Any) -> Any:
     return value
 
 
+def _rate(spec: dict[str, Any]) -> tuple[float | None, int | None]:
+    rate, seed = spec.get("rate"), spec.get("seed")
+    if rate is not None and (
+        not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1
+    ):
+        raise FaultSpecError("'rate' must be a number above 0 and at most 1.")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise FaultSpecError("'seed' must be an integer.")
+    return (float(rate) if rate is not None else None), seed
+
+
+def _drops(spec: dict[str, Any], status: Any) -> tuple[bool, bool]:
+    drop, drop_response = bool(spec.get("drop", False)), bool(spec.get("dropResponse", False))
+    if drop_response and (drop or status is not None):
+        raise FaultSpecError(
+            "'dropResponse' lets the request through and loses its answer: "
+            "it can't have a status or 'drop'."
+        )
+    return drop, drop_response
+
+
 def parse(spec: Any) -> Fault:
     """A rule from `{"match": {"method", "path", "env"}, "status", "retryAfter", "latencyMs",
-    "drop", "times", "code", "message"}`; `times` defaults to 1, null means always."""
+    "drop", "dropResponse", "rate", "seed", "times", "code", "message"}`; `times` defaults
+    to 1 (null, every time, when a `rate` is given); null means always."""
     if not isinstance(spec, dict):
         raise FaultSpecError("A fault is a JSON object.")
     match = spec.get("match") or {}
@@ -101,11 +145,12 @@ def parse(spec: Any) -> Fault:
     except re.error as exc:
         raise FaultSpecError(f"'match.path' is not a regular expression: {exc}") from exc
     status = _number(spec, "status", None)
-    drop = bool(spec.get("drop", False))
+    drop, drop_response = _drops(spec, status)
     latency = float(_number(spec, "latencyMs", 0) or 0)
-    if status is None and not drop and not latency:
-        raise FaultSpecError("A fault needs a status, latencyMs or drop.")
-    times = _number(spec, "times", 1)
+    if status is None and not drop and not drop_response and not latency:
+        raise FaultSpecError("A fault needs a status, latencyMs, drop or dropResponse.")
+    rate, seed = _rate(spec)
+    times = _number(spec, "times", 1 if rate is None else None)
     return Fault(
         id=str(uuid.uuid4()),
         method=str(match["method"]).upper() if match.get("method") else None,
@@ -118,6 +163,9 @@ def parse(spec: Any) -> Fault:
         times=int(times) if times is not None else None,
         code=spec.get("code"),
         message=spec.get("message"),
+        drop_response=drop_response,
+        rate=rate,
+        seed=seed,
     )
 
 
@@ -139,16 +187,17 @@ class Faults:
         return len(self.rules) != before
 
     def take(self, method: str, path: str) -> Fault | None:
-        """The first rule that matches, counted as fired."""
+        """The first rule that matches (and, with a rate, rolls to fire), counted as fired."""
         for fault in self.rules:
-            if fault.matches(method, path):
+            if fault.matches(method, path) and fault.rolls():
                 fault.fired += 1
                 self.fired += 1
                 return fault
         return None
 
 
-async def _drop(scope: Scope) -> None:
+async def _drop(scope: Scope, outcome: str = "dropped") -> None:
+    scope[OUTCOME_KEY] = outcome
     transport = scope.get(TRANSPORT_KEY)
     if transport is not None:
         transport.abort()
@@ -195,6 +244,9 @@ class FaultMiddleware:
         if fault.drop:
             await _drop(scope)
             return
+        if fault.drop_response:
+            await self._lose_answer(scope, receive)
+            return
         if fault.status is None:
             await self.app(scope, receive, send)
             return
@@ -202,3 +254,12 @@ class FaultMiddleware:
         start: Message = {"type": "http.response.start", "status": fault.status, "headers": headers}
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+    async def _lose_answer(self, scope: Scope, receive: Receive) -> None:
+        """The request is carried out; its answer never leaves: the connection is closed."""
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        await _drop(scope, "lost")

@@ -182,7 +182,7 @@ def select_page(rows: list[Row], query: Query, key: str, size: int | None, entit
                 f"Could not find a property named '{column}' on type "
                 f"'Microsoft.Dynamics.CRM.{entity}'."
             )
-    if query.filter:
+    if query.filter and rows:  # the columns are known from the rows, as for $orderby
         predicate = compile_filter(query.filter, columns, entity)
         rows = [r for r in rows if predicate(r)]
     descending = [d for _, d in query.orderby]

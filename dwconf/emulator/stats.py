@@ -1,7 +1,9 @@
 """Request statistics for tests (`GET /_emulator/stats`): requests per path and per method and
-path, statuses, the most requests in flight at once per host and per environment plane, and the
-requests carrying each `x-dwconf-step` header value (so a test can see that a retried step
-wrote once). Requests to /_emulator/ are not counted.
+path, statuses, the requests being handled now and the most in flight at once per host and per
+environment plane, and the requests carrying each `x-dwconf-step` header value (so a test can
+see that a retried step wrote once), also by outcome: the status answered, `dropped` (a fault
+closed the connection before the request was handled) or `lost` (it was carried out and its
+answer dropped). Requests to /_emulator/ are not counted.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dwconf.emulator.faults import PLANE_PATH
+from dwconf.emulator.faults import OUTCOME_KEY, PLANE_PATH
 
 STEP_HEADER = b"x-dwconf-step"
 
@@ -30,6 +32,9 @@ class Stats:
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: dict[str, int] = {}
         self.steps: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.step_outcomes: defaultdict[str, defaultdict[str, Counter[str]]] = defaultdict(
+            lambda: defaultdict(Counter)
+        )
 
     def enter(self, groups: list[str]) -> None:
         for group in groups:
@@ -45,12 +50,17 @@ class Stats:
         planes = {k[6:]: v for k, v in self.max_in_flight.items() if k.startswith("plane:")}
         return {
             "requests": sum(self.by_path.values()),
+            "in_flight": sum(n for k, n in self.in_flight.items() if k.startswith("host:")),
             "by_path": dict(self.by_path),
             "by_request": dict(self.by_request),
             "statuses": dict(self.statuses),
             "max_in_flight_by_host": hosts,
             "max_in_flight_by_plane": planes,
             "steps": {step: dict(counts) for step, counts in self.steps.items()},
+            "step_outcomes": {
+                step: {request: dict(outcomes) for request, outcomes in requests.items()}
+                for step, requests in self.step_outcomes.items()
+            },
         }
 
 
@@ -82,16 +92,21 @@ class StatsMiddleware:
         if plane:
             groups.append("plane:" + "/".join(path.split("/")[2:4]))
         stats.enter(groups)
+        answered: list[str] = []
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
-                stats.statuses[str(message["status"])] += 1
+                answered.append(str(message["status"]))
+                stats.statuses[answered[-1]] += 1
             await send(message)
 
         try:
             await self.app(scope, receive, counted)
         finally:
             stats.leave(groups)
+            if step:
+                outcome = answered[0] if answered else str(scope.get(OUTCOME_KEY, "none"))
+                stats.step_outcomes[step][f"{method} {path}"][outcome] += 1
 
 
 class ServiceDateMiddleware:

@@ -1,8 +1,9 @@
-"""Fault injection (status + Retry-After, 503, dropped connections, latency, counts) and the
-service-protection throttle per caller."""
+"""Fault injection (status + Retry-After, 503, dropped connections before and after the work,
+latency, counts, a seeded random rate) and the service-protection throttle per caller."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -55,6 +56,106 @@ def test_dropped_connection_has_no_response(api: Api) -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             dv.get("/WhoAmI")
         assert dv.get("/WhoAmI").status_code == 200
+
+
+def test_a_lost_answer_means_the_work_was_done(api: Api) -> None:
+    _fault(api, match={"method": "POST", "path": "/dwconf_deploymentrecords$"}, dropResponse=True)
+    step = {"x-dwconf-step": "record"}
+    with api.dataverse() as dv:
+        with pytest.raises(httpx.RemoteProtocolError):
+            dv.post("/dwconf_deploymentrecords", json={"dwconf_who": "ci"}, headers=step)
+        _fault(api, match={"path": "/dwconf_deploymentrecords$"}, drop=True)
+        with pytest.raises(httpx.RemoteProtocolError):
+            dv.post("/dwconf_deploymentrecords", json={"dwconf_who": "cd"}, headers=step)
+        dv.get("/dwconf_deploymentrecords", headers=step)
+    assert [r["who"] for r in api.state()["state"]["records"]] == ["ci"]  # only the first ran
+    path = "/env/dev/dataverse/api/data/v9.2/dwconf_deploymentrecords"
+    assert api.test_api("GET", "/stats").json()["step_outcomes"]["record"] == {
+        f"POST {path}": {"lost": 1, "dropped": 1},
+        f"GET {path}": {"200": 1},
+    }
+    rules = api.test_api("GET", "/faults").json()["faults"]
+    assert [(r["dropResponse"], r["drop"], r["fired"]) for r in rules] == [
+        (True, False, 1),
+        (False, True, 1),
+    ]
+
+
+def _fired_on(api: Api, rate: float, seed: int, requests: int = 200) -> list[int]:
+    """Which of `requests` WhoAmI calls a fresh rule with this rate and seed answered 503."""
+    api.test_api("DELETE", "/faults")
+    _fault(api, match={"path": "/WhoAmI"}, status=503, rate=rate, seed=seed)
+    with api.dataverse() as dv:
+        statuses = [dv.get("/WhoAmI").status_code for _ in range(requests)]
+    assert set(statuses) <= {200, 503}
+    return [n for n, status in enumerate(statuses) if status == 503]
+
+
+def _draws(rate: float, seed: int, requests: int) -> list[int]:
+    """The documented contract: matching request n fires when draw n of Random(seed) < rate."""
+    rng = random.Random(seed)
+    return [n for n in range(requests) if rng.random() < rate]
+
+
+def test_a_rate_fires_on_a_seeded_share_of_matching_requests(api: Api) -> None:
+    first = _fired_on(api, 0.1, seed=7)
+    rule = api.test_api("GET", "/faults").json()["faults"][0]
+    assert rule["rate"] == 0.1 and rule["seed"] == 7
+    assert rule["times"] is None  # a rate means "every time it rolls", not once
+    assert rule["fired"] == len(first)
+    assert first == _draws(0.1, 7, 200)
+    assert 0 < len(first) < 60
+    assert _fired_on(api, 0.1, seed=7) == first  # same seed, same requests
+    assert _fired_on(api, 0.1, seed=8) == _draws(0.1, 8, 200) != first
+    assert len(_fired_on(api, 1, seed=7, requests=20)) == 20
+
+
+def test_a_rate_with_times_stops_after_that_many(api: Api) -> None:
+    _fault(api, match={"path": "/WhoAmI"}, status=503, rate=0.3, seed=3, times=2)
+    with api.dataverse() as dv:
+        statuses = [dv.get("/WhoAmI").status_code for _ in range(40)]
+    fired = [n for n, status in enumerate(statuses) if status == 503]
+    assert fired == _draws(0.3, 3, 40)[:2]
+
+
+def test_a_rule_that_does_not_roll_lets_the_next_rule_match(api: Api) -> None:
+    _fault(api, match={"path": "/WhoAmI"}, status=503, rate=0.5, seed=11, times=None)
+    _fault(api, match={"path": "/WhoAmI"}, status=429, retryAfter=0, times=None)
+    with api.dataverse() as dv:
+        statuses = {dv.get("/WhoAmI").status_code for _ in range(30)}
+    assert statuses == {503, 429}
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"status": 503, "rate": 0},
+        {"status": 503, "rate": 1.5},
+        {"status": 503, "rate": "often"},
+        {"status": 503, "rate": True},
+        {"status": 503, "rate": 0.1, "seed": "abc"},
+        {"status": 503, "rate": 0.1, "seed": 1.5},
+        {"status": 503, "dropResponse": True},
+        {"drop": True, "dropResponse": True},
+    ],
+)
+def test_bad_rate_seed_and_drop_specs_are_400(api: Api, spec: dict[str, object]) -> None:
+    response = api.test_api("POST", "/faults", json={"match": {"path": "/WhoAmI"}, **spec})
+    assert response.status_code == 400, response.text
+    assert api.test_api("GET", "/faults").json()["faults"] == []
+
+
+def test_stats_show_the_requests_being_handled(api: Api) -> None:
+    _fault(api, match={"path": "/WhoAmI"}, latencyMs=400)
+    with api.dataverse() as dv:
+        slow = threading.Thread(target=dv.get, args=("/WhoAmI",))
+        slow.start()
+        time.sleep(0.2)
+        assert api.test_api("GET", "/stats").json()["in_flight"] == 1
+        slow.join()
+    stats = api.test_api("GET", "/stats").json()
+    assert stats["in_flight"] == 0
+    assert stats["by_path"]["/env/dev/dataverse/api/data/v9.2/WhoAmI"] == 1
 
 
 def test_latency_is_added(api: Api) -> None:

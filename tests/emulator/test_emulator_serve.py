@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +30,23 @@ def _read_announcement(process: subprocess.Popen[str]) -> dict[str, str]:
         name, _, value = line.strip().partition(": ")
         lines[name] = value
     return lines
+
+
+def _disconnect_mid_body(base: str, context: ssl.SSLContext, token: str) -> None:
+    """A client that sends half a request body and goes away, as a killed process does."""
+    host, port = base.removeprefix("https://").split(":")
+    head = (
+        f"POST /env/dev/dataverse{API}/dwconf_deploymentrecords HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with (
+        socket.create_connection((host, int(port))) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        tls.sendall(head.encode() + b'{"dwconf_who": ')
+        time.sleep(0.2)  # the request reaches the endpoint, which waits for the rest
+    time.sleep(0.2)
 
 
 def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -67,6 +85,7 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
                 headers={"Authorization": f"Bearer {token.json()['access_token']}"},
             )
             assert who.status_code == 200
+        _disconnect_mid_body(base, context, token.json()["access_token"])
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=15)
     finally:
@@ -75,4 +94,5 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
             process.communicate()
     assert process.returncode == 0, err
     assert SECRET_VALUE not in out + err
+    assert "Traceback" not in err  # a client killed mid-request is let go quietly
     assert (tmp_path / "data" / "dev.sqlite").exists()

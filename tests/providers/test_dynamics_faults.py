@@ -120,10 +120,39 @@ def test_a_dropped_read_is_retried(opened: Open, api: TestApi) -> None:
 
 
 def test_a_dropped_write_is_not_repeated_blindly(opened: Open, api: TestApi) -> None:
+    """The record's POST is not repeated by the transport: dwconf looks for the record it may
+    have written (by its order stamp) and writes it again only when it isn't there."""
     provider = opened()
     provider.records()
     api.clear_stats()
-    api.faults({"match": {"method": "POST", "path": RECORDS}, "drop": True})
+    api.faults({"match": {"method": "POST", "path": RECORDS}, "drop": True})  # not handled
+    record = provider.add_record(
+        who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={}
+    )
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 2
+    assert counted(api, "GET", "/dwconf_deploymentrecords") == 1  # the look between them
+    assert [r["id"] for r in api.state()["state"]["records"]] == [record.id]
+
+
+def test_a_record_whose_answer_was_lost_is_written_once(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    provider.records()
+    api.clear_stats()
+    api.faults({"match": {"method": "POST", "path": RECORDS}, "dropResponse": True})
+    record = provider.add_record(
+        who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={"a": 1}
+    )
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 1  # found, not written again
+    assert [r["id"] for r in api.state()["state"]["records"]] == [record.id]
+    assert record.desired == {"a": 1} and record.status == "succeeded"
+    assert provider.set_record_status(record.id, "failed").status == "failed"  # its ETag known
+
+
+def test_a_record_write_that_keeps_failing_is_reported(opened: Open, api: TestApi) -> None:
+    provider = opened()
+    provider.records()
+    api.clear_stats()
+    api.faults({"match": {"method": "POST", "path": RECORDS}, "drop": True, "times": None})
     with pytest.raises(TransportFailure) as caught:
         provider.add_record(
             who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={}
@@ -131,9 +160,8 @@ def test_a_dropped_write_is_not_repeated_blindly(opened: Open, api: TestApi) -> 
     assert caught.value.message.startswith("write the deployment record: POST https://")
     assert "dwconf_deploymentrecords" in caught.value.message
     assert "may have been carried out" in caught.value.hint
-    assert counted(api, "POST", "/dwconf_deploymentrecords") == 1  # sent once, never again
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 3  # each after a look
     assert provider.records() == ()
-    assert api.state()["state"]["records"] == []
 
 
 def test_a_dropped_idempotent_write_is_retried_and_lands_once(opened: Open, api: TestApi) -> None:
@@ -305,7 +333,7 @@ def test_a_504_is_retried_for_reads_only(opened: Open, api: TestApi) -> None:
     api.clear_stats()
     api.faults(
         {"match": {"method": "GET", "path": LEASES}, "status": 504},
-        {"match": {"method": "POST", "path": RECORDS}, "status": 504},
+        {"match": {"method": "POST", "path": RECORDS}, "status": 504, "times": None},
     )
     assert provider.lock_status() is None  # a read: tried again
     with pytest.raises(ProviderError) as caught:  # a write: the gateway may have done it
@@ -316,7 +344,9 @@ def test_a_504_is_retried_for_reads_only(opened: Open, api: TestApi) -> None:
     assert caught.value.hint.startswith("(write the deployment record: POST https://")
     assert caught.value.hint.endswith("/dwconf_deploymentrecords answered 504)")
     assert counted(api, "GET", "/dwconf_leases") == 2
-    assert counted(api, "POST", "/dwconf_deploymentrecords") == 1
+    # never sent again by the transport: each new try follows a look for the record
+    assert counted(api, "POST", "/dwconf_deploymentrecords") == 3
+    assert counted(api, "GET", "/dwconf_deploymentrecords") == 3
 
 
 def test_a_lease_carries_its_own_expiry_and_is_judged_by_the_service_clock(

@@ -53,7 +53,12 @@ class ServiceError(ProviderError):
 
 
 class TransportFailure(ProviderError):
-    """No answer: the connection failed, timed out or was dropped (after any retries)."""
+    """No answer: the connection failed, timed out or was dropped (after any retries);
+    `sent` says the request may have reached the service (and been carried out)."""
+
+    def __init__(self, message: str, hint: str = "", *, sent: bool = True) -> None:
+        super().__init__(message, hint)
+        self.sent = sent
 
 
 class ChangedSinceRead(ProviderError):
@@ -126,7 +131,7 @@ def transport_failure(
         else "Check the URL, the network and the CA file (provider.ca_file)."
     )
     message = f"{operation}: {address_of(method, url)} failed: {type(exc).__name__}: {detail}"
-    return TransportFailure(masked(message), hint)
+    return TransportFailure(masked(message), hint, sent=sent)
 
 
 def dumps(value: Any) -> str:

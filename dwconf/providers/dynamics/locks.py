@@ -4,6 +4,10 @@
 The lease is created with `If-None-Match: *` (412 while one exists) and renewed, taken over or
 released with `If-Match: <etag>` of the row just read, so two dwconf runs never both win. The
 refusals carry the live model's texts (`LockHeld`, `LockNotFound`), rebuilt from the row.
+
+A deployment record is a plain `POST`, which the transport never repeats once it may have been
+sent. When its answer is lost (a dropped connection or a 504), the record is looked for by the
+order stamp it carries before it is written again, so one apply leaves one record.
 """
 
 from __future__ import annotations
@@ -16,16 +20,23 @@ from typing import Any
 
 import httpx
 
+from dwconf.errors import ProviderError
 from dwconf.live import DeploymentRecord, Lease
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
 from dwconf.providers.dynamics import shapes
-from dwconf.providers.dynamics.dataverse import Dataverse, Row
-from dwconf.providers.dynamics.errors import ChangedSinceRead, dumps, service_error
+from dwconf.providers.dynamics.dataverse import Dataverse, Query, Row
+from dwconf.providers.dynamics.errors import (
+    ChangedSinceRead,
+    TransportFailure,
+    dumps,
+    service_error,
+)
 
 LEASES = "dwconf_leases"
 LEASE_BY_NAME = "dwconf_leases(dwconf_name='lock')"
 RECORDS = "dwconf_deploymentrecords"
 REPRESENTATION = {"Prefer": "return=representation"}
+RECORD_TRIES = 3  # POSTs of one record at most: each again only after a look found none
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -179,19 +190,40 @@ class Locks:
         desired: dict[str, Any],
         status: str,
     ) -> DeploymentRecord:
+        order = time.time_ns()  # also what tells this record from any other
         body = {
             "dwconf_who": who,
             "dwconf_planhash": plan_hash,
             "dwconf_gitcommit": git_commit,
             "dwconf_solutionversions": dumps(solution_versions),
-            "dwconf_desired": dumps({**desired, shapes.ORDER_KEY: time.time_ns()}),
+            "dwconf_desired": dumps({**desired, shapes.ORDER_KEY: order}),
             "dwconf_status": status,
         }
         what = "write the deployment record"
-        response = self._write(what, "POST", RECORDS, body)
-        if response.status_code != 201:
-            raise service_error(response, what)
-        return self._remember(response.json())
+        for _ in range(RECORD_TRIES):
+            try:
+                response = self._write(what, "POST", RECORDS, body)
+            except TransportFailure as exc:
+                if not exc.sent:
+                    raise
+                lost: ProviderError = exc
+            else:
+                if response.status_code == 201:
+                    return self._remember(response.json())
+                lost = service_error(response, what)
+                if response.status_code != 504:
+                    raise lost
+            written = self._written(plan_hash, order)  # the answer was lost, maybe not the write
+            if written is not None:
+                return self._remember(written)
+        raise lost
+
+    def _written(self, plan_hash: str, order: int) -> Row | None:
+        """The record of `plan_hash` carrying the order stamp `order`, if it was written."""
+        quoted = plan_hash.replace("'", "''")
+        query = Query(RECORDS, {"$filter": f"dwconf_planhash eq '{quoted}'"})
+        rows = self.dv.rows("look for the deployment record just written", query)
+        return next((r for r in rows if shapes.record(r)[1] == order), None)
 
     def set_status(self, record_id: str, status: str) -> DeploymentRecord:
         what = f"set the status of deployment record '{record_id}'"
