@@ -95,7 +95,7 @@ def _plain(value: dict[Any, Any] | list[Any], depth: int) -> bool:
     if depth >= MAX_DEPTH:
         return False
     if type(value) is dict:
-        if not all(type(key) is str for key in value):
+        if not _TEXT.issuperset(map(type, value)):
             return False
         items: Any = value.values()
     else:
@@ -128,4 +128,5 @@ def templates(data: Any, markers: tuple[str, ...]) -> list[tuple[str | int, ...]
 
 
 _CONTAINERS = (dict, list)
+_TEXT = frozenset({str})
 _SCALARS = (str, int, float, bool, type(None))
