@@ -33,6 +33,7 @@ from dwconf.emulator.serve import Running
 from dwconf.plan import saved
 from tests.chaos.harness import ENV, MAX_PROCESSES, REPO, Stats, check_summary, done_count
 from tests.providers.support import ENVIRON, SECRET, TestApi
+from tests.providers.support import provider_block as support_provider_block
 
 EXAMPLE = ("dwconf.yaml", "environments", "solutions")
 # POSTs that only read: a $batch of GETs, the prerequisite order, a token.
@@ -70,19 +71,7 @@ class EmulatorStats(Stats):
 
 def provider_block(server: Running) -> str:
     """The `provider:` block of an environment file for the emulator's `dev`."""
-    return f"""provider:
-  type: dynamics
-  dataverse_url: {server.dataverse_url(ENV)}
-  gateway_url: {server.gateway_url(ENV)}
-  finops_url: https://{ENV}.operations.dynamics.com
-  authority: {server.base_url}
-  tenant_id: {server.hub.config.tenant_id}
-  ca_file: {server.ca_file}
-  auth:
-    method: client_secret
-    client_id_env: DWCONF_CLIENT_ID
-    client_secret_env: DWCONF_CLIENT_SECRET
-"""
+    return support_provider_block(server, ENV)
 
 
 def example_config(root: Path, server: Running) -> Path:

@@ -17,7 +17,6 @@ Nothing else is replaced: the faults come from the emulator's `/_emulator/faults
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -26,14 +25,13 @@ from typing import Any
 import httpx
 
 from dwconf import providers
-from dwconf.apply.operations import OPERATIONS, Operation
+from dwconf.apply.operations import OPERATIONS
 from dwconf.cli.main import main
 from dwconf.model import Environment
-from dwconf.plan.definition import Plan
-from dwconf.plan.order import Step
 from dwconf.providers.base import LiveWriter
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
 from dwconf.providers.dynamics.http import Request, RetryPolicy, Transport
+from tests.chaos.runner import _current, _traced  # the same step tracing as the local runs
 
 STEP_HEADER = "x-dwconf-step"
 NOT_CALLS = {"close", "settings", "tuning", "transport", "dataverse", "gateway", "locks", "maps"}
@@ -42,8 +40,6 @@ CHAOS = Tuning(
     timeout_s=30.0,
     retry=RetryPolicy(attempts=6, max_wait_s=2.0, backoff_s=0.02),
 )
-
-_current = threading.local()
 
 
 def tag() -> str:
@@ -70,17 +66,6 @@ class Tagged:
             return target(*args, **kwargs)
         finally:
             _current.call = outer
-
-
-def _traced(operation: Operation) -> Operation:
-    def run(writer: LiveWriter, step: Step, plan: Plan) -> None:
-        _current.step = step.id
-        try:
-            operation(writer, step, plan)
-        finally:
-            _current.step = ""
-
-    return run
 
 
 def install() -> None:

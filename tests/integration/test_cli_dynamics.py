@@ -11,7 +11,7 @@ import pytest
 
 from dwconf.emulator.serve import Running
 from tests.golden.scenarios import CURRENCIES, SCHEMA
-from tests.providers.support import ENVIRON, SECRET, TestApi, shared_emulator
+from tests.providers.support import ENVIRON, SECRET, TestApi, provider_block, shared_emulator
 from tests.support import Result
 
 Cli = Callable[..., Result]
@@ -33,19 +33,7 @@ def environment_file(server: Running) -> str:
     return f"""\
 name: dev
 stage: dev
-provider:
-  type: dynamics
-  dataverse_url: {server.dataverse_url("dev")}
-  gateway_url: {server.gateway_url("dev")}
-  finops_url: https://dev.operations.dynamics.com
-  authority: {server.base_url}
-  tenant_id: {server.hub.config.tenant_id}
-  ca_file: {server.ca_file}
-  auth:
-    method: client_secret
-    client_id_env: DWCONF_CLIENT_ID
-    client_secret_env: DWCONF_CLIENT_SECRET
-link:
+{provider_block(server, "dev")}link:
   legal_entities: [USMF, DEMF]
 solutions:
   base: workspace

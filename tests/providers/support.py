@@ -158,3 +158,21 @@ def started(config: EmulatorConfig) -> Iterator[tuple[Running, TestApi]]:
             yield server, api
         finally:
             api.close()
+
+
+def provider_block(server: Running, env: str) -> str:
+    """The `provider:` block of an environment file for the emulator's environment `env`,
+    reading the client id and secret from DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET."""
+    return f"""provider:
+  type: dynamics
+  dataverse_url: {server.dataverse_url(env)}
+  gateway_url: {server.gateway_url(env)}
+  finops_url: https://{env}.operations.dynamics.com
+  authority: {server.base_url}
+  tenant_id: {server.hub.config.tenant_id}
+  ca_file: {server.ca_file}
+  auth:
+    method: client_secret
+    client_id_env: DWCONF_CLIENT_ID
+    client_secret_env: DWCONF_CLIENT_SECRET
+"""

@@ -25,6 +25,7 @@ from tests.providers.support import (
     TestApi,
     emulator_config,
     open_provider,
+    provider_block,
     started,
 )
 from tests.support import Result
@@ -59,19 +60,7 @@ def environment_file(server: Running, env: str) -> str:
     return f"""\
 name: {env}
 stage: dev
-provider:
-  type: dynamics
-  dataverse_url: {server.dataverse_url(env)}
-  gateway_url: {server.gateway_url(env)}
-  finops_url: https://{env}.operations.dynamics.com
-  authority: {server.base_url}
-  tenant_id: {server.hub.config.tenant_id}
-  ca_file: {server.ca_file}
-  auth:
-    method: client_secret
-    client_id_env: DWCONF_CLIENT_ID
-    client_secret_env: DWCONF_CLIENT_SECRET
-"""
+{provider_block(server, env)}"""
 
 
 @pytest.fixture
