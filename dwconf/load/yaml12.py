@@ -288,7 +288,7 @@ def _yaml_error(exc: yaml.YAMLError, text: str, display: str) -> Diagnostic:
     char = text[mark.index] if mark is not None and mark.index < len(text) else ""
     if char == "\t":
         hint = "YAML indentation uses spaces, never tabs"
-    elif char in "<>=|%@`":
+    elif char and char in "<>=|%@`":  # "" (the end of the stream) is in every string
         hint = "quote the value, e.g. direction: '>'"
     return error("DW1003", f"YAML syntax error: {problem}", where, hint)
 

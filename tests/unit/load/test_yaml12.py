@@ -78,3 +78,8 @@ def test_deep_nesting_is_refused() -> None:
 def test_files_over_the_limit_are_refused_without_parsing() -> None:
     raw = b"a: " + b"x" * (MAX_FILE_BYTES + 1)
     assert codes(raw) == ["1:1 DW1002"]
+
+
+def test_an_unclosed_list_at_the_end_does_not_suggest_quoting() -> None:
+    (problem,) = parse(b"x: [1\n", "f.yaml")[1]
+    assert problem.code == "DW1003" and "quote" not in problem.hint
