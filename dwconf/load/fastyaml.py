@@ -25,32 +25,113 @@ except ImportError:  # no wheel for this platform: every file takes the careful 
 
 MAX_DEPTH = 64
 
-# Tags, anchors and aliases, reserved characters and block indicators inside flow collections;
-# YAML 1.1 number spellings (0X1F, 0O17, 0b101, 1_000) that YAML 1.2 core reads as text; document
-# markers and directives; tabs (libyaml is stricter about them); the line breaks YAML knows
-# besides \n and \r. Plain `in` tests find the rare candidates first; the checks then look at
-# their tokens.
-_MARKS = "&*!@`|>"
-_MARK = re.compile(r"(?:^|[\s\[{,])[&*!@`]|[\[{,]\s*[|>]")
-_RADIX = re.compile(r"0[XOBb]")
-_UNDERSCORE = re.compile(r"_(?<=[0-9]_)")  # led by the literal: a fast scan
-_NUMBER_START = re.compile(r"[-+]?\.?[0-9]")
+# What makes a file unsure (see the module's docstring), found by plain `in` tests first and
+# then by checks that look at the tokens around the rare candidates, each character at most twice:
+# - tags, anchors and aliases, reserved characters, `?` keys, block indicators and empty values
+#   inside flow collections, flow collections left open at the end of a line;
+# - number spellings YAML 1.2 core reads as text (0X1F, 0O17, 0b101, -0x1F, 1_000, _1, 1e_5)
+#   and case-mixed .inf/.nan;
+# - document markers and directives, tabs (libyaml is stricter about them), line breaks other
+#   than \n and \r\n, a byte-order mark inside the text, escaped surrogates;
+# - a block scalar at the very end of the file or with "keep" chomping, and a file that does not
+#   end with a line break (the two parsers end the last value differently).
+_MARK = re.compile(r"(?:^|[\s\[{,])[&*!@`]")
+_FLOW_BLOCK_INDICATOR = re.compile(r"[\[{][ ]*[|>]|^[^\n]*[\[{][^\n]*[:,][ ]*[|>]", re.MULTILINE)
+_FLOW_EMPTY_KEY = re.compile(r"[\[{,][ ]*:")
+_FLOW_OPEN = (re.compile(r"\{[^}\]\n]*\n"), re.compile(r"\[[^\]}\n]*\n"))  # led by a literal
+_NUMBER_UNDERSCORE = re.compile(r"_(?:(?<=[0-9._+-]_)|(?=[0-9]))")  # led by a literal
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
+_NUMBER_START = re.compile(r"[-+]?[._]?[._0-9]")
+_RADIX = re.compile(r"[-+]?0[XOBb]|[-+]0[xo]")
+_SPECIAL = re.compile(r"[-+]?\.(?:inf|nan)", re.IGNORECASE)
+_CORE_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+_BLOCK_END = re.compile(r"[|>][-+0-9]{0,2}[ ]*(?:#.*)?$")
+_SURROGATE = re.compile(r"\\u[dD][89abAB]")
 _PRINTABLE_ASCII = bytes([9, 10, 13, *range(0x20, 0x7F)])
 _NON_PRINTABLE = Reader.NON_PRINTABLE
 _LINE_STARTS = ("---", "...", "%")
-_ELSEWHERE = ("\t", "\n---", "\n...", "\n%", "\x85", "\u2028", "\u2029")
+_ELSEWHERE = ("\t", "\n---", "\n...", "\n%", "\x85", "\u2028", "\u2029", "\ufeff", "?", "|+", ">+")
 
 
 def _unsure(text: str) -> bool:
     """Whether the file holds something the fast parser reads differently, or that only the
-    careful loader reports (see the module's docstring)."""
-    if not _printable(text) or text.startswith(_LINE_STARTS) or any(s in text for s in _ELSEWHERE):
+    careful loader reports (see the comment above)."""
+    if not text.endswith("\n") or text.startswith(_LINE_STARTS):
         return True
-    if any(c in text for c in _MARKS) and _MARK.search(text):
+    if any(s in text for s in _ELSEWHERE) or not _printable(text) or _lone_cr(text):
         return True
-    if any(r in text for r in ("0X", "0O", "0B", "0b")) and _numbers(_RADIX, text):
+    if any(c in text for c in "&*!@`") and _MARK.search(text):
         return True
-    return "_" in text and _numbers(_UNDERSCORE, text)
+    if ("[" in text or "{" in text) and _flow_unsure(text):
+        return True
+    if "\\u" in text and _SURROGATE.search(text):
+        return True
+    if ("|" in text or ">" in text) and _BLOCK_END.search(_last_line(text)):
+        return True
+    return _numbers_unsure(text)
+
+
+def _lone_cr(text: str) -> bool:
+    return "\r" in text and text.count("\r") != text.count("\r\n")
+
+
+def _flow_unsure(text: str) -> bool:
+    """`|`/`>` opening a value, an empty key or value, or a collection left open at a line's end,
+    inside flow collections."""
+    if any(s in text for s in (":,", ":]", ":}")) or any(p.search(text) for p in _FLOW_OPEN):
+        return True
+    if any(s in text for s in ("[:", "{:", ",:", " :")) and _FLOW_EMPTY_KEY.search(text):
+        return True
+    return ("|" in text or ">" in text) and _FLOW_BLOCK_INDICATOR.search(text) is not None
+
+
+def _last_line(text: str) -> str:
+    return text.rstrip("\r\n").rpartition("\n")[2]
+
+
+def _numbers_unsure(text: str) -> bool:
+    """Plain tokens that look like numbers the two parsers read differently. An underscore can
+    make one only next to a digit or after `.`, `_` or a sign (`1_000`, `_1`, `0x_1F`, `1e_5`,
+    `._5`), so `bench_c0` is never looked at."""
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return True  # a character whose lower case is longer: positions would not line up
+    candidates = [m.start() for m in _NUMBER_UNDERSCORE.finditer(text)]
+    for part in ("0x", "0o", "0b", ".inf", ".nan"):
+        candidates += _find_all(lowered, part)
+    checked_to = -1
+    for at in sorted(candidates):
+        if at < checked_to:
+            continue  # inside a token already looked at
+        start, checked_to = _token(text, at)
+        if _token_unsure(text[start:checked_to]):
+            return True
+    return False
+
+
+def _find_all(text: str, part: str) -> list[int]:
+    found, at = [], text.find(part)
+    while at != -1:
+        found.append(at)
+        at = text.find(part, at + 1)
+    return found
+
+
+def _token(text: str, at: int) -> tuple[int, int]:
+    start = end = at
+    while start and text[start - 1] in _TOKEN_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _TOKEN_CHARS:
+        end += 1
+    return start, end
+
+
+def _token_unsure(token: str) -> bool:
+    if _SPECIAL.fullmatch(token):
+        return not _CORE_SPECIAL.fullmatch(token)
+    if _RADIX.match(token):
+        return True
+    return "_" in token and _NUMBER_START.match(token) is not None
 
 
 def _printable(text: str) -> bool:
@@ -58,18 +139,6 @@ def _printable(text: str) -> bool:
     if text.isascii():
         return not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
     return _NON_PRINTABLE.search(text) is None
-
-
-def _numbers(pattern: re.Pattern[str], text: str) -> bool:
-    return any(_number_like(text, m.start()) for m in pattern.finditer(text))
-
-
-def _number_like(text: str, at: int) -> bool:
-    """Whether the plain token holding position `at` starts the way a number does."""
-    start = at
-    while start and (text[start - 1].isalnum() or text[start - 1] in "_.+-"):
-        start -= 1
-    return _NUMBER_START.match(text, start) is not None
 
 
 def available() -> bool:

@@ -21,7 +21,7 @@ from dwconf.load import fastyaml
 Path = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_DEPTH = 64
+MAX_DEPTH = fastyaml.MAX_DEPTH
 TEMPLATE_MARKERS = ("{{", "{%")
 
 _STR = "tag:yaml.org,2002:str"
@@ -109,7 +109,11 @@ class Document:
 
     def _positions(self) -> _Where:
         if self._where is None:
-            careful, _ = _parse_careful(self._text or "", self.path)
+            careful, problems = _parse_careful(self._text or "", self.path)
+            if problems:
+                raise AssertionError(  # a bug of the fast path: never report wrong positions
+                    f"{self.path}: the fast and careful YAML readers disagree; please report it"
+                )
             self._where = careful._positions()
         return self._where
 
@@ -314,7 +318,8 @@ def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
     if data is None:
         return _parse_careful(text, display)
     doc = Document(display, data, text=text)
-    if any(marker in text for marker in TEMPLATE_MARKERS):
+    # an escape or an escaped line break can spell a marker the raw text does not show
+    if "\\" in text or any(marker in text for marker in TEMPLATE_MARKERS):
         doc.templates = fastyaml.templates(data, TEMPLATE_MARKERS)
     return doc, []
 
@@ -352,8 +357,8 @@ def load_plain(text: str) -> Any:
     data = fastyaml.load(text)
     if data is not None:
         return data
-    loader = _Loader(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    doc, problems = _parse_careful(text, "<text>")
+    refused = [p for p in problems if p.code != "DW1009"]  # an empty text is None
+    if refused:
+        raise yaml.YAMLError(f"{refused[0].span}: {refused[0].message}")
+    return doc.data

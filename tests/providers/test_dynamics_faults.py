@@ -162,6 +162,7 @@ def test_a_record_write_that_keeps_failing_is_reported(opened: Open, api: TestAp
     assert "may have been carried out" in caught.value.hint
     assert counted(api, "POST", "/dwconf_deploymentrecords") == 3  # each after a look
     assert provider.records() == ()
+    assert api.state()["state"]["records"] == []
 
 
 def test_a_dropped_idempotent_write_is_retried_and_lands_once(opened: Open, api: TestApi) -> None:

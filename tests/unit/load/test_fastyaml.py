@@ -70,6 +70,26 @@ def test_positions_are_worked_out_on_first_use() -> None:
         "k: \x01\n",  # characters YAML forbids
         "k: a\u2028b\n",
         "a: " + "[" * 70 + "]" * 70 + "\n",  # deeper than the careful loader allows
+        # found by review: number spellings, block scalars at the end, flow corner cases,
+        # line breaks, byte-order marks, escaped surrogates
+        *(f"k: {n}\n" for n in ("-0x1F", "+0o17", "0x_1F", "_1", "-_1", "._5", "1._5", "1e_5")),
+        *(f"k: {n}\n" for n in (".iNf", "-.INf", ".nAn", ".Nan", "+.nan")),
+        "k: [-0x1F, 1]\n",
+        "a: |\n  x",
+        "a: |\n",
+        "a: >\n\n\n",
+        "a: |+\n  x\n\n",
+        "f: [{d: >}]\n",
+        "f: {d: |}\n",
+        "m: {k: ?x}\n",
+        "l: [:x]\n",
+        "a: {b:}\n",
+        "a: [x, y:]\n",
+        "a: {b\n  c: 1}\n",
+        "l: [?x]\n",
+        "a: 1\r---\rb: 2\r",
+        "a: 1\n\ufeffb: 2\n",
+        'a: "\\ud83d\\ude00"\n',
     ],
 )
 def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
@@ -78,10 +98,29 @@ def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["k: address1_line1\n", "k: a0b1\n", "e: x@y.com\n", "d: >\n  folded\n", "f: 'a > b'\n"],
+    [
+        "k: address1_line1\n",
+        "k: a0b1\n",
+        "e: x@y.com\n",
+        "d: >\n  folded\n",
+        "f: 'a > b'\n",
+        "k: [1.0.0.5, x_1, 0x1F, .inf, -.Inf, .NaN]\n",
+        "fields:\n  - {finops: A_B, dataverse: address1_city, direction: both}\n",
+    ],
 )
 def test_ordinary_text_that_looks_unusual_stays_fast(text: str) -> None:
     assert fastyaml.load(text) is not None
+
+
+@pytest.mark.parametrize("raw", [b'k: "\\x7b{ x }}"\n', b'k: "{\\\n  { x }}"\n', b"k: '{{ x }}'\n"])
+def test_templates_spelled_with_escapes_are_found(raw: bytes) -> None:
+    doc, problems = parse(raw, "f")
+    assert problems == [] and doc.data == {"k": "{{ x }}"} and doc.templates == [("k",)]
+
+
+def test_long_tokens_are_screened_in_linear_time() -> None:
+    # a token of 400,000 characters with an underscore every other one: each looked at once
+    assert fastyaml.load("k: x" + "1_" * 200_000 + "\n") == {"k": "x" + "1_" * 200_000}
 
 
 def test_without_the_fast_parser_everything_reads_the_careful_way(
