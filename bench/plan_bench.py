@@ -23,21 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate
+from bench.run import best_of
 from dwconf.apply.journal import Journal
 from dwconf.apply.run import apply_plan
 from dwconf.plan.definition import Plan
 from dwconf.planning import load_desired, plan_against
 from dwconf.providers.local import LocalProvider
 from dwconf.validate.engine import validate
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def plan(root: Path) -> Plan:

@@ -26,6 +26,18 @@ BASE_FILES = {
     ),
 }
 
+# A map over the test schema (tests/unit/validate/cases/_schema.yaml) with one templated field.
+TEST_MAP = """\
+name: Test customers
+version: 1.0.0.0
+finops_entity: Test customers
+dataverse_table: tst_customers
+integration_key: [tst_account]
+fields:
+  - {finops: ACCOUNT, dataverse: tst_account}
+  - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}
+"""
+
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
     for name, content in files.items():

@@ -115,12 +115,12 @@ def _record(plan: Plan, writer: LiveWriter, status: str) -> str:
     return record.id
 
 
-def _acquire(plan: Plan, writer: LiveWriter, journal: Journal, options: Options) -> Lease:
+def _acquire(plan: Plan, writer: LiveWriter, options: Options, operation: str) -> Lease:
     return leases.acquire(
         writer,
         env=plan.environment,
         owner=who(),
-        operation="apply",
+        operation=operation,
         plan_id=plan.id,
         ttl=options.lease_seconds,
         timeout=options.lock_timeout,
@@ -142,7 +142,7 @@ def apply_plan(
     if not journal.plan_path.exists():
         saved.save(plan, journal.plan_path)
     took_over = _take_over(plan, writer, journal, options)
-    lease = _acquire(plan, writer, journal, options)
+    lease = _acquire(plan, writer, options, "apply")
     journal.write("begin", lease=lease.id, pid=os.getpid(), host=socket.gethostname())
     try:
         with Heartbeat(writer, lease, options.lease_seconds) as heartbeat:
@@ -171,16 +171,7 @@ def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | N
     last = next((r for r in reversed(writer.records()) if r.status == "succeeded"), None)
     if last is not None and canonical_json(last.desired) == canonical_json(dict(plan.desired)):
         return None
-    lease = leases.acquire(
-        writer,
-        env=plan.environment,
-        owner=who(),
-        operation="record",
-        plan_id=plan.id,
-        ttl=options.lease_seconds,
-        timeout=options.lock_timeout,
-        on_wait=options.on_wait,
-    )
+    lease = _acquire(plan, writer, options, "record")
     try:
         return _record(plan, writer, "succeeded")
     finally:

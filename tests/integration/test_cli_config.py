@@ -12,19 +12,11 @@ import pytest
 import yaml
 
 from dwconf import __version__
+from tests.conftest import TEST_MAP
 from tests.support import Result
 
 SCHEMA = (Path(__file__).parents[1] / "unit/validate/cases/_schema.yaml").read_text()
-MAP = """\
-name: Test customers
-version: 1.0.0.0
-finops_entity: Test customers
-dataverse_table: tst_customers
-integration_key: [tst_account]
-fields:
-  - {finops: ACCOUNT, dataverse: tst_account}
-  - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}
-"""
+MAP = TEST_MAP
 WARNING_MAP = MAP + "  - {finops: LONGNAME, dataverse: tst_name, direction: to_dataverse}\n"
 BROKEN_MAP = MAP.replace("version: 1.0.0.0", "version: 1.0").replace("tst_account}", "tst_acount}")
 

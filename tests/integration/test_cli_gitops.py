@@ -17,7 +17,7 @@ import git
 import pytest
 
 from dwconf.load.yaml12 import load_plain
-from tests.conftest import write_tree
+from tests.conftest import TEST_MAP, write_tree
 from tests.support import Result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,16 +28,7 @@ WHEN = "2024-05-01T12:00:00"
 
 Cli = Callable[..., Result]
 
-MAP = """\
-name: Test customers
-version: 1.0.0.0
-finops_entity: Test customers
-dataverse_table: tst_customers
-integration_key: [tst_account]
-fields:
-  - {finops: ACCOUNT, dataverse: tst_account}
-  - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}
-"""
+MAP = TEST_MAP
 SOLUTION = """\
 # The base solution: every test map.
 unique_name: tst_Base
