@@ -8,10 +8,10 @@ consume the same data.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from dwconf.canonical import canonical_bytes
 from dwconf.load.project import MapSpec, Project
 from dwconf.model import TableMap
 
@@ -68,16 +68,14 @@ def normal_object(obj: Object) -> Object:
 def state_hash(objects: dict[str, Object]) -> str:
     """The hash of a desired state, independent of file, key and field order."""
     normal = {address: normal_object(obj) for address, obj in objects.items()}
-    text = json.dumps(normal, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical_bytes(normal, default=str)).hexdigest()
 
 
 def content_hash(definitions: list[Object]) -> str:
     """A hash of a solution's map definitions, independent of their order."""
     normal = [normal_definition(d) for d in definitions]
     ordered = sorted(normal, key=lambda d: (d["name"], d["version"]))
-    text = json.dumps(ordered, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(canonical_bytes(ordered, default=str)).hexdigest()[:16]
 
 
 def _map_object(project: Project, spec: MapSpec, definition: Object) -> Object:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from dwconf.canonical import canonical_bytes
 from dwconf.live import link, lock, maps, solutions
 from dwconf.live.state import (
     AlertSetting,
@@ -22,7 +23,7 @@ from dwconf.live.state import (
     LiveState,
     MapTemplate,
 )
-from dwconf.live.store import Tx, dumps
+from dwconf.live.store import Tx
 
 
 def _solution(solution: InstalledSolution) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def fingerprint(
         "legal_entities": list(legal_entities),
         "alerts": [asdict(a) for a in alerts],
     }
-    return hashlib.sha256(dumps(document).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
 
 
 def read(tx: Tx) -> LiveState:

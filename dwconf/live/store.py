@@ -7,7 +7,6 @@ lets readers continue while a writer works.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from dwconf.canonical import canonical_text, parse_json
 from dwconf.live.errors import SchemaTooNew, StoreUnavailable
 
 SCHEMA_VERSION = 1
@@ -162,11 +162,11 @@ def create_schema(conn: sqlite3.Connection) -> bool:
 
 def dumps(value: Any) -> str:
     """Canonical JSON: sorted keys, no spaces, so equal values give equal text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_text(value)
 
 
 def loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else parse_json(text)
 
 
 def utc(moment: datetime) -> datetime:

@@ -91,6 +91,11 @@ def _describe(err: Any, path: Path) -> tuple[str, str, str]:
     if kind == "missing":
         name = err["loc"][-1]
         return "DW1102", f"missing required key '{name}'", f"add '{name}:' here"
+    if kind == "union":
+        words = err["words"]
+        return "DW1103", f"'{where}' must be {', '.join(words[:-1])} or {words[-1]}", ""
+    if kind == "finite_number":
+        return "DW1103", f"'{where}' must be a finite number", "neither side stores NaN or infinity"
     if kind == "string_type":
         return "DW1103", f"'{where}' must be text", "quote the value so YAML keeps it as text"
     if kind in _TYPE_WORDS:
@@ -104,16 +109,37 @@ def _describe(err: Any, path: Path) -> tuple[str, str, str]:
     return "DW1104", f"'{where}': {message}", ""
 
 
+def _one_per_value(errors: list[Any], paths: list[Path]) -> list[tuple[Any, Path]]:
+    """pydantic reports each member of a union (text, number, ...) that a value failed; the
+    user reads one diagnostic per value: the specific complaint when a member has one (such
+    as "Input should be a finite number"), otherwise every form the value could take."""
+    groups: dict[Path, list[Any]] = {}
+    for err, path in zip(errors, paths, strict=True):
+        groups.setdefault(path, []).append(err)
+    kept: list[tuple[Any, Path]] = []
+    for path, group in groups.items():
+        if len(group) == 1 or any(e["type"] in ("missing", "extra_forbidden") for e in group):
+            kept.extend((e, path) for e in group)
+            continue
+        specific = [e for e in group if e["type"] not in _TYPE_WORDS]
+        if specific:
+            kept.append((specific[0], path))
+            continue
+        words = list(dict.fromkeys(_TYPE_WORDS[e["type"]] for e in group))
+        kept.append(({**group[0], "type": "union", "words": words}, path))
+    return kept
+
+
 def model_errors(
     exc: ValidationError, doc: Document, model: type[BaseModel], base: Path = ()
 ) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, placed at the value (or nearest parent) it concerns."""
+    """One diagnostic per invalid value, placed at the value (or nearest parent) it concerns."""
+    errors = exc.errors(include_input=False, include_url=False)
+    paths = [_data_path(doc, base, tuple(err["loc"])) for err in errors]
     found: list[Diagnostic] = []
-    for err in exc.errors(include_input=False, include_url=False):
-        loc = tuple(err["loc"])
-        path = _data_path(doc, base, loc)
+    for err, path in _one_per_value(list(errors), paths):
         if err["type"] == "extra_forbidden":
-            found.append(_unknown_key(doc, path, _model_at(model, loc)))
+            found.append(_unknown_key(doc, path, _model_at(model, tuple(err["loc"]))))
             continue
         code, message, hint = _describe(err, path)
         span = doc.span(path, key=err["type"] == "missing")

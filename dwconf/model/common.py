@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
-Scalar = str | int | float | bool | None
+# Neither side of dual-write stores NaN or infinity, and JSON cannot carry them.
+Scalar = str | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 
 
 class Strict(BaseModel):
