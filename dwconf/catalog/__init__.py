@@ -72,7 +72,7 @@ class Column(NamedTuple):
             name,
             TYPES_BY_VALUE[spec.type],
             spec.max_length,
-            tuple(map(str, spec.values)),
+            tuple(map(str, spec.values)) if spec.values else (),
             spec.target,
             spec.required,
             spec.read_only,
@@ -133,13 +133,14 @@ class Catalog:
 
     def add_schema(self, schema: SchemaFile) -> None:
         """Merge one validated solution schema file, as `add` merges a data file."""
+        of = Column.of
         for name, entity in schema.finops_entities.items():
-            spec = entity.model_dump(exclude_none=True, exclude={"fields"})
-            made = (Column.of(f.upper(), fspec) for f, fspec in entity.fields.items())
+            spec = {"company": entity.company} if entity.company is not None else {}
+            made = [of(f.upper(), fspec) for f, fspec in entity.fields.items()]
             self._add_entity(name, spec, made)
         for name, table in schema.dataverse_tables.items():
             spec = table.model_dump(exclude_none=True, exclude={"columns"})
-            made = (Column.of(c.lower(), cspec) for c, cspec in table.columns.items())
+            made = [of(c.lower(), cspec) for c, cspec in table.columns.items()]
             self._add_table(name, spec, made)
 
     def _add_entity(self, name: str, spec: Mapping[str, Any], new: Iterable[Column]) -> None:

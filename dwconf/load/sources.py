@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dwconf.diagnostics import Diagnostic, Span, error
 from dwconf.git import FileTree, WorkingTree
+from dwconf.load import twocore
 from dwconf.load.yaml12 import Document, parse
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,15 +42,48 @@ class Sources:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+class _Forked:
+    """Files whose fast-path data a forked child computes (twocore.py), fetched on first use."""
+
+    def __init__(self, tree: FileTree, paths: list[str]) -> None:
+        self.raws: dict[str, bytes] = {}
+        for path in paths:
+            with contextlib.suppress(OSError):  # the parent reports it when it gets there
+                self.raws[path] = tree.read(path)
+        collect = twocore.start(list(self.raws.values()))
+        self._collect: Callable[[], list[Any] | None] | None = collect
+        self._data: dict[str, Any] = {}
+
+    def take(self, path: str) -> tuple[bytes, Any | None] | None:
+        """The file's bytes and data (None: parse it here), or None if not one of the child's."""
+        if path not in self.raws:
+            return None
+        self.finish()
+        data = self._data.get(path, twocore.NOT_DONE)
+        return self.raws[path], None if data is twocore.NOT_DONE else data
+
+    def finish(self) -> None:
+        """Wait for the child (once); also called when loading stops early."""
+        if self._collect is not None:
+            found, self._collect = self._collect(), None
+            if found is not None:
+                self._data = dict(zip(self.raws, found, strict=True))
+
+
 @dataclass(frozen=True)
 class _Files:
     """Reads and parses files of one tree, gathering diagnostics."""
 
     tree: FileTree
     diagnostics: list[Diagnostic]
+    forked: _Forked | None = None
 
     def load(self, path: str) -> Document:
         display = path + self.tree.label
+        taken = self.forked.take(path) if self.forked is not None else None
+        if taken is not None:
+            raw, known = taken
+            return self._parse(raw, display, known)
         try:
             raw = self.tree.read(path)
         except OSError as exc:
@@ -57,7 +92,10 @@ class _Files:
                 error("DW1000", f"cannot read the file: {reason}", Span(display, 1, 1))
             )
             return Document(display)
-        doc, found = parse(raw, display)
+        return self._parse(raw, display, None)
+
+    def _parse(self, raw: bytes, display: str, known: Any | None) -> Document:
+        doc, found = parse(raw, display, known)
         self.diagnostics.extend(found)
         return doc
 
@@ -103,13 +141,25 @@ def read_sources(root: Path, tree: FileTree | None = None) -> Sources:
 def _read_sources(root: Path, tree: FileTree | None) -> Sources:
     tree = tree if tree is not None else WorkingTree(root)
     sources = Sources(root)
-    files = _Files(tree, sources.diagnostics)
-    settings = files.first("", ("dwconf.yaml", "dwconf.yml"))
-    sources.settings = files.load(settings) if settings else None
-    sources.environments = [files.load(p) for p in files.yaml_files("environments")]
-    for entry in tree.entries("solutions"):
-        if entry.is_dir:
-            sources.solutions[entry.name] = _solution_files(files, entry.name)
+    folders = [e.name for e in tree.entries("solutions") if e.is_dir]
+    listing = _Files(tree, sources.diagnostics)
+    paths = [
+        path
+        for folder in folders
+        for kind in ("maps", "schema")
+        for path in listing.yaml_files(f"solutions/{folder}/{kind}")
+    ]
+    forked = _Forked(tree, paths[len(paths) // 2 :]) if twocore.worth_forking(len(paths)) else None
+    files = _Files(tree, sources.diagnostics, forked)
+    try:
+        settings = files.first("", ("dwconf.yaml", "dwconf.yml"))
+        sources.settings = files.load(settings) if settings else None
+        sources.environments = [files.load(p) for p in files.yaml_files("environments")]
+        for folder in folders:
+            sources.solutions[folder] = _solution_files(files, folder)
+    finally:
+        if forked is not None:
+            forked.finish()
     return sources
 
 

@@ -297,8 +297,20 @@ def _yaml_error(exc: yaml.YAMLError, text: str, display: str) -> Diagnostic:
     return error("DW1003", f"YAML syntax error: {problem}", where, hint)
 
 
-def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
-    """Parse one file's bytes; `display` is the path shown in diagnostics."""
+def fast_data(raw: bytes) -> Any | None:
+    """The data `parse` takes from the fast path for these bytes, or None when it does not."""
+    if len(raw) > MAX_FILE_BYTES or b"\x00" in raw[:8192]:
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    return fastyaml.load(text)
+
+
+def parse(raw: bytes, display: str, known: Any | None = None) -> tuple[Document, list[Diagnostic]]:
+    """Parse one file's bytes; `display` is the path shown in diagnostics. `known` is what
+    `fast_data(raw)` returned when it was computed elsewhere (None: work it out here)."""
     doc = Document(display)
     if len(raw) > MAX_FILE_BYTES:
         size = len(raw) // (1024 * 1024)
@@ -314,7 +326,7 @@ def parse(raw: bytes, display: str) -> tuple[Document, list[Diagnostic]]:
     text = _decode(raw, display)
     if isinstance(text, Diagnostic):
         return doc, [text]
-    data = fastyaml.load(text)
+    data = fastyaml.load(text) if known is None else known
     if data is None:
         return _parse_careful(text, display)
     doc = Document(display, data, text=text)

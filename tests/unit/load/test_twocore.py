@@ -1,0 +1,114 @@
+"""Parsing on two cores gives exactly what parsing one file after another gives."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.generate import generate
+from dwconf.load import sources, twocore
+from dwconf.load.sources import Sources, read_sources
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = generate(tmp_path / "repo", maps=40, fields=6, solutions=2)
+    maps = sorted((root / "solutions").glob("*/maps/*.yaml"))
+    # Files the fast path leaves to the careful loader, a broken one and one that is not UTF-8,
+    # among those the child gets (the second half).
+    maps[-1].write_text("name: &a x\nalias: *a\n", encoding="utf-8")
+    maps[-2].write_text("name: [unclosed\n", encoding="utf-8")
+    maps[-3].write_bytes(b"name: caf\xe9\n")
+    maps[-4].write_text("name: '{{ env.name }}'\nlevel: 3\n", encoding="utf-8")
+    return root
+
+
+def _summary(found: Sources) -> list[Any]:
+    docs = [found.settings, *found.environments]
+    for files in found.solutions.values():
+        docs += [files.solution, *files.maps, *files.schemas]
+    return [
+        [(d.path, d.data, d.templates, d._where is None) for d in docs if d is not None],
+        [(str(d.span), d.code, d.message) for d in found.diagnostics],
+    ]
+
+
+def _starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    started: list[int] = []
+    real = twocore.start
+
+    def spy(raws: Any) -> Any:
+        started.append(len(raws))
+        return real(raws)
+
+    monkeypatch.setattr(twocore, "start", spy)
+    return started
+
+
+def test_the_child_parses_half_and_the_result_is_the_same(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
+    one_by_one = _summary(read_sources(repo))
+    monkeypatch.delenv("DWCONF_PARSE_JOBS")
+    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+    started = _starts(monkeypatch)
+    assert _summary(read_sources(repo)) == one_by_one
+    files = len(list((repo / "solutions").glob("*/*/*.yaml")))  # maps and schema files
+    assert started == [files - files // 2]
+    assert any(code == "DW1003" for _, code, _ in one_by_one[1])  # the broken file is reported
+    assert any(code == "DW1001" for _, code, _ in one_by_one[1])  # and the one not UTF-8
+
+
+def test_a_failing_child_leaves_every_file_to_the_parent(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
+    one_by_one = _summary(read_sources(repo))
+    monkeypatch.delenv("DWCONF_PARSE_JOBS")
+    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+
+    def broken(raw: bytes) -> Any:
+        raise RuntimeError("the child fails")
+
+    monkeypatch.setattr(twocore, "fast_data", broken)  # what the forked child runs
+    started = _starts(monkeypatch)
+    assert _summary(read_sources(repo)) == one_by_one
+    assert len(started) == 1
+
+
+def test_the_child_is_waited_for_when_loading_stops_early(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+
+    def fail(files: Any, folder: str) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sources, "_solution_files", fail)
+    with pytest.raises(KeyboardInterrupt):
+        read_sources(repo)
+    with pytest.raises(ChildProcessError):  # reaped: no child left behind
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_no_fork_with_other_threads_few_files_or_when_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert twocore.worth_forking(twocore.MIN_FILES)
+    assert not twocore.worth_forking(twocore.MIN_FILES - 1)
+    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
+    assert not twocore.worth_forking(10 * twocore.MIN_FILES)
+    monkeypatch.delenv("DWCONF_PARSE_JOBS")
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not twocore.worth_forking(10 * twocore.MIN_FILES)
+    finally:
+        release.set()
+        other.join()
