@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Callable, Mapping
@@ -37,6 +38,12 @@ fields:
   - {finops: ACCOUNT, dataverse: tst_account}
   - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _parse_cache_of_the_run(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tests' parse cache (dwconf/load/parsecache.py) is their own, never the user's."""
+    os.environ["DWCONF_CACHE_DIR"] = str(tmp_path_factory.mktemp("parse-cache"))
 
 
 def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from typing import Any
 from dwconf.diagnostics import Diagnostic, Span, error
 from dwconf.git import FileTree, WorkingTree
 from dwconf.load import twocore
-from dwconf.load.yaml12 import Document, parse
+from dwconf.load.parsecache import ParseCache
+from dwconf.load.yaml12 import UNKNOWN, Document, fast_data, parse
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -42,32 +43,56 @@ class Sources:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-class _Forked:
-    """Files whose fast-path data a forked child computes (twocore.py), fetched on first use."""
+class _Prepared:
+    """The many map and schema files, read up front: their fast-path data comes from the
+    parse cache (parsecache.py) or, for a large remainder, half of it from a forked child
+    (twocore.py); the parent works out the rest as it loads each file."""
 
-    def __init__(self, tree: FileTree, paths: list[str]) -> None:
+    def __init__(self, tree: FileTree, paths: list[str], cache: ParseCache | None) -> None:
+        self.cache = cache
         self.raws: dict[str, bytes] = {}
         for path in paths:
-            with contextlib.suppress(OSError):  # the parent reports it when it gets there
+            with contextlib.suppress(OSError):  # reported when the file is loaded
                 self.raws[path] = tree.read(path)
-        collect = twocore.start(list(self.raws.values()))
-        self._collect: Callable[[], list[Any] | None] | None = collect
-        self._data: dict[str, Any] = {}
+        self.known: dict[str, Any] = {}
+        if cache is not None:
+            for path, raw in self.raws.items():
+                found = cache.get(cache.key(raw))
+                if found is not None:
+                    self.known[path] = found
+        self.cached = set(self.known)
+        missing = [p for p in self.raws if p not in self.cached]
+        theirs = missing[len(missing) // 2 :] if twocore.worth_forking(len(missing)) else []
+        self._theirs = set(theirs)
+        self._collect = twocore.start([self.raws[p] for p in theirs]) if theirs else None
+        self._order = theirs
 
-    def take(self, path: str) -> tuple[bytes, Any | None] | None:
-        """The file's bytes and data (None: parse it here), or None if not one of the child's."""
-        if path not in self.raws:
+    def data(self, path: str, raw: bytes) -> Any:
+        """The fast path's data for the file (None: the careful loader's), remembered."""
+        if self.raws.get(path) is not raw:  # not one of the prepared files
+            found = self.cache.get(self.cache.key(raw)) if self.cache is not None else None
+            return found if found is not None else self._remember(raw, fast_data(raw))
+        if path in self.cached:
+            return self.known[path]
+        if path in self._theirs:
+            self.finish()
+        known = self.known.get(path, UNKNOWN)
+        if known is twocore.NOT_DONE:
             return None
-        self.finish()
-        data = self._data.get(path, twocore.NOT_DONE)
-        return self.raws[path], None if data is twocore.NOT_DONE else data
+        return self._remember(raw, fast_data(raw) if known is UNKNOWN else known)
+
+    def _remember(self, raw: bytes, data: Any) -> Any:
+        if self.cache is not None:
+            self.cache.put(self.cache.key(raw), data)
+        return data
 
     def finish(self) -> None:
-        """Wait for the child (once); also called when loading stops early."""
-        if self._collect is not None:
-            found, self._collect = self._collect(), None
+        """Wait for the child, once; also called when loading stops early."""
+        collect, self._collect = self._collect, None
+        if collect is not None:
+            found = collect()
             if found is not None:
-                self._data = dict(zip(self.raws, found, strict=True))
+                self.known.update(zip(self._order, found, strict=True))
 
 
 @dataclass(frozen=True)
@@ -76,25 +101,24 @@ class _Files:
 
     tree: FileTree
     diagnostics: list[Diagnostic]
-    forked: _Forked | None = None
+    prepared: _Prepared | None = None
+
+    def read(self, path: str) -> bytes:
+        if self.prepared is not None and path in self.prepared.raws:
+            return self.prepared.raws[path]
+        return self.tree.read(path)
 
     def load(self, path: str) -> Document:
         display = path + self.tree.label
-        taken = self.forked.take(path) if self.forked is not None else None
-        if taken is not None:
-            raw, known = taken
-            return self._parse(raw, display, known)
         try:
-            raw = self.tree.read(path)
+            raw = self.read(path)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             self.diagnostics.append(
                 error("DW1000", f"cannot read the file: {reason}", Span(display, 1, 1))
             )
             return Document(display)
-        return self._parse(raw, display, None)
-
-    def _parse(self, raw: bytes, display: str, known: Any | None) -> Document:
+        known = UNKNOWN if self.prepared is None else self.prepared.data(path, raw)
         doc, found = parse(raw, display, known)
         self.diagnostics.extend(found)
         return doc
@@ -149,8 +173,9 @@ def _read_sources(root: Path, tree: FileTree | None) -> Sources:
         for kind in ("maps", "schema")
         for path in listing.yaml_files(f"solutions/{folder}/{kind}")
     ]
-    forked = _Forked(tree, paths[len(paths) // 2 :]) if twocore.worth_forking(len(paths)) else None
-    files = _Files(tree, sources.diagnostics, forked)
+    cache = ParseCache.open()
+    prepared = _Prepared(tree, paths, cache)
+    files = _Files(tree, sources.diagnostics, prepared)
     try:
         settings = files.first("", ("dwconf.yaml", "dwconf.yml"))
         sources.settings = files.load(settings) if settings else None
@@ -158,8 +183,9 @@ def _read_sources(root: Path, tree: FileTree | None) -> Sources:
         for folder in folders:
             sources.solutions[folder] = _solution_files(files, folder)
     finally:
-        if forked is not None:
-            forked.finish()
+        prepared.finish()
+        if cache is not None:
+            cache.close()
     return sources
 
 

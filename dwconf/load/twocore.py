@@ -1,62 +1,69 @@
-"""Parsing a large configuration on two cores: a forked child reads the data of half the files.
+"""Work on two cores: a forked child does half of a large job while the parent does the rest.
 
-At 1,000 maps, parsing is about half of `dwconf validate`. When there are many files, the
-parent forks once; the child runs the fast path (yaml12.fast_data) on the second half of the
-files' bytes, which the parent read before forking, and sends the data back with `marshal`
-(exact for every value YAML data holds). The parent parses the first half meanwhile. Each file
-the child could not vouch for, or all of them when the child fails, the parent parses itself,
-so the result is the same Documents and diagnostics as parsing one file after another.
+At 1,000 maps, parsing is about half of `dwconf validate` and the map rules a third of the
+rest. For each, when there is enough of it, the parent forks once; the child works on the
+second half, with everything the parent had loaded, and sends its result back through a pipe;
+the parent works on the first half meanwhile, then takes the child's. Whatever the child could
+not do, or everything when the child fails, the parent does itself, so the result is the same
+as doing the work one item after another:
+
+- parsing: the child runs the fast path (yaml12.fast_data) on the bytes the parent read before
+  forking and sends the data back with `marshal`, exact for every value YAML data holds;
+- map rules: the child runs them on its maps and sends the diagnostics back with `pickle`.
 
 Forking is skipped where it is unsafe or pointless: no `os.fork` (Windows), other threads
-running (a lock held by one of them would stay held in the child), few files, or
-DWCONF_PARSE_JOBS=1.
+running (a lock held by one of them would stay held in the child), little work, or
+DWCONF_JOBS=1.
 """
 
 from __future__ import annotations
 
 import marshal
 import os
+import pickle
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from dwconf.load.yaml12 import fast_data
 
-MIN_FILES = 200
+MIN_ITEMS = 200
 NOT_DONE = ("not done",)  # a file whose data the child could not vouch for
 
 
 def worth_forking(count: int) -> bool:
     return (
         hasattr(os, "fork")
-        and count >= MIN_FILES
-        and os.environ.get("DWCONF_PARSE_JOBS", "") != "1"
+        and count >= MIN_ITEMS
+        and os.environ.get("DWCONF_JOBS", "") != "1"
         and threading.active_count() == 1
     )
 
 
-def start(raws: Sequence[bytes]) -> Callable[[], list[Any] | None]:
-    """Fork a child that computes `fast_data` of each of `raws`; the returned function waits
-    for it and gives the data in order (NOT_DONE for a file left to the parent), or None when
-    the child failed."""
+def in_child(
+    work: Callable[[], Any],
+    encode: Callable[[Any], bytes] = pickle.dumps,
+    decode: Callable[[bytes], Any] = pickle.loads,
+) -> Callable[[], Any | None]:
+    """Fork a child that runs `work`; the returned function waits for the child and gives what
+    `work` returned, or None when the child failed. Call it exactly once."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running any clean-up of the parent
+    if pid == 0:  # the child: work, send, leave without running any clean-up of the parent
         status = 1
         try:
             os.close(read_end)
-            found = [fast_data(raw) for raw in raws]
-            payload = marshal.dumps([NOT_DONE if d is None else d for d in found])
+            payload = encode(work())
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(payload)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
-    return lambda: _collect(pid, read_end, len(raws))
+    return lambda: _collect(pid, read_end, decode)
 
 
-def _collect(pid: int, read_end: int, count: int) -> list[Any] | None:
+def _collect(pid: int, read_end: int, decode: Callable[[bytes], Any]) -> Any | None:
     try:
         with os.fdopen(read_end, "rb") as pipe:
             payload = pipe.read()
@@ -65,9 +72,24 @@ def _collect(pid: int, read_end: int, count: int) -> list[Any] | None:
     if status != 0:
         return None
     try:
-        found = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError):
+        return decode(payload)
+    except Exception:  # a truncated or garbled payload: the parent does the work itself
         return None
-    if not isinstance(found, list) or len(found) != count:
-        return None
-    return [NOT_DONE if d == NOT_DONE else d for d in found]
+
+
+def start(raws: Sequence[bytes]) -> Callable[[], list[Any] | None]:
+    """Fast-path data of each of `raws` from a child (NOT_DONE for a file it leaves to the
+    parent), or None when the child failed."""
+
+    def work() -> list[Any]:
+        return [NOT_DONE if d is None else d for d in map(fast_data, raws)]
+
+    collect = in_child(work, marshal.dumps, marshal.loads)
+
+    def data() -> list[Any] | None:
+        found = collect()
+        if not isinstance(found, list) or len(found) != len(raws):
+            return None
+        return [NOT_DONE if d == NOT_DONE else d for d in found]
+
+    return data

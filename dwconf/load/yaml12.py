@@ -308,9 +308,16 @@ def fast_data(raw: bytes) -> Any | None:
     return fastyaml.load(text)
 
 
-def parse(raw: bytes, display: str, known: Any | None = None) -> tuple[Document, list[Diagnostic]]:
+class _Unknown:
+    """`parse` works out the fast path's data itself."""
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def parse(raw: bytes, display: str, known: Any = UNKNOWN) -> tuple[Document, list[Diagnostic]]:
     """Parse one file's bytes; `display` is the path shown in diagnostics. `known` is what
-    `fast_data(raw)` returned when it was computed elsewhere (None: work it out here)."""
+    `fast_data(raw)` returned when it was worked out elsewhere (a child process, the cache)."""
     doc = Document(display)
     if len(raw) > MAX_FILE_BYTES:
         size = len(raw) // (1024 * 1024)
@@ -326,7 +333,7 @@ def parse(raw: bytes, display: str, known: Any | None = None) -> tuple[Document,
     text = _decode(raw, display)
     if isinstance(text, Diagnostic):
         return doc, [text]
-    data = fastyaml.load(text) if known is None else known
+    data = fastyaml.load(text) if known is UNKNOWN else known
     if data is None:
         return _parse_careful(text, display)
     doc = Document(display, data, text=text)

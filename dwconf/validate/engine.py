@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dwconf.diagnostics import Diagnostic, Severity, count, sort_unique
+from dwconf.load import twocore
 from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
 from dwconf.load.sources import collector_paused
 from dwconf.validate.context import MapContext
@@ -30,18 +31,31 @@ class Report:
 def check_project(project: Project, checked: set[int] | None = None) -> list[Diagnostic]:
     """Rules over one rendered project; maps already in `checked` (by id) are skipped."""
     checked = set() if checked is None else checked
-    found: list[Diagnostic] = []
-    for spec in project.maps():
-        if id(spec) in checked:
-            continue
-        checked.add(id(spec))
-        found.extend(check_map(project, spec))
+    specs = [spec for spec in project.maps() if id(spec) not in checked]
+    checked.update(id(spec) for spec in specs)
+    found = check_maps(project, specs)
     for project_rule in PROJECT_RULES:
         found.extend(project_rule(project))
     if project.environment is not None:
         for env_rule in ENVIRONMENT_RULES:
             found.extend(env_rule(project, project.environment))
     return found
+
+
+def check_maps(project: Project, specs: list[MapSpec]) -> list[Diagnostic]:
+    """The map rules over `specs`, in order; many maps are checked on two cores (twocore.py)."""
+    half = len(specs) // 2 if twocore.worth_forking(len(specs)) else len(specs)
+    second = specs[half:]
+    collect = twocore.in_child(lambda: _check_all(project, second)) if second else None
+    found = _check_all(project, specs[:half])
+    if collect is not None:
+        theirs = collect()
+        found.extend(theirs if isinstance(theirs, list) else _check_all(project, second))
+    return found
+
+
+def _check_all(project: Project, specs: list[MapSpec]) -> list[Diagnostic]:
+    return [d for spec in specs for d in check_map(project, spec)]
 
 
 def check_map(project: Project, spec: MapSpec) -> list[Diagnostic]:

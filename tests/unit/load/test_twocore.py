@@ -15,7 +15,8 @@ from dwconf.load.sources import Sources, read_sources
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DWCONF_CACHE", "off")  # every file is parsed (parsecache.py)
     root = generate(tmp_path / "repo", maps=40, fields=6, solutions=2)
     maps = sorted((root / "solutions").glob("*/maps/*.yaml"))
     # Files the fast path leaves to the careful loader, a broken one and one that is not UTF-8,
@@ -52,10 +53,10 @@ def _starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_the_child_parses_half_and_the_result_is_the_same(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
+    monkeypatch.setenv("DWCONF_JOBS", "1")
     one_by_one = _summary(read_sources(repo))
-    monkeypatch.delenv("DWCONF_PARSE_JOBS")
-    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+    monkeypatch.delenv("DWCONF_JOBS")
+    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
     started = _starts(monkeypatch)
     assert _summary(read_sources(repo)) == one_by_one
     files = len(list((repo / "solutions").glob("*/*/*.yaml")))  # maps and schema files
@@ -67,10 +68,10 @@ def test_the_child_parses_half_and_the_result_is_the_same(
 def test_a_failing_child_leaves_every_file_to_the_parent(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
+    monkeypatch.setenv("DWCONF_JOBS", "1")
     one_by_one = _summary(read_sources(repo))
-    monkeypatch.delenv("DWCONF_PARSE_JOBS")
-    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+    monkeypatch.delenv("DWCONF_JOBS")
+    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
 
     def broken(raw: bytes) -> Any:
         raise RuntimeError("the child fails")
@@ -84,7 +85,7 @@ def test_a_failing_child_leaves_every_file_to_the_parent(
 def test_the_child_is_waited_for_when_loading_stops_early(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(twocore, "MIN_FILES", 10)
+    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
 
     def fail(files: Any, folder: str) -> Any:
         raise KeyboardInterrupt
@@ -99,16 +100,16 @@ def test_the_child_is_waited_for_when_loading_stops_early(
 def test_no_fork_with_other_threads_few_files_or_when_turned_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert twocore.worth_forking(twocore.MIN_FILES)
-    assert not twocore.worth_forking(twocore.MIN_FILES - 1)
-    monkeypatch.setenv("DWCONF_PARSE_JOBS", "1")
-    assert not twocore.worth_forking(10 * twocore.MIN_FILES)
-    monkeypatch.delenv("DWCONF_PARSE_JOBS")
+    assert twocore.worth_forking(twocore.MIN_ITEMS)
+    assert not twocore.worth_forking(twocore.MIN_ITEMS - 1)
+    monkeypatch.setenv("DWCONF_JOBS", "1")
+    assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
+    monkeypatch.delenv("DWCONF_JOBS")
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
-        assert not twocore.worth_forking(10 * twocore.MIN_FILES)
+        assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
     finally:
         release.set()
         other.join()
