@@ -33,6 +33,7 @@ Figures = dict[str, Any]
 ROWS = (
     "yaml_mib",
     "csafeloader_parse_s",
+    "validate_cold_s",
     "validate_s",
     "render_s",
     "read_local_s",
@@ -40,6 +41,7 @@ ROWS = (
     "emulator_read_cold_requests",
     "emulator_read_warm_s",
     "emulator_read_warm_requests",
+    "plan_no_change_cold_s",
     "plan_no_change_s",
     "plan_1pct_changed_s",
     "apply_50_maps_s",
@@ -54,6 +56,7 @@ PROFILED = ("validate", "render", "read", "plan")
 PROFILE_MAPS = 200  # enough for the profile's shape; cProfile doubles the time
 GROWTH = (
     "csafeloader_parse_s",
+    "validate_cold_s",
     "validate_s",
     "render_s",
     "read_local_s",
@@ -112,7 +115,9 @@ def profile(step: str, maps: int, top: int = 8) -> str:
 
 # Absolute targets: (figure, size it applies to or None for every size, limit, step to profile)
 ABSOLUTE = (
+    ("validate_cold_s", 1000, 2.0, "validate"),
     ("validate_s", 1000, 2.0, "validate"),
+    ("plan_no_change_cold_s", 1000, 2.0, "plan"),
     ("plan_no_change_s", 1000, 2.0, "plan"),
     ("plan_1pct_changed_s", 1000, 2.0, "plan"),
     ("emulator_read_warm_requests", None, 20, ""),
@@ -133,6 +138,8 @@ def ratios(sizes: list[Figures]) -> Figures:
     by_maps = {f["maps"]: f for f in sizes}
     if 1000 in by_maps and 5000 in by_maps:
         for key in GROWTH:
+            if key not in by_maps[1000] or key not in by_maps[5000]:
+                continue
             t1, t5 = by_maps[1000][key], by_maps[5000][key]
             found[f"growth_exponent_{key}"] = math.log(t5 / t1) / math.log(5)
     return found

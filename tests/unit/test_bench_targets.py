@@ -12,8 +12,10 @@ def size(maps: int, validate: float, plan: float, warm_requests: int) -> dict[st
     return {
         "maps": maps,
         "csafeloader_parse_s": 4.0 * maps / 1000,
+        "validate_cold_s": 1.2 * validate,
         "validate_s": validate,
         "read_local_s": 0.5,
+        "plan_no_change_cold_s": 1.2 * plan,
         "plan_no_change_s": plan,
         "plan_1pct_changed_s": plan,
         "render_s": validate,
@@ -30,6 +32,10 @@ def test_absolute_targets_apply_at_1000_maps() -> None:
     found = verdicts([size(100, 9.0, 9.0, 7), size(1000, 1.5, 2.5, 7)])
     assert found["validate_s@1000"] == (True, "validate")
     assert found["plan_no_change_s@1000"] == (False, "plan")
+    # with the parse cache off: 1.8 s and 3.0 s
+    assert found["validate_cold_s@1000"] == (True, "validate")
+    assert found["plan_no_change_cold_s@1000"] == (False, "plan")
+    assert verdicts([size(1000, 1.8, 1.5, 7)])["validate_cold_s@1000"] == (False, "validate")
     assert "validate_s@100" not in found  # the 2 s limit is for 1,000 maps
     assert found["emulator_read_warm_requests@100"] == (True, "")
 
