@@ -68,14 +68,15 @@ class Column(NamedTuple):
     @classmethod
     def of(cls, name: str, spec: ColumnSpec) -> Column:
         """A column from a validated schema-file spec (what `parse` makes of its dump)."""
+        values = spec.get("values")
         return cls(
             name,
-            TYPES_BY_VALUE[spec.type],
-            spec.max_length,
-            tuple(map(str, spec.values)) if spec.values else (),
-            spec.target,
-            spec.required,
-            spec.read_only,
+            TYPES_BY_VALUE[spec.get("type", "unknown")],
+            spec.get("max_length"),
+            tuple(map(str, values)) if values else (),
+            spec.get("target"),
+            spec.get("required", False),
+            spec.get("read_only", False),
         )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import is_typeddict
 
 from dwconf.diagnostics import Diagnostic, error
 from dwconf.load.yaml12 import Document, Path
@@ -41,21 +42,32 @@ def _data_path(doc: Document, base: Path, loc: tuple[int | str, ...]) -> Path:
     return path
 
 
-def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    """The nested model class that owns the last key of `loc` (for "did you mean")."""
+def _keys_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed where the last key of `loc` stands (for "did you mean")."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
+        annotation = _annotations(current).get(part)
+        if annotation is None:
             continue
-        current = _inner_model(field.annotation)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        current = _inner_model(annotation)
+    return list(_annotations(current)) if current is not None else []
+
+
+def _annotations(owner: Any) -> dict[str, Any]:
+    """Field annotations of a model or a typed dict."""
+    if isinstance(owner, type) and issubclass(owner, BaseModel):
+        return {name: field.annotation for name, field in owner.model_fields.items()}
+    if is_typeddict(owner):
+        return get_type_hints(owner)
+    return {}
 
 
 def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if (isinstance(annotation, type) and issubclass(annotation, BaseModel)) or is_typeddict(
+        annotation
+    ):
         return annotation
     for arg in getattr(annotation, "__args__", ()):
         found = _inner_model(arg)
@@ -67,7 +79,7 @@ def _inner_model(annotation: Any) -> Any:
 _SECRET_WORDS = ("secret", "password", "token", "key")
 
 
-def _unknown_key(doc: Document, path: Path, owner: type[BaseModel] | None) -> Diagnostic:
+def _unknown_key(doc: Document, path: Path, known: list[str]) -> Diagnostic:
     key = str(path[-1])
     if "auth" in path and any(w in key.lower() for w in _SECRET_WORDS):
         return error(
@@ -77,7 +89,6 @@ def _unknown_key(doc: Document, path: Path, owner: type[BaseModel] | None) -> Di
             f"use '{key}_env: <VARIABLE_NAME>' and set the variable in the pipeline; "
             "if a secret was committed, rotate it",
         )
-    known = list(owner.model_fields) if owner else []
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else ""
     if known and not close:
@@ -139,7 +150,7 @@ def model_errors(
     found: list[Diagnostic] = []
     for err, path in _one_per_value(list(errors), paths):
         if err["type"] == "extra_forbidden":
-            found.append(_unknown_key(doc, path, _model_at(model, tuple(err["loc"]))))
+            found.append(_unknown_key(doc, path, _keys_at(model, tuple(err["loc"]))))
             continue
         code, message, hint = _describe(err, path)
         span = doc.span(path, key=err["type"] == "missing")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, NotRequired
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
+from typing_extensions import TypedDict
 
 from dwconf.model.common import Strict
 
@@ -25,13 +26,17 @@ ColumnType = Literal[
 ]
 
 
-class ColumnSpec(Strict):
-    type: ColumnType = "unknown"
-    max_length: int | None = Field(default=None, ge=1)
-    values: list[str | int | bool] = Field(default_factory=list)
-    target: str | None = None
-    required: bool = False
-    read_only: bool = False
+class ColumnSpec(TypedDict):
+    """A field or column. A typed dict rather than a model: a large solution schema holds a
+    hundred thousand of them, validated in a third of the time; every key may be left out."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+    type: NotRequired[ColumnType]
+    max_length: NotRequired[Annotated[int, Field(ge=1)] | None]
+    values: NotRequired[list[str | int | bool]]
+    target: NotRequired[str | None]
+    required: NotRequired[bool]
+    read_only: NotRequired[bool]
 
 
 class EntitySpec(Strict):
