@@ -11,7 +11,8 @@ import pytest
 
 from bench.generate import generate
 from dwconf.load import parsecache, sources, twocore
-from dwconf.load.sources import Sources, read_sources
+from dwconf.load.sources import read_sources
+from tests.support import sources_summary
 
 
 @pytest.fixture
@@ -30,16 +31,6 @@ def repo(tmp_path: Path) -> Path:
     maps[1].write_text("name: [unclosed\n", encoding="utf-8")  # broken
     maps[2].write_text("name: '{{ env.name }}'\nlevel: 3\n", encoding="utf-8")  # templated
     return root
-
-
-def _summary(found: Sources) -> list[Any]:
-    docs = [found.settings, *found.environments]
-    for files in found.solutions.values():
-        docs += [files.solution, *files.maps, *files.schemas]
-    return [
-        [(d.path, d.data, d.templates, d._where is None) for d in docs if d is not None],
-        [(str(d.span), d.code, d.message) for d in found.diagnostics],
-    ]
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -64,17 +55,17 @@ def test_a_second_read_takes_unchanged_files_from_the_cache(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DWCONF_CACHE", "off")
-    uncached = _summary(read_sources(repo))
+    uncached = sources_summary(read_sources(repo))
     assert not cache_dir.exists()
     monkeypatch.delenv("DWCONF_CACHE")
     calls = _counting(monkeypatch)
-    first = _summary(read_sources(repo))
+    first = sources_summary(read_sources(repo))
     files = len(calls)
     assert first == uncached and files > 12
     # Every file the fast path read is remembered; the two it leaves to the careful loader not.
     assert _rows(cache_dir) == files - 2
     calls.clear()
-    assert _summary(read_sources(repo)) == uncached
+    assert sources_summary(read_sources(repo)) == uncached
     assert len(calls) == 2  # only the careful loader's files are looked at again
 
 
@@ -90,7 +81,7 @@ def test_a_changed_file_is_parsed_again(
     names = [d.data.get("name") for f in found.solutions.values() for d in f.maps if d.data]
     assert any(str(n).startswith("Renamed map") for n in names)
     monkeypatch.setenv("DWCONF_CACHE", "off")
-    assert _summary(found) == _summary(read_sources(repo))
+    assert sources_summary(found) == sources_summary(read_sources(repo))
 
 
 def test_a_new_loader_version_does_not_use_old_entries(
@@ -108,7 +99,7 @@ def test_a_damaged_cache_is_only_turned_off(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     monkeypatch.setenv("DWCONF_CACHE", "off")
-    uncached = _summary(read_sources(repo))
+    uncached = sources_summary(read_sources(repo))
     monkeypatch.delenv("DWCONF_CACHE")
     if damage == "garbage":
         cache_dir.mkdir()
@@ -120,7 +111,7 @@ def test_a_damaged_cache_is_only_turned_off(
     else:
         cache_dir.parent.mkdir(exist_ok=True)
         cache_dir.write_text("a file where the folder should be")
-    assert _summary(read_sources(repo)) == uncached
+    assert sources_summary(read_sources(repo)) == uncached
 
 
 def test_the_oldest_entries_are_pruned(

@@ -11,7 +11,8 @@ import pytest
 
 from bench.generate import generate
 from dwconf.load import sources, twocore
-from dwconf.load.sources import Sources, read_sources
+from dwconf.load.sources import read_sources
+from tests.support import sources_summary
 
 
 @pytest.fixture
@@ -28,16 +29,6 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def _summary(found: Sources) -> list[Any]:
-    docs = [found.settings, *found.environments]
-    for files in found.solutions.values():
-        docs += [files.solution, *files.maps, *files.schemas]
-    return [
-        [(d.path, d.data, d.templates, d._where is None) for d in docs if d is not None],
-        [(str(d.span), d.code, d.message) for d in found.diagnostics],
-    ]
-
-
 def _starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     started: list[int] = []
     real = twocore.start
@@ -50,15 +41,21 @@ def _starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return started
 
 
-def test_the_child_parses_half_and_the_result_is_the_same(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def one_by_one(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What reading `repo` gives in one process; then forking is allowed from 10 files."""
     monkeypatch.setenv("DWCONF_JOBS", "1")
-    one_by_one = _summary(read_sources(repo))
+    found = sources_summary(read_sources(repo))
     monkeypatch.delenv("DWCONF_JOBS")
     monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
+    return found
+
+
+def test_the_child_parses_half_and_the_result_is_the_same(
+    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     started = _starts(monkeypatch)
-    assert _summary(read_sources(repo)) == one_by_one
+    assert sources_summary(read_sources(repo)) == one_by_one
     files = len(list((repo / "solutions").glob("*/*/*.yaml")))  # maps and schema files
     assert started == [files - files // 2]
     assert any(code == "DW1003" for _, code, _ in one_by_one[1])  # the broken file is reported
@@ -66,19 +63,14 @@ def test_the_child_parses_half_and_the_result_is_the_same(
 
 
 def test_a_failing_child_leaves_every_file_to_the_parent(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DWCONF_JOBS", "1")
-    one_by_one = _summary(read_sources(repo))
-    monkeypatch.delenv("DWCONF_JOBS")
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
-
     def broken(raw: bytes) -> Any:
         raise RuntimeError("the child fails")
 
     monkeypatch.setattr(twocore, "fast_data", broken)  # what the forked child runs
     started = _starts(monkeypatch)
-    assert _summary(read_sources(repo)) == one_by_one
+    assert sources_summary(read_sources(repo)) == one_by_one
     assert len(started) == 1
 
 
