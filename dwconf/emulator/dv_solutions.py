@@ -157,7 +157,7 @@ def poll(handle: EnvHandle, operation_id: str) -> None:
 def _export(handle: EnvHandle, request: DvRequest) -> odata.Reply:
     body = request.json()
     name = str(body.get("SolutionName") or "")
-    installed = handle.env.read().solution(name)
+    installed = handle.env.solution(name)
     if installed is None:
         raise live_error(SolutionNotFound(name))
     details = handle.side["solutions"].get(name) or {}

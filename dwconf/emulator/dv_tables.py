@@ -10,13 +10,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf.emulator import dv_metadata, mapping, solution_zip
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
-from dwconf.live import InstalledSolution, LiveMap, LiveState, RunState
+from dwconf.live import (
+    DeploymentRecord,
+    InstalledSolution,
+    Lease,
+    LiveMap,
+    LiveState,
+    RunState,
+)
 
 Row = dict[str, Any]
 KNOWN_PREFIXES = {"microsoftdynamics": ("msdyn", 19235), "microsoft": ("msdyn", 19235)}
@@ -146,8 +153,7 @@ def _runtime_configs(handle: EnvHandle, state: LiveState) -> list[Row]:
     return [_runtime_row(handle, state, m) for m in running]
 
 
-def lease_row(state: LiveState) -> Row | None:
-    lease = state.lock
+def lease_row(lease: Lease | None) -> Row | None:
     if lease is None:
         return None
     return {
@@ -162,11 +168,11 @@ def lease_row(state: LiveState) -> Row | None:
 
 
 def _leases(handle: EnvHandle, state: LiveState) -> list[Row]:
-    row = lease_row(state)
+    row = lease_row(state.lock)
     return [row] if row else []
 
 
-def _records(handle: EnvHandle, state: LiveState) -> list[Row]:
+def record_rows(records: Sequence[DeploymentRecord]) -> list[Row]:
     return [
         {
             "dwconf_deploymentrecordid": r.id,
@@ -178,8 +184,12 @@ def _records(handle: EnvHandle, state: LiveState) -> list[Row]:
             "dwconf_status": r.status,
             "createdon": iso(r.created),
         }
-        for r in state.records
+        for r in records
     ]
+
+
+def _records(handle: EnvHandle, state: LiveState) -> list[Row]:
+    return record_rows(state.records)
 
 
 def _side(kind: str) -> Callable[[EnvHandle, LiveState], list[Row]]:

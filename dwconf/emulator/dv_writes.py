@@ -24,7 +24,15 @@ from dwconf.emulator.dv_request import (
     check_preconditions,
     live_error,
 )
-from dwconf.emulator.dv_tables import LEASE_NAME, EntitySet, Row, etag, lease_row, map_rows
+from dwconf.emulator.dv_tables import (
+    LEASE_NAME,
+    EntitySet,
+    Row,
+    etag,
+    lease_row,
+    map_rows,
+    record_rows,
+)
 from dwconf.emulator.registry import EnvHandle
 from dwconf.live import InstalledSolution, LiveError, SolutionPackage
 from dwconf.live.state import Definition
@@ -132,7 +140,7 @@ def _acquire(handle: EnvHandle, body: dict[str, Any]) -> None:
 
 
 def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
-    current = lease_row(handle.env.read())
+    current = lease_row(handle.env.lock_status())
     row = _lease_target(where, current) if where.is_record else current
     if request.method == "POST" and current is not None:
         raise DvError(412, "", "A record with matching key values already exists.")
@@ -150,7 +158,7 @@ def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Targ
         handle.env.renew_lock(str(row["dwconf_leaseid"]), _ttl(handle, body))
     else:
         _acquire(handle, body)
-    after = lease_row(handle.env.read())
+    after = lease_row(handle.env.lock_status())
     assert after is not None
     return _written(request, entity, after, created=row is None)
 
@@ -185,7 +193,7 @@ def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Tar
             status=str(body.get("dwconf_status") or "succeeded"),
         )
         return _written(request, entity, _record_row(handle, entity, record.id), created=True)
-    row = _find(entity.rows(handle, handle.env.read()), entity, where)
+    row = _find(record_rows(handle.env.records()), entity, where)
     check_preconditions(request, row, etag(row) if row else None)
     row = _require(row, entity, where)
     if set(body) - {"dwconf_status"} or "dwconf_status" not in body:
@@ -195,8 +203,7 @@ def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Tar
 
 
 def _record_row(handle: EnvHandle, entity: EntitySet, record_id: str) -> Row:
-    rows = entity.rows(handle, handle.env.read())
-    return next(r for r in rows if r[entity.key] == record_id)
+    return next(r for r in record_rows(handle.env.records()) if r[entity.key] == record_id)
 
 
 # Map definitions ------------------------------------------------------------------------------

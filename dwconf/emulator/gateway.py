@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from dwconf.emulator import gw_link, gw_shapes, odata
+from dwconf.emulator import gw_link, gw_shapes, mapping, odata
 from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, error_reply, reply
 from dwconf.emulator.registry import EnvHandle, iso
-from dwconf.live import LiveError, LiveMap, LiveState
+from dwconf.emulator.views import map_named, read_view, views
+from dwconf.live import LiveError, LiveMap
 from dwconf.live.state import MasterSide
 
 A = "/api/DualWriteManagement/1.0"
@@ -67,48 +68,54 @@ def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 
 def _entities(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     check_cid(handle, request.params.get("cid", handle.cid))
-    state = handle.env.read()
-    return reply(200, [gw_shapes.dw_map(handle, state, m) for m in state.maps])
+    found = views(handle.env.read())
+    return reply(200, [gw_shapes.dw_map(handle, view) for view in found.values()])
 
 
-def map_by_project(state: LiveState, pid: str) -> LiveMap | None:
-    return next((m for m in state.maps if m.project_id.lower() == pid.lower()), None)
+def _project(handle: EnvHandle, pid: str) -> LiveMap:
+    live = handle.env.find_map(pid)
+    if live is None:
+        raise GatewayError(404, "map.not_found", f"Project '{pid}' was not found.")
+    return live
 
 
 def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    state = handle.env.read()
-    live = map_by_project(state, request.args["pid"])
-    if live is None:
-        raise GatewayError(404, "map.not_found", f"Project '{request.args['pid']}' was not found.")
-    return reply(200, gw_shapes.field_mapping(handle, state, live))
+    view = read_view(handle.env, _project(handle, request.args["pid"]))
+    key = handle.env.integration_key(mapping.entities(view.definition)[1])
+    return reply(200, gw_shapes.field_mapping(handle, view, key))
 
 
 # Lifecycle ------------------------------------------------------------------------------------
 
 
-def _map_for(handle: EnvHandle, state: LiveState, detail: Any) -> LiveMap:
+def _templates_with(handle: EnvHandle, tid: str) -> list[tuple[str, str]]:
+    """(map, version) of the templates whose id is `tid`, in the snapshot's order."""
+    return [t for t in handle.env.template_versions() if handle.template_id(*t) == tid.lower()]
+
+
+def _map_for(handle: EnvHandle, detail: Any) -> LiveMap:
     if not isinstance(detail, dict):
         raise GatewayError(400, "request.invalid", "Each detail is an object with tid and pid.")
     if detail.get("pid"):
-        live = map_by_project(state, str(detail["pid"]))
+        live = handle.env.find_map(str(detail["pid"]))
         if live is not None:
             return live
     tid = str(detail.get("tid") or "").lower()
-    for found in state.templates:
-        if handle.template_id(found.name, found.version) == tid:
-            live = state.map(found.name)
-            if live is not None:
-                return live
+    for name, _ in _templates_with(handle, tid):
+        live = map_named(handle.env, name)
+        if live is not None:
+            return live
     raise GatewayError(
         400, "request.invalid", f"Unknown map: tid '{tid}', pid '{detail.get('pid')}'."
     )
 
 
-def _master(state: LiveState, live: LiveMap, parameters: dict[str, Any]) -> MasterSide | None:
+def _master(handle: EnvHandle, live: LiveMap, parameters: dict[str, Any]) -> MasterSide | None:
     chosen = (parameters.get("conflictResolution") or {}).get("master")
     if chosen in MASTERS:
         return MASTERS[chosen]
-    default = (gw_shapes.definition_of(state, live).get("initial_sync") or {}).get("master")
+    current = map_named(handle.env, live.name) or live
+    default = (read_view(handle.env, current).definition.get("initial_sync") or {}).get("master")
     return default if default in ("dataverse", "finops") else None
 
 
@@ -117,9 +124,9 @@ def _perform(handle: EnvHandle, action: str, live: LiveMap, parameters: dict[str
     if action == "1":
         if parameters.get("skipInitialSync", True) is not False:
             return env.start_map(live.name)
-        return env.start_map(live.name, True, _master(env.read(), live, parameters))
+        return env.start_map(live.name, True, _master(handle, live, parameters))
     if action == "8":
-        return env.start_map(live.name, True, _master(env.read(), live, parameters))
+        return env.start_map(live.name, True, _master(handle, live, parameters))
     operation = {"4": env.stop_map, "5": env.pause_map, "6": env.resume_map}[action]
     return operation(live.name)
 
@@ -136,8 +143,7 @@ def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
         raise GatewayError(
             400, "request.invalid", "Expected an action (1, 4, 5, 6, 8) and details."
         )
-    state = handle.env.read()
-    maps = [_map_for(handle, state, d) for d in details]
+    maps = [_map_for(handle, d) for d in details]
     done: dict[str, dict[str, Any]] = {}
     with handle.atomic():
         for live, detail in zip(maps, details, strict=True):
@@ -162,9 +168,9 @@ def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
         )
     for name in entry["maps"]:
         handle.env.poll(name)
-    state = handle.env.read()
-    found = [state.map(name) for name in entry["maps"]]
-    return reply(200, [gw_shapes.dw_map(handle, state, m) for m in found if m is not None])
+    found = [map_named(handle.env, name) for name in entry["maps"]]
+    shown = [gw_shapes.dw_map(handle, read_view(handle.env, m)) for m in found if m is not None]
+    return reply(200, shown)
 
 
 # Versions, solutions, prerequisites -----------------------------------------------------------
@@ -172,18 +178,17 @@ def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 
 def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     check_cid(handle, request.args["cid"])
-    state = handle.env.read()
     tid = request.args["tid"].lower()
-    found = next((t for t in state.templates if handle.template_id(t.name, t.version) == tid), None)
+    found = next(iter(_templates_with(handle, tid)), None)
     if found is None:
         raise GatewayError(404, "map.version_not_found", f"Template '{tid}' was not found.")
-    live = state.map(found.name)
+    live = map_named(handle.env, found[0])
     pid = request.params.get("pid")
     if live is None or (pid and live.project_id.lower() != pid.lower()):
         raise GatewayError(
             400, "request.invalid", f"Template '{tid}' doesn't belong to project '{pid}'."
         )
-    handle.env.switch_version(found.name, found.version)
+    handle.env.switch_version(*found)
     return reply(200, {"requestId": _new_request_id()})
 
 

@@ -17,6 +17,7 @@ from dwconf.emulator import gw_shapes, odata
 from dwconf.emulator.dv_tables import solution_id
 from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, reply
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
+from dwconf.emulator.views import MapView, views
 from dwconf.live import AlertSetting, LiveError, RunState
 
 
@@ -102,28 +103,22 @@ def solution_status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {k: v for k, v in entry.items() if not k.startswith("_")})
 
 
-def _depends_on(handle: EnvHandle, name: str) -> list[str]:
-    state = handle.env.read()
-    live = state.map(name)
-    if live is None:
-        return []
-    return [str(d) for d in gw_shapes.definition_of(state, live).get("depends_on") or []]
-
-
-def _order(handle: EnvHandle, name: str, seen: list[str], visiting: set[str]) -> None:
+def _order(found: dict[str, MapView], name: str, seen: list[str], visiting: set[str]) -> None:
     if name in seen or name in visiting:
         return
     visiting.add(name)
-    for dependency in _depends_on(handle, name):
-        _order(handle, dependency, seen, visiting)
+    view = found.get(name)
+    depends_on = (view.definition.get("depends_on") or []) if view else []
+    for dependency in depends_on:
+        _order(found, str(dependency), seen, visiting)
     seen.append(name)
 
 
-def _tid_of(handle: EnvHandle, name: str) -> str | None:
-    state = handle.env.read()
-    live = state.map(name)
-    if live is None:
+def _tid_of(handle: EnvHandle, found: dict[str, MapView], name: str) -> str | None:
+    view = found.get(name)
+    if view is None:
         return None
+    live = view.live
     version = live.active_version or (live.versions[-1] if live.versions else None)
     return handle.template_id(name, version) if version else None
 
@@ -131,22 +126,23 @@ def _tid_of(handle: EnvHandle, name: str) -> str | None:
 def prerequisite_sequences(handle: EnvHandle, tids: list[str]) -> list[list[str]]:
     """For each template: its prerequisite maps' templates, dependencies first, then itself."""
     state = handle.env.read()
+    found = views(state)
     by_id = {handle.template_id(t.name, t.version): t for t in state.templates}
     sequences = []
     for tid in tids:
-        found = by_id.get(tid.lower())
-        if found is None:
+        template = by_id.get(tid.lower())
+        if template is None:
             raise GatewayError(400, "request.invalid", f"Template '{tid}' was not found.")
         names: list[str] = []
-        _order(handle, found.name, names, set())
-        ids = [_tid_of(handle, n) for n in names[:-1]]
+        _order(found, template.name, names, set())
+        ids = [_tid_of(handle, found, n) for n in names[:-1]]
         sequences.append([i for i in ids if i] + [tid.lower()])
     return sequences
 
 
 def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     check_cid(handle, request.args["cname"])
-    return reply(200, gw_shapes.connection_set(handle, handle.env.read()))
+    return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
 
 
 def _alerts(raw: Any) -> list[AlertSetting]:
@@ -189,7 +185,7 @@ def put_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
             handle.env.set_legal_entities(codes)
         if "alertSettings" in detail:
             handle.env.set_alerts(_alerts(detail["alertSettings"]))
-    return reply(200, gw_shapes.connection_set(handle, handle.env.read()))
+    return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
 
 
 def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
@@ -202,8 +198,7 @@ def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 
 
 def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    state = handle.env.read()
-    if not any(m.project_id.lower() == request.args["project"].lower() for m in state.maps):
+    if handle.env.find_map(request.args["project"]) is None:
         raise GatewayError(
             404, "map.not_found", f"Project '{request.args['project']}' was not found."
         )
@@ -230,10 +225,7 @@ def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 
 
 def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    state = handle.env.read()
-    live = next(
-        (m for m in state.maps if m.project_id.lower() == request.args["pid"].lower()), None
-    )
+    live = handle.env.find_map(request.args["pid"])
     if live is None:
         raise GatewayError(404, "map.not_found", f"Project '{request.args['pid']}' was not found.")
     status = {RunState.INITIALIZING: "Running", RunState.NOT_RUNNING: "NotStarted"}.get(
@@ -250,7 +242,7 @@ def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     }
     execution = {
         "executionStatus": status,
-        "companies": list(state.legal_entities),
+        "companies": list(handle.env.link().legal_entities),
         "taskExecutionStatuses": [{"legs": [leg]}],
     }
     return reply(200, {"projectName": live.project_id, "projectExecutionResponses": [execution]})

@@ -4,13 +4,15 @@ lastRequests, DWFieldMapping and DWConnectionSet. camelCase; states and actions 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dwconf.emulator import mapping
 from dwconf.emulator.dv_tables import publisher_info
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
+from dwconf.emulator.views import MapView
 from dwconf.live import LastRequest, LiveMap, LiveState, MapTemplate, RunState
-from dwconf.live.state import Definition
+from dwconf.live.state import LinkSettings
 
 Json = dict[str, Any]
 MAP_STATES = {
@@ -47,20 +49,9 @@ def version(text: str) -> Json:
     }
 
 
-def definition_of(state: LiveState, live: LiveMap) -> Definition:
-    """The active definition, else the newest version's, else just the name."""
-    active = state.active_definition(live.name)
-    if active is not None:
-        return active
-    if live.versions:
-        newest = state.template(live.name, live.versions[-1])
-        if newest is not None:
-            return newest.definition
-    return {"name": live.name}
-
-
-def template(handle: EnvHandle, state: LiveState, found: MapTemplate) -> Json:
-    solution = state.solution(found.solution)
+def template(handle: EnvHandle, view: MapView, found: MapTemplate) -> Json:
+    """One of the view's templates."""
+    solution = view.solution(found.solution)
     author = solution.publisher if solution else ""
     prefix = publisher_info(handle, author).prefix if author else "new"
     return {
@@ -130,11 +121,11 @@ def _last_requests(handle: EnvHandle, live: LiveMap) -> list[Json]:
     return sorted(requests, key=lambda r: str(r["createdOn"]))
 
 
-def dw_map(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
-    definition = definition_of(state, live)
+def dw_map(handle: EnvHandle, view: MapView) -> Json:
+    live = view.live
+    definition = view.definition
     finops, dataverse = mapping.entities(definition)
-    templates = [t for t in state.templates if t.name == live.name]
-    active = state.template(live.name, live.active_version or "")
+    active = view.active
     requests = _last_requests(handle, live)
     return {
         "leftEntity": {"targetType": "AX", "name": finops, "displayName": finops},
@@ -144,8 +135,8 @@ def dw_map(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
             "tName": mapping.t_name(definition),
             "displayName": live.name,
             "tags": [],
-            "template": template(handle, state, active) if active else None,
-            "templates": [template(handle, state, t) for t in templates],
+            "template": template(handle, view, active) if active else None,
+            "templates": [template(handle, view, t) for t in view.templates],
             "pid": live.project_id,
             "state": map_state(live),
             "actions": AVAILABLE.get(live.state, []),
@@ -181,12 +172,13 @@ def _schema(name: str, fields: list[str | None], keys: list[str]) -> Json:
     }
 
 
-def field_mapping(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
-    definition = definition_of(state, live)
+def field_mapping(handle: EnvHandle, view: MapView, key: Sequence[str]) -> Json:
+    """A map's field mapping; `key` is the integration key of its Dataverse table."""
+    live = view.live
+    definition = view.definition
     finops, dataverse = mapping.entities(definition)
     fields = definition.get("fields") or []
-    active = state.template(live.name, live.active_version or "")
-    keys = list(state.integration_keys.get(dataverse, ()))
+    active = view.active
     return {
         "id": live.project_id,
         "name": live.project_id,
@@ -199,7 +191,7 @@ def field_mapping(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
         if active is None
         else {
             "id": handle.template_id(active.name, active.version),
-            "name": template(handle, state, active)["name"],
+            "name": template(handle, view, active)["name"],
             "displayName": active.name,
             "version": version(active.version),
         },
@@ -212,7 +204,7 @@ def field_mapping(handle: EnvHandle, state: LiveState, live: LiveMap) -> Json:
             {
                 "name": handle.ce_name,
                 "targetType": "CRM",
-                "schemas": [_schema(dataverse, [f.get("dataverse") for f in fields], keys)],
+                "schemas": [_schema(dataverse, [f.get("dataverse") for f in fields], list(key))],
             },
         ],
         "entityMappingTasks": [
@@ -238,7 +230,7 @@ def alert_json(alert: Any) -> Json:
     }
 
 
-def connection_set(handle: EnvHandle, state: LiveState) -> Json:
+def connection_set(handle: EnvHandle, state: LinkSettings | LiveState) -> Json:
     schemas = [
         {
             "name": table,

@@ -31,10 +31,24 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+# A running sum of the window's durations differs from summing them afresh by rounding only,
+# far less than this; only a sum this close to the limit is worked out exactly.
+_ROUNDING_MS = 1.0
+
+
 class _Caller:
     def __init__(self) -> None:
-        self.window: deque[list[float]] = deque()  # [start, duration in ms]
+        # [start, duration in ms, 1.0 while in the window]; the duration is 0 until done
+        self.window: deque[list[float]] = deque()
         self.in_flight = 0
+        self.spent_ms = 0.0  # the window's durations, summed as they come and go
+
+    def spent_at_least(self, limit: float) -> bool:
+        """Whether the window's durations add up to `limit` or more."""
+        if self.spent_ms < limit - _ROUNDING_MS:
+            return False
+        self.spent_ms = sum(entry[1] for entry in self.window)
+        return self.spent_ms >= limit
 
 
 class Throttle:
@@ -50,7 +64,9 @@ class Throttle:
 
     def _prune(self, caller: _Caller, now: float) -> None:
         while caller.window and caller.window[0][0] <= now - self.limits.window_seconds:
-            caller.window.popleft()
+            gone = caller.window.popleft()
+            caller.spent_ms = caller.spent_ms - gone[1] if caller.window else 0.0
+            gone[2] = 0.0
 
     def _wait(self, caller: _Caller, now: float) -> int:
         oldest = caller.window[0][0] if caller.window else now
@@ -68,7 +84,7 @@ class Throttle:
                 f"{window} seconds."
             )
             return Rejection(REQUESTS_CODE, message, self._wait(caller, now))
-        if sum(entry[1] for entry in caller.window) >= limits.execution_ms:
+        if caller.spent_at_least(limits.execution_ms):
             message = (
                 f"Combined execution time of incoming requests exceeded limit of "
                 f"{limits.execution_ms:,} milliseconds over time window of {window} seconds. "
@@ -86,7 +102,7 @@ class Throttle:
         rejection = self._check(caller, now)
         if rejection is not None:
             return rejection, None
-        entry = [now, 0.0]
+        entry = [now, 0.0, 1.0]
         caller.window.append(entry)
         caller.in_flight += 1
         return None, entry
@@ -96,3 +112,5 @@ class Throttle:
         entry[1] = (self.clock.time() - entry[0]) * 1000.0
         if caller is not None:
             caller.in_flight -= 1
+            if entry[2]:
+                caller.spent_ms += entry[1]

@@ -19,15 +19,19 @@ from typing import Any, Self
 from dwconf.live import link, lock, maps, snapshot, solutions, store
 from dwconf.live import seed as seeding
 from dwconf.live.errors import InvalidRequest
+from dwconf.live.memo import Memo
 from dwconf.live.state import (
     AlertSetting,
     DeploymentRecord,
     ImportResult,
+    InstalledSolution,
     Lease,
+    LinkSettings,
     LiveMap,
     LiveState,
     MapTemplate,
     MasterSide,
+    SolutionManifest,
     SolutionPackage,
 )
 
@@ -63,6 +67,8 @@ class Environment:
         self._polls = polls
         self._mutex = threading.RLock()
         self._snapshot: tuple[tuple[int, int], LiveState] | None = None
+        self._memo = Memo()
+        self._batching = False
 
     @classmethod
     def open(
@@ -124,8 +130,28 @@ class Environment:
 
     @contextmanager
     def _tx(self, mode: str = "IMMEDIATE") -> Iterator[store.Tx]:
-        with self._mutex, store.transaction(self._conn, mode):
+        with self._mutex, store.transaction(self._conn, mode, savepoint=self._batching):
             yield store.Tx(self._conn, self.now(), self._new_id, self._polls)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """All the operations inside are one transaction: on an exception, none of them stays
+        (an operation refused inside undoes only itself). Other threads wait meanwhile; a
+        batch inside a batch is part of the outer one."""
+        with self._mutex:
+            if self._batching:
+                yield
+                return
+            try:
+                with store.transaction(self._conn):
+                    self._batching = True
+                    try:
+                        yield
+                    finally:
+                        self._batching = False
+            except BaseException:
+                self._snapshot = None  # it may hold what was rolled back
+                raise
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -133,7 +159,9 @@ class Environment:
         """A consistent snapshot of everything, with its fingerprint.
 
         The snapshot is reused while the file is unchanged: SQLite's `data_version` moves when
-        another connection commits and `total_changes` when this one writes.
+        another connection commits and `total_changes` when this one writes. After a change,
+        what the change left as it was is taken from the previous snapshot (`memo`), so the
+        two share those values; snapshots are read-only.
         """
         with self._tx("DEFERRED") as tx:
             version = (
@@ -142,13 +170,50 @@ class Environment:
             )
             if self._snapshot is not None and self._snapshot[0] == version:
                 return self._snapshot[1]
-            state = snapshot.read(tx)
+            state = snapshot.read(tx, self._memo)
             self._snapshot = (version, state)
             return state
+
+    # Reading parts, without a whole snapshot (definitions are shared with the latest one).
 
     def get_map(self, name: str) -> LiveMap:
         with self._tx("DEFERRED") as tx:
             return maps.get(tx, name)
+
+    def find_map(self, project_id: str) -> LiveMap | None:
+        """The map of a project id (in any letter case), or None."""
+        with self._tx("DEFERRED") as tx:
+            return maps.find(tx, project_id)
+
+    def map_templates(self, name: str) -> tuple[MapTemplate, ...]:
+        """One map's templates, oldest version first."""
+        with self._tx("DEFERRED") as tx:
+            return solutions.templates_of(tx, name, self._memo)
+
+    def template_versions(self) -> tuple[tuple[str, str], ...]:
+        """(map, version) of every template, in the order of `read().templates`."""
+        with self._tx("DEFERRED") as tx:
+            return solutions.template_versions(tx)
+
+    def solution(self, unique_name: str) -> InstalledSolution | None:
+        with self._tx("DEFERRED") as tx:
+            return solutions.installed(tx, unique_name, self._memo)
+
+    def solution_manifest(self, unique_name: str) -> SolutionManifest | None:
+        """An installed solution without reading the maps it carries."""
+        with self._tx("DEFERRED") as tx:
+            return solutions.manifest(tx, unique_name, self._memo)
+
+    def integration_key(self, table: str) -> tuple[str, ...]:
+        """A Dataverse table's integration key; () when it has none."""
+        with self._tx("DEFERRED") as tx:
+            return link.integration_key(tx, table)
+
+    def link(self) -> LinkSettings:
+        """Integration keys, legal entities and alert settings."""
+        with self._tx("DEFERRED") as tx:
+            keys = link.integration_keys(tx, self._memo)
+            return LinkSettings(keys, link.legal_entities(tx), link.alerts(tx))
 
     # Solutions -------------------------------------------------------------------------------
 
@@ -275,4 +340,4 @@ class Environment:
 
     def records(self) -> tuple[DeploymentRecord, ...]:
         with self._tx("DEFERRED") as tx:
-            return lock.records(tx)
+            return lock.records(tx, self._memo)

@@ -13,18 +13,19 @@ from dwconf.live.errors import (
     ResetRefused,
     TooManyLegalEntities,
 )
+from dwconf.live.memo import Memo, json_of
 from dwconf.live.state import AlertSetting, RunState
 from dwconf.live.store import Tx, dumps, loads
 
 ALERT_ACTIONS = ("pause", "stop", "none")
 
 
-def integration_keys(tx: Tx) -> dict[str, tuple[str, ...]]:
+def integration_keys(tx: Tx, memo: Memo | None = None) -> dict[str, tuple[str, ...]]:
     rows = tx.all("SELECT table_name, columns FROM integration_keys ORDER BY table_name")
-    return {r[0]: tuple(loads(r[1])) for r in rows}
+    return {r[0]: tuple(json_of(memo, r[1])) for r in rows}
 
 
-def _integration_key(tx: Tx, table: str) -> tuple[str, ...]:
+def integration_key(tx: Tx, table: str) -> tuple[str, ...]:
     rows = tx.all("SELECT columns FROM integration_keys WHERE table_name = ?", table)
     return tuple(loads(rows[0][0])) if rows else ()
 
@@ -38,7 +39,7 @@ def set_integration_keys(tx: Tx, table: str, columns: Sequence[str]) -> bool:
         raise InvalidRequest(f"The integration key of '{table}' has a blank column.")
     if len(set(wanted)) != len(wanted):
         raise InvalidRequest(f"The integration key of '{table}' lists a column twice.")
-    if _integration_key(tx, table) == tuple(wanted):
+    if integration_key(tx, table) == tuple(wanted):
         return False
     tx.run("DELETE FROM integration_keys WHERE table_name = ?", table)
     if wanted:

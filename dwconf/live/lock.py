@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
+from dwconf.live.memo import Memo
 from dwconf.live.state import DeploymentRecord, Lease
 from dwconf.live.store import Tx, dumps, loads, stamp, unstamp
 
@@ -97,8 +98,15 @@ def _record(row: Any) -> DeploymentRecord:
     )
 
 
-def records(tx: Tx) -> tuple[DeploymentRecord, ...]:
-    return tuple(_record(r) for r in tx.all("SELECT * FROM records ORDER BY seq"))
+def records(tx: Tx, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
+    rows = tx.all("SELECT * FROM records ORDER BY seq")
+    if memo is None:
+        return tuple(_record(r) for r in rows)
+    return tuple(_remembered(memo, r) for r in rows)
+
+
+def _remembered(memo: Memo, row: Any) -> DeploymentRecord:
+    return memo.get(("record", tuple(row)), lambda: _record(row))
 
 
 def add_record(

@@ -8,8 +8,10 @@ the environment's `polls` setting says, so callers see them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from dwconf.live import versions
 from dwconf.live.errors import (
@@ -25,6 +27,7 @@ from dwconf.live.errors import (
     NoActiveVersion,
     partition_failure,
 )
+from dwconf.live.memo import Memo
 from dwconf.live.state import MASTERS, LastRequest, LiveMap, MasterSide, RunState
 from dwconf.live.store import Tx, dumps, loads, stamp, unstamp
 
@@ -38,31 +41,64 @@ def _request(raw: str | None) -> LastRequest | None:
     return LastRequest(data["id"], data["action"], data["state"], data["error"], created, modified)
 
 
+_COLUMNS = (
+    "name, project_id, active_version, state, queued, paused_since, master, last_request,"
+    " last_error"
+)
+
+
 def _versions(tx: Tx, name: str) -> tuple[str, ...]:
-    found = [r[0] for r in tx.all("SELECT version FROM templates WHERE map_name = ?", name)]
-    return tuple(versions.sort_versions(found))
+    return _sorted([r[0] for r in tx.all("SELECT version FROM templates WHERE map_name = ?", name)])
 
 
-def get(tx: Tx, name: str) -> LiveMap:
-    row = tx.one("SELECT * FROM maps WHERE name = ?", name)
-    if row is None:
-        raise MapNotFound(name)
+def _live(row: Any, available: tuple[str, ...]) -> LiveMap:
     return LiveMap(
-        name=row["name"],
-        project_id=row["project_id"],
-        active_version=row["active_version"],
-        state=RunState(row["state"]),
-        versions=_versions(tx, name),
-        queued=row["queued"],
-        paused_since=unstamp(row["paused_since"]),
-        master=row["master"],
-        last_request=_request(row["last_request"]),
-        last_error=row["last_error"],
+        name=row[0],
+        project_id=row[1],
+        active_version=row[2],
+        state=RunState(row[3]),
+        versions=available,
+        queued=row[4],
+        paused_since=unstamp(row[5]),
+        master=row[6],
+        last_request=_request(row[7]),
+        last_error=row[8],
     )
 
 
-def all_maps(tx: Tx) -> tuple[LiveMap, ...]:
-    return tuple(get(tx, r[0]) for r in tx.all("SELECT name FROM maps ORDER BY name"))
+def get(tx: Tx, name: str) -> LiveMap:
+    row = tx.one(f"SELECT {_COLUMNS} FROM maps WHERE name = ?", name)
+    if row is None:
+        raise MapNotFound(name)
+    return _live(row, _versions(tx, name))
+
+
+def find(tx: Tx, project_id: str) -> LiveMap | None:
+    """The map of a project id (in any letter case), or None."""
+    # Project ids are ASCII (`solutions.project_id`), which SQLite's lower() folds as Python's.
+    row = tx.one(
+        f"SELECT {_COLUMNS} FROM maps WHERE lower(project_id) = ? ORDER BY name LIMIT 1",
+        project_id.lower(),
+    )
+    return None if row is None else _live(row, _versions(tx, row[0]))
+
+
+def all_maps(tx: Tx, memo: Memo | None = None) -> tuple[LiveMap, ...]:
+    available: dict[str, list[str]] = {}
+    for name, version in tx.all("SELECT map_name, version FROM templates ORDER BY 1, 2"):
+        available.setdefault(name, []).append(version)
+    rows = tx.all(f"SELECT {_COLUMNS} FROM maps ORDER BY name")
+    if memo is None:
+        return tuple(_live(r, _sorted(available.get(r[0], []))) for r in rows)
+    return tuple(_remembered(memo, r, tuple(available.get(r[0], []))) for r in rows)
+
+
+def _sorted(listed: Sequence[str]) -> tuple[str, ...]:
+    return tuple(versions.sort_versions(list(listed)))
+
+
+def _remembered(memo: Memo, row: Any, listed: tuple[str, ...]) -> LiveMap:
+    return memo.get(("map", tuple(row), listed), lambda: _live(row, _sorted(listed)))
 
 
 def _save(tx: Tx, live: LiveMap, pending: int = 0) -> LiveMap:

@@ -18,6 +18,7 @@ from dwconf.live.errors import (
     SolutionNotFound,
     VersionMismatch,
 )
+from dwconf.live.memo import Memo, json_of
 from dwconf.live.state import (
     Definition,
     ImportResult,
@@ -25,9 +26,10 @@ from dwconf.live.state import (
     MapComponent,
     MapTemplate,
     RunState,
+    SolutionManifest,
     SolutionPackage,
 )
-from dwconf.live.store import Tx, dumps, loads
+from dwconf.live.store import Tx, dumps
 
 _UNIQUE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROJECT_NAMESPACE = uuid.UUID("5f0c7e2a-6a4b-4f0e-9d59-2b8f3c1d7a10")
@@ -74,28 +76,47 @@ def _check_manifest(package: SolutionPackage) -> None:
     versions.check_four_part(package.version, f"Solution '{package.unique_name}'")
 
 
-def installed(tx: Tx, unique_name: str) -> InstalledSolution | None:
-    row = tx.one("SELECT * FROM solutions WHERE unique_name = ?", unique_name)
-    if row is None:
-        return None
-    maps = tx.all(
-        "SELECT map_name, version, definition FROM solution_maps WHERE solution = ?"
-        " ORDER BY map_name, version",
-        unique_name,
-    )
+_SOLUTION_MAPS = "SELECT solution, map_name, version, definition FROM solution_maps"
+
+
+def _solution(row: Any, maps: list[Any], memo: Memo | None) -> InstalledSolution:
     return InstalledSolution(
         unique_name=row["unique_name"],
         version=row["version"],
         managed=bool(row["managed"]),
         publisher=row["publisher"],
-        requires=loads(row["requires"]),
-        maps=tuple(MapComponent(m[0], m[1], loads(m[2])) for m in maps),
+        requires=json_of(memo, row["requires"]),
+        maps=tuple(MapComponent(m[1], m[2], json_of(memo, m[3])) for m in maps),
     )
 
 
-def all_installed(tx: Tx) -> tuple[InstalledSolution, ...]:
-    names = [r[0] for r in tx.all("SELECT unique_name FROM solutions ORDER BY unique_name")]
-    return tuple(s for s in (installed(tx, n) for n in names) if s is not None)
+def installed(tx: Tx, unique_name: str, memo: Memo | None = None) -> InstalledSolution | None:
+    row = tx.one("SELECT * FROM solutions WHERE unique_name = ?", unique_name)
+    if row is None:
+        return None
+    maps = tx.all(f"{_SOLUTION_MAPS} WHERE solution = ? ORDER BY map_name, version", unique_name)
+    return _solution(row, maps, memo)
+
+
+def manifest(tx: Tx, unique_name: str, memo: Memo | None = None) -> SolutionManifest | None:
+    row = tx.one("SELECT * FROM solutions WHERE unique_name = ?", unique_name)
+    if row is None:
+        return None
+    return SolutionManifest(
+        row["unique_name"],
+        row["version"],
+        bool(row["managed"]),
+        row["publisher"],
+        json_of(memo, row["requires"]),
+    )
+
+
+def all_installed(tx: Tx, memo: Memo | None = None) -> tuple[InstalledSolution, ...]:
+    carried: dict[str, list[Any]] = {}
+    for m in tx.all(f"{_SOLUTION_MAPS} ORDER BY solution, map_name, version"):
+        carried.setdefault(m[0], []).append(m)
+    rows = tx.all("SELECT * FROM solutions ORDER BY unique_name")
+    return tuple(_solution(r, carried.get(r["unique_name"], []), memo) for r in rows)
 
 
 def _check_requirements(tx: Tx, package: SolutionPackage) -> None:
@@ -181,7 +202,26 @@ def apply_solution(tx: Tx, unique_name: str) -> tuple[MapTemplate, ...]:
     return tuple(MapTemplate(c.name, c.version, unique_name, c.definition) for c in solution.maps)
 
 
-def templates(tx: Tx) -> tuple[MapTemplate, ...]:
-    rows = tx.all("SELECT map_name, version, solution, definition FROM templates")
-    found = [MapTemplate(r[0], r[1], r[2], loads(r[3])) for r in rows]
+# Templates in the order they were stored, then sorted by version: versions that sort as equal
+# ("1.0.0.0", "01.0.0.0") keep one order whichever way they are read.
+_TEMPLATES = "SELECT map_name, version, solution, definition FROM templates"
+
+
+def templates(tx: Tx, memo: Memo | None = None) -> tuple[MapTemplate, ...]:
+    rows = tx.all(f"{_TEMPLATES} ORDER BY rowid")
+    found = [MapTemplate(r[0], r[1], r[2], json_of(memo, r[3])) for r in rows]
     return tuple(sorted(found, key=lambda t: (t.name, versions.key(t.version))))
+
+
+def template_versions(tx: Tx) -> tuple[tuple[str, str], ...]:
+    """(map, version) of every template, without their definitions, in the order of
+    `templates`."""
+    rows = tx.all("SELECT map_name, version FROM templates ORDER BY rowid")
+    return tuple(sorted(((r[0], r[1]) for r in rows), key=lambda t: (t[0], versions.key(t[1]))))
+
+
+def templates_of(tx: Tx, name: str, memo: Memo | None = None) -> tuple[MapTemplate, ...]:
+    """One map's templates, oldest version first."""
+    rows = tx.all(f"{_TEMPLATES} WHERE map_name = ? ORDER BY rowid", name)
+    found = [MapTemplate(r[0], r[1], r[2], json_of(memo, r[3])) for r in rows]
+    return tuple(sorted(found, key=lambda t: versions.key(t.version)))

@@ -79,6 +79,27 @@ class InstalledSolution:
 
 
 @dataclass(frozen=True)
+class SolutionManifest:
+    """An installed solution without the maps it carries."""
+
+    unique_name: str
+    version: str
+    managed: bool
+    publisher: str
+    requires: dict[str, str]
+
+    @classmethod
+    def of(cls, solution: InstalledSolution) -> SolutionManifest:
+        return cls(
+            solution.unique_name,
+            solution.version,
+            solution.managed,
+            solution.publisher,
+            solution.requires,
+        )
+
+
+@dataclass(frozen=True)
 class MapTemplate:
     """A map version made available by "apply solution"."""
 
@@ -153,6 +174,16 @@ class Lease:
 
     def is_expired(self, at: datetime) -> bool:
         return at >= self.expires
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """The link's own settings: what a `LiveState` holds besides solutions, maps and dwconf's
+    rows."""
+
+    integration_keys: Mapping[str, tuple[str, ...]]
+    legal_entities: tuple[str, ...]
+    alerts: tuple[AlertSetting, ...]
 
 
 @dataclass(frozen=True)

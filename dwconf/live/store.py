@@ -127,23 +127,35 @@ def connect(path: str) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
-    """One transaction; SQLite's own failures (busy after the timeout, I/O) become a LiveError."""
+def transaction(
+    conn: sqlite3.Connection, mode: str = "IMMEDIATE", *, savepoint: bool = False
+) -> Iterator[None]:
+    """One transaction; SQLite's own failures (busy after the timeout, I/O) become a LiveError.
+    With `savepoint`, a savepoint inside the transaction `conn` is in (`Environment.batch`):
+    undone alone on an exception, kept or undone with that transaction."""
+    undo: tuple[str, ...]
+    begin, commit, undo = f"BEGIN {mode}", "COMMIT", ("ROLLBACK",)
+    if savepoint:
+        begin, commit, undo = "SAVEPOINT step", "RELEASE step", ("ROLLBACK TO step", "RELEASE step")
     try:
-        conn.execute(f"BEGIN {mode}")
+        conn.execute(begin)
     except sqlite3.OperationalError as exc:
         raise StoreUnavailable(str(exc)) from exc
     try:
         yield
-        conn.execute("COMMIT")
+        conn.execute(commit)
     except sqlite3.OperationalError as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _undo(conn, undo)
         raise StoreUnavailable(str(exc)) from exc
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _undo(conn, undo)
         raise
+
+
+def _undo(conn: sqlite3.Connection, statements: tuple[str, ...]) -> None:
+    if conn.in_transaction:
+        for statement in statements:
+            conn.execute(statement)
 
 
 def create_schema(conn: sqlite3.Connection) -> bool:

@@ -7,6 +7,7 @@ so "2.0.133.0" == "2.0.133".
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from dwconf.live.errors import InvalidRequest
 
@@ -14,6 +15,7 @@ _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 _FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 
+@lru_cache(maxsize=4096)  # every read of an environment sorts all its templates by version
 def key(version: str) -> tuple[int, int, int, int]:
     """A sort key for a version."""
     if not _VERSION.match(version):

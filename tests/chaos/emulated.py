@@ -20,11 +20,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench.generate import generate
 from dwconf.apply.journal import Journal, folder, resumable
@@ -162,27 +163,35 @@ def apply_process(
     args = ("apply", ENV, "--resume") if resume else ("apply", ENV, "--auto-approve")
     start = done_count(root) if resume else 0
     delay = rng.uniform(0.5, 3.0) if kill_after_done == 0 else rng.uniform(0, 0.2)
-    proc = subprocess.Popen(
-        command(root, *args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environ()
-    )
-    killed = False
-    reached: float | None = None
-    while kill_after_done is not None and proc.poll() is None:
-        if reached is None and done_count(root) - start >= kill_after_done:
-            reached = time.monotonic()
-        if reached is not None and time.monotonic() - reached >= delay:
-            proc.send_signal(signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.005)
-    try:
-        out, _ = proc.communicate(timeout=PROCESS_SECONDS)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, _ = proc.communicate()
-        out += f"\n(chaos harness: no exit after {PROCESS_SECONDS} s, killed)".encode()
-        return TIMED_OUT, out.decode(errors="replace"), False
-    return proc.returncode, out.decode(errors="replace"), killed
+    # The output goes to a file: a pipe nobody reads while the process runs fills up (a plan of
+    # a thousand maps is more than a pipe holds) and blocks the process for good.
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            command(root, *args), stdout=output, stderr=subprocess.STDOUT, env=environ()
+        )
+        killed = False
+        reached: float | None = None
+        while kill_after_done is not None and proc.poll() is None:
+            if reached is None and done_count(root) - start >= kill_after_done:
+                reached = time.monotonic()
+            if reached is not None and time.monotonic() - reached >= delay:
+                proc.send_signal(signal.SIGKILL)
+                killed = True
+                break
+            time.sleep(0.005)
+        try:
+            proc.wait(timeout=PROCESS_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            note = f"\n(chaos harness: no exit after {PROCESS_SECONDS} s, killed)"
+            return TIMED_OUT, _read(output) + note, False
+        return proc.returncode, _read(output), killed
+
+
+def _read(output: IO[bytes]) -> str:
+    output.seek(0)
+    return output.read().decode(errors="replace")
 
 
 def steps_left(root: Path, estimate: int) -> int:

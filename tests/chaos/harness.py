@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,24 +83,26 @@ def apply_once(
     `kill_after_done` done steps. Returns exit code, output and whether it was killed."""
     resume = resumable(root, ENV) is not None and _has_plan(root)
     args = ("apply", ENV, "--resume") if resume else ("apply", ENV, "--auto-approve")
-    proc = subprocess.Popen(
-        command(root, log, seed, rate, *args),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=environ(),
-        cwd=REPO,
-    )
-    killed = False
-    if kill_after_done is not None:
-        start = done_count(root) if resume else 0
-        while proc.poll() is None:
-            if done_count(root) - (start if resume else 0) >= kill_after_done:
-                proc.send_signal(signal.SIGKILL)
-                killed = True
-                break
-            time.sleep(0.005)
-    out, _ = proc.communicate(timeout=300)
-    return proc.returncode, out.decode(errors="replace"), killed
+    with tempfile.TemporaryFile() as output:  # a pipe read only at the end can fill up
+        proc = subprocess.Popen(
+            command(root, log, seed, rate, *args),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environ(),
+            cwd=REPO,
+        )
+        killed = False
+        if kill_after_done is not None:
+            start = done_count(root) if resume else 0
+            while proc.poll() is None:
+                if done_count(root) - (start if resume else 0) >= kill_after_done:
+                    proc.send_signal(signal.SIGKILL)
+                    killed = True
+                    break
+                time.sleep(0.005)
+        proc.wait(timeout=300)
+        output.seek(0)
+        return proc.returncode, output.read().decode(errors="replace"), killed
 
 
 def _has_plan(root: Path) -> bool:

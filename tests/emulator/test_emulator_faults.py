@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from dwconf.emulator import Limits
+from dwconf.emulator.registry import Clock
 from dwconf.emulator.serve import running
+from dwconf.emulator.throttle import EXECUTION_CODE, Rejection, Throttle
 from tests.emulator.conftest import emulator_config
 from tests.emulator.helpers import API, GW, Api
 
@@ -221,3 +223,38 @@ def test_concurrency_limit() -> None:
         stats = api.test_api("GET", "/stats").json()
         assert stats["max_in_flight_by_plane"]["dev/dataverse"] == 2
         api.close()
+
+
+class _Clock(Clock):
+    def __init__(self) -> None:
+        super().__init__()
+        self.at = 1000.0
+
+    def time(self) -> float:
+        return self.at
+
+
+def test_execution_time_counts_while_its_request_is_in_the_window() -> None:
+    clock = _Clock()
+    limits = Limits(requests=100, window_seconds=10.0, execution_ms=1000, concurrent=5)
+    throttle = Throttle(limits, clock)
+
+    def request(seconds: float) -> Rejection | None:
+        rejection, entry = throttle.admit("caller")
+        if entry is not None:
+            clock.at += seconds
+            throttle.done("caller", entry)
+        return rejection
+
+    assert request(0.6) is None and request(0.3) is None  # 900 ms
+    assert request(0.1) is None  # admitted below the limit; 1000 ms when it ends
+    refused = request(0)
+    assert refused is not None and refused.code == EXECUTION_CODE
+    clock.at += 10.0  # all of them left the window
+    assert request(0) is None
+    _, slow = throttle.admit("caller")
+    assert slow is not None
+    clock.at += 11.0  # the slow request outlives the window while it runs...
+    assert request(0) is None
+    throttle.done("caller", slow)  # ...and its 11 s don't count once it ends
+    assert request(0) is None

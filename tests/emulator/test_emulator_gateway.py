@@ -258,3 +258,30 @@ def test_prerequisite_sequences_and_reset_link(linked: Api) -> None:
                          json={"legalEntities": ["USMF"]})  # fmt: skip
         assert forced.status_code == 200
         assert _maps(gw, linked) == {}
+
+
+def test_a_map_read_alone_shows_as_in_the_whole_list(linked: Api) -> None:
+    """Status and FieldMappings read only the maps they name; Entities reads the environment
+    whole. Each shows a map the same way."""
+    with linked.gateway() as gw:
+        for name in (CURRENCIES, COMPANIES):
+            _switch(gw, linked, name, "1.0.0.0")
+        dataset = linked.test_api("GET", "").json()["environments"]["dev"]["dataset"]
+        keys = {"datasetName": dataset, "integrationKeys": {"accounts": ["accountnumber"]}}
+        assert gw.post(f"/api/dataset/{dataset}/IntegrationKeys", json=keys).status_code == 200
+        request_id = _action(gw, linked, "1", [CURRENCIES, COMPANIES]).json()["requestId"]
+        shown = gw.get(f"{GW}/Status/{request_id}").json()
+        listed = _maps(gw, linked)
+        assert sorted(m["detail"]["displayName"] for m in shown) == sorted([CURRENCIES, COMPANIES])
+        for entry in shown:
+            assert entry == listed[entry["detail"]["displayName"]]
+        for name, entry in listed.items():
+            detail = entry["detail"]
+            project = gw.get(f"{GW}/{detail['pid'].upper()}/FieldMappings").json()
+            assert project["displayName"] == detail["tName"]
+            assert (project["templateIdentifier"] or {}).get("id") == detail["tid"]
+            crm = next(e for e in project["environments"] if e["targetType"] == "CRM")
+            found = [k["fields"] for k in crm["schemas"][0]["keys"]]
+            assert found == ([["accountnumber"]] if name == CUSTOMERS else [])
+        missing = gw.get(f"{GW}/DWM-nothing/FieldMappings")
+        assert missing.status_code == 404
