@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
+from dwconf.load import twocore
 from dwconf.load.sources import Sources
 
 
@@ -27,3 +30,10 @@ def sources_summary(found: Sources) -> list[Any]:
         [(d.path, d.data, d.templates, d._where is None) for d in docs if d is not None],
         [(str(d.span), d.code, d.message) for d in found.diagnostics],
     ]
+
+
+def fork_from(monkeypatch: pytest.MonkeyPatch, items: int) -> None:
+    """Let twocore.py fork from `items` items on, even while the test session runs other
+    threads (the shared emulator): the forked child only parses or checks."""
+    monkeypatch.setattr(twocore, "MIN_ITEMS", items)
+    monkeypatch.setattr(twocore, "alone", lambda: True)

@@ -36,8 +36,13 @@ def worth_forking(count: int) -> bool:
         hasattr(os, "fork")
         and count >= MIN_ITEMS
         and os.environ.get("DWCONF_JOBS", "") != "1"
-        and threading.active_count() == 1
+        and alone()
     )
+
+
+def alone() -> bool:
+    """No other thread runs in this process."""
+    return threading.active_count() == 1
 
 
 def in_child(

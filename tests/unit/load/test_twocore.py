@@ -12,7 +12,7 @@ import pytest
 from bench.generate import generate
 from dwconf.load import sources, twocore
 from dwconf.load.sources import read_sources
-from tests.support import sources_summary
+from tests.support import fork_from, sources_summary
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def one_by_one(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     monkeypatch.setenv("DWCONF_JOBS", "1")
     found = sources_summary(read_sources(repo))
     monkeypatch.delenv("DWCONF_JOBS")
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
+    fork_from(monkeypatch, 10)
     return found
 
 
@@ -77,31 +77,42 @@ def test_a_failing_child_leaves_every_file_to_the_parent(
 def test_the_child_is_waited_for_when_loading_stops_early(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
+    fork_from(monkeypatch, 10)
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
 
     def fail(files: Any, folder: str) -> Any:
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(twocore.os, "fork", fork)
     monkeypatch.setattr(sources, "_solution_files", fail)
     with pytest.raises(KeyboardInterrupt):
         read_sources(repo)
+    assert len(children) == 1
     with pytest.raises(ChildProcessError):  # reaped: no child left behind
-        os.waitpid(-1, os.WNOHANG)
+        os.waitpid(children[0], os.WNOHANG)
 
 
 def test_no_fork_with_other_threads_few_files_or_when_turned_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert twocore.worth_forking(twocore.MIN_ITEMS)
-    assert not twocore.worth_forking(twocore.MIN_ITEMS - 1)
-    monkeypatch.setenv("DWCONF_JOBS", "1")
-    assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
-    monkeypatch.delenv("DWCONF_JOBS")
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
+        assert not twocore.alone()
         assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
     finally:
         release.set()
         other.join()
+    monkeypatch.setattr(twocore, "alone", lambda: True)
+    assert twocore.worth_forking(twocore.MIN_ITEMS)
+    assert not twocore.worth_forking(twocore.MIN_ITEMS - 1)
+    monkeypatch.setenv("DWCONF_JOBS", "1")
+    assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)

@@ -13,6 +13,7 @@ from dwconf.load import twocore
 from dwconf.load.project import MapSpec, Project
 from dwconf.validate import engine
 from dwconf.validate.engine import validate
+from tests.support import fork_from
 
 
 def test_a_child_checks_half_the_maps_and_the_report_is_the_same(
@@ -28,7 +29,7 @@ def test_a_child_checks_half_the_maps_and_the_report_is_the_same(
     monkeypatch.setenv("DWCONF_JOBS", "1")
     one_core = validate(root).diagnostics
     monkeypatch.delenv("DWCONF_JOBS")
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
+    fork_from(monkeypatch, 10)
     children: list[int] = []
     real = twocore.in_child
     monkeypatch.setattr(twocore, "in_child", lambda *a: children.append(1) or real(*a))
@@ -48,7 +49,7 @@ def test_a_failing_child_leaves_its_maps_to_the_parent(
     monkeypatch.setenv("DWCONF_JOBS", "1")
     one_core = validate(root).diagnostics
     monkeypatch.delenv("DWCONF_JOBS")
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10)
+    fork_from(monkeypatch, 10)
     real = engine._check_all
     parent = os.getpid()
 
