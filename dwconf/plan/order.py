@@ -102,14 +102,15 @@ def build_steps(
         b.solution(change, check)
     maps = [c for c in changes if c.kind == "map"]
     stops = _stops(b, maps)
+    stops_by_key: dict[str, list[str]] = {}  # the stops of the maps on each key's table
+    for m in maps:
+        if m.address in stops:
+            stops_by_key.setdefault(_key_of(m), []).append(stops[m.address])
     keys = {
         c.address: b.add(
             "set_keys",
             c.address,
-            [
-                check,
-                *(stops[m.address] for m in maps if _key_of(m) == c.address and m.address in stops),
-            ],
+            [check, *stops_by_key.get(c.address, [])],
             columns=(c.after or {}).get("columns", []),
         )
         for c in changes
