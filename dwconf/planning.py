@@ -10,12 +10,12 @@ from typing import Any
 
 from dwconf import desired as desired_state
 from dwconf import git
+from dwconf.collector import collector_paused
 from dwconf.desired import state_hash
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.live import DeploymentRecord
 from dwconf.load.project import EnvSpec, Loader, Project
-from dwconf.load.sources import collector_paused
 from dwconf.model import Environment
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift

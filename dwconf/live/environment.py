@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from dwconf.collector import collector_paused
 from dwconf.live import link, lock, maps, snapshot, solutions, store
 from dwconf.live import seed as seeding
 from dwconf.live.errors import InvalidRequest
@@ -170,7 +171,8 @@ class Environment:
             )
             if self._snapshot is not None and self._snapshot[0] == version:
                 return self._snapshot[1]
-            state = snapshot.read(tx, self._memo)
+            with collector_paused(freeze=False):
+                state = snapshot.read(tx, self._memo)
             self._snapshot = (version, state)
             return state
 

@@ -9,12 +9,11 @@ from its release tag. A tree's label is appended to displayed paths
 from __future__ import annotations
 
 import contextlib
-import gc
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dwconf.collector import collector_paused
 from dwconf.diagnostics import Diagnostic, Span, error
 from dwconf.git import FileTree, WorkingTree
 from dwconf.load import twocore
@@ -134,26 +133,6 @@ class _Files:
         present = {e.name for e in self.tree.entries(folder) if not e.is_dir}
         found = next((n for n in names if n in present), None)
         return None if found is None else (f"{folder}/{found}" if folder else found)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while building large, acyclic data.
-
-    Loading creates millions of small objects and few cycles; the collector's repeated scans of
-    them cost up to 40% of validation at 1,000 maps (bench/scale.py --profile validate).
-    Reference counting still frees all of it; the collector resumes afterwards, on new objects.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        # What was built stays out of the collector's scans from now on, or the first
-        # collection after resuming walks all of it again (0.2-0.3 s at 1,000 maps).
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def read_sources(root: Path, tree: FileTree | None = None) -> Sources:

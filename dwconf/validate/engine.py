@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dwconf.collector import collector_paused
 from dwconf.diagnostics import Diagnostic, Severity, count, sort_unique
 from dwconf.load import twocore
 from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
-from dwconf.load.sources import collector_paused
 from dwconf.validate.context import MapContext
 from dwconf.validate.rules import ENVIRONMENT_RULES, MAP_RULES, PROJECT_RULES
 
