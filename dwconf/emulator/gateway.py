@@ -79,8 +79,23 @@ def _project(handle: EnvHandle, pid: str) -> LiveMap:
     return live
 
 
+# The service finishes an initial sync or a resume on its own. The emulator moves a map on when
+# its request's `Status` is polled; a client that lost the request id (killed between `Start`
+# and recording it) can only read the project, so a read this long after the request polls too.
+SETTLE_SECONDS = 10.0
+
+
+def _settled(handle: EnvHandle, live: LiveMap) -> LiveMap:
+    started = live.last_request.created if live.last_request else None
+    if not live.state.transitional or started is None:
+        return live
+    if (handle.env.now() - started).total_seconds() < SETTLE_SECONDS:
+        return live
+    return handle.env.poll(live.name)
+
+
 def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    view = read_view(handle.env, _project(handle, request.args["pid"]))
+    view = read_view(handle.env, _settled(handle, _project(handle, request.args["pid"])))
     key = handle.env.integration_key(mapping.entities(view.definition)[1])
     return reply(200, gw_shapes.field_mapping(handle, view, key))
 

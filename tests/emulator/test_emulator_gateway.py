@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dwconf.emulator.gateway import SETTLE_SECONDS
 from dwconf.live.errors import LOOKUP_METADATA_FAILURE
 from tests.emulator.helpers import COMPANIES, CURRENCIES, CUSTOMERS, GW, Api
 
@@ -285,3 +286,25 @@ def test_a_map_read_alone_shows_as_in_the_whole_list(linked: Api) -> None:
             assert found == ([["accountnumber"]] if name == CUSTOMERS else [])
         missing = gw.get(f"{GW}/DWM-nothing/FieldMappings")
         assert missing.status_code == 404
+
+
+def test_a_map_whose_request_id_was_lost_still_finishes_initializing(linked: Api) -> None:
+    """A client killed between `Start` and recording the request id can only read the project;
+    the service finishes the initial sync on its own, so such reads move the map on once the
+    request is older than SETTLE_SECONDS."""
+    with linked.gateway() as gw:
+        assert _switch(gw, linked, CURRENCIES, "1.0.0.0").status_code == 200
+        started = _action(gw, linked, "1", [CURRENCIES], skipInitialSync=False,
+                          conflictResolution={"option": "1", "master": "AX"})  # fmt: skip
+        assert started.status_code == 200, started.text
+        pid = _maps(gw, linked)[CURRENCIES]["detail"]["pid"]
+
+        def state() -> str:
+            response = gw.get(f"{GW}/{pid}/FieldMappings")
+            assert response.status_code == 200, response.text
+            found = {m["name"]: m["state"] for m in linked.state()["state"]["maps"]}
+            return str(found[CURRENCIES])
+
+        assert [state(), state(), state()] == ["initializing"] * 3  # a fresh request: Status's
+        linked.test_api("POST", "/clock", json={"advance_seconds": SETTLE_SECONDS + 1})
+        assert [state(), state()] == ["initializing", "running"]  # two polls in dev
