@@ -53,36 +53,39 @@ class _Prepared:
         for path in paths:
             with contextlib.suppress(OSError):  # reported when the file is loaded
                 self.raws[path] = tree.read(path)
+        self.keys = {p: cache.key(raw) for p, raw in self.raws.items()} if cache else {}
         self.known: dict[str, Any] = {}
         if cache is not None:
-            for path, raw in self.raws.items():
-                found = cache.get(cache.key(raw))
+            for path, key in self.keys.items():
+                found = cache.get(key)
                 if found is not None:
                     self.known[path] = found
         self.cached = set(self.known)
         missing = [p for p in self.raws if p not in self.cached]
-        theirs = missing[len(missing) // 2 :] if twocore.worth_forking(len(missing)) else []
-        self._theirs = set(theirs)
-        self._collect = twocore.start([self.raws[p] for p in theirs]) if theirs else None
-        self._order = theirs
+        self._theirs = missing[len(missing) // 2 :] if twocore.worth_forking(len(missing)) else []
+        self._for_child = set(self._theirs)
+        theirs = [self.raws[p] for p in self._theirs]
+        self._collect = twocore.start(theirs) if theirs else None
 
     def data(self, path: str, raw: bytes) -> Any:
         """The fast path's data for the file (None: the careful loader's), remembered."""
         if self.raws.get(path) is not raw:  # not one of the prepared files
-            found = self.cache.get(self.cache.key(raw)) if self.cache is not None else None
-            return found if found is not None else self._remember(raw, fast_data(raw))
+            key = self.cache.key(raw) if self.cache is not None else b""
+            found = self.cache.get(key) if self.cache is not None else None
+            return found if found is not None else self._remember(key, fast_data(raw))
         if path in self.cached:
             return self.known[path]
-        if path in self._theirs:
+        if self._collect is not None and path in self._for_child:
             self.finish()
         known = self.known.get(path, UNKNOWN)
         if known is twocore.NOT_DONE:
             return None
-        return self._remember(raw, fast_data(raw) if known is UNKNOWN else known)
+        data = fast_data(raw) if known is UNKNOWN else known
+        return self._remember(self.keys.get(path, b""), data)
 
-    def _remember(self, raw: bytes, data: Any) -> Any:
+    def _remember(self, key: bytes, data: Any) -> Any:
         if self.cache is not None:
-            self.cache.put(self.cache.key(raw), data)
+            self.cache.put(key, data)
         return data
 
     def finish(self) -> None:
@@ -91,7 +94,7 @@ class _Prepared:
         if collect is not None:
             found = collect()
             if found is not None:
-                self.known.update(zip(self._order, found, strict=True))
+                self.known.update(zip(self._theirs, found, strict=True))
 
 
 @dataclass(frozen=True)
