@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 FILE_NAME = "parse-v1.sqlite"
-MAX_ENTRIES = 200_000  # about 1.5 GB of data at the largest map files; pruned by age
+MAX_ENTRIES = 50_000  # about 350 MB of data at 7 KB per file; the oldest entries go first
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS parsed (key BLOB PRIMARY KEY, data BLOB NOT NULL)"
 
