@@ -44,7 +44,7 @@ def folder() -> Path | None:
 @cache
 def _salt() -> bytes:
     """What the cached data depends on besides the file: the code that read it."""
-    parts = [sys.version, _version("dwconf"), _version("yaml-rs")]
+    parts = [sys.version, _version("dwconf"), _version("yaml-rs"), _version("PyYAML")]
     here = Path(__file__).parent
     sources = [(here / name).read_bytes() for name in ("fastyaml.py", "yaml12.py")]
     return hashlib.sha256("\0".join(parts).encode() + b"\0".join(sources)).digest()
@@ -70,6 +70,7 @@ class ParseCache:
         if where is None:
             return None
         try:
+            _salt()  # the loader's source must be readable (not a bytecode-only install)
             where.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(where / FILE_NAME, timeout=1.0, isolation_level=None)
             conn.execute(_SCHEMA)
@@ -87,10 +88,14 @@ class ParseCache:
             return None
         try:
             row = self._conn.execute("SELECT data FROM parsed WHERE key = ?", (key,)).fetchone()
-            return None if row is None else marshal.loads(row[0])
+            found = None if row is None else marshal.loads(row[0])
         except (sqlite3.Error, EOFError, ValueError, TypeError):
             self._off()
             return None
+        if found is not None and type(found) not in (dict, list):  # what the fast path gives
+            self._off()  # a damaged or foreign entry: trust none of the cache this run
+            return None
+        return found
 
     def put(self, key: bytes, data: Any) -> None:
         """Remember `data` (written by `close`); None, the careful loader's files, is not."""

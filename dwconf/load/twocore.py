@@ -21,6 +21,7 @@ from __future__ import annotations
 import marshal
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -37,6 +38,7 @@ def worth_forking(count: int) -> bool:
         and count >= MIN_ITEMS
         and os.environ.get("DWCONF_JOBS", "") != "1"
         and alone()
+        and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN  # children reaped unseen
     )
 
 
@@ -53,7 +55,18 @@ def in_child(
     """Fork a child that runs `work`; the returned function waits for the child and gives what
     `work` returned, or None when the child failed. Call it exactly once."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    # Ctrl-C goes to the parent only: the child finishes its bounded work and the parent, which
+    # always collects it, then stops. Blocked across fork, the signal can't reach the child
+    # before it is inside its own `try`.
+    interrupt = {signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, interrupt)
+    try:
+        pid = os.fork()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt)
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: work, send, leave without running any clean-up of the parent
         status = 1
         try:
@@ -64,6 +77,7 @@ def in_child(
             status = 0
         finally:
             os._exit(status)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt)
     os.close(write_end)
     return lambda: _collect(pid, read_end, decode)
 
@@ -73,7 +87,10 @@ def _collect(pid: int, read_end: int, decode: Callable[[bytes], Any]) -> Any | N
         with os.fdopen(read_end, "rb") as pipe:
             payload = pipe.read()
     finally:
-        _, status = os.waitpid(pid, 0)
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:  # reaped by someone else: the payload alone tells
+            status = 0
     if status != 0:
         return None
     try:

@@ -47,9 +47,11 @@ def check_maps(project: Project, specs: list[MapSpec]) -> list[Diagnostic]:
     half = len(specs) // 2 if twocore.worth_forking(len(specs)) else len(specs)
     second = specs[half:]
     collect = twocore.in_child(lambda: _check_all(project, second)) if second else None
-    found = _check_all(project, specs[:half])
-    if collect is not None:
-        theirs = collect()
+    try:
+        found = _check_all(project, specs[:half])
+    finally:
+        theirs = collect() if collect is not None else None  # the child is always waited for
+    if second:
         found.extend(theirs if isinstance(theirs, list) else _check_all(project, second))
     return found
 

@@ -3,6 +3,7 @@ is exactly what parsing gives; anything wrong with the cache only turns it off."
 
 from __future__ import annotations
 
+import marshal
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,9 @@ def test_a_new_loader_version_does_not_use_old_entries(
     assert len(calls) > 12
 
 
-@pytest.mark.parametrize("damage", ["garbage", "garbled entry", "unwritable folder"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "garbled entry", "foreign entry", "unwritable folder"]
+)
 def test_a_damaged_cache_is_only_turned_off(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
@@ -108,6 +111,10 @@ def test_a_damaged_cache_is_only_turned_off(
         read_sources(repo)
         with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
             conn.execute("UPDATE parsed SET data = x'00ff00'")
+    elif damage == "foreign entry":  # decodes, but to nothing the fast path gives
+        read_sources(repo)
+        with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
+            conn.execute("UPDATE parsed SET data = ?", (marshal.dumps(("x",)),))
     else:
         cache_dir.parent.mkdir(exist_ok=True)
         cache_dir.write_text("a file where the folder should be")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,15 @@ def test_no_fork_with_other_threads_few_files_or_when_turned_off(
     assert not twocore.worth_forking(twocore.MIN_ITEMS - 1)
     monkeypatch.setenv("DWCONF_JOBS", "1")
     assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
+
+
+def test_children_reaped_by_an_ignored_sigchld_still_deliver() -> None:
+    """A process started with SIGCHLD ignored has its children reaped by the system: no fork
+    is chosen then, and a child collected that way still gives its result."""
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert not twocore.worth_forking(10 * twocore.MIN_ITEMS)
+        assert twocore.in_child(lambda: [1, "two"])() == [1, "two"]
+        assert twocore.in_child(lambda: 1 / 0)() is None
+    finally:
+        signal.signal(signal.SIGCHLD, before)

@@ -61,3 +61,34 @@ def test_a_failing_child_leaves_its_maps_to_the_parent(
     monkeypatch.setattr(engine, "_check_all", fails_in_the_child)
     assert validate(root).diagnostics == one_core
     assert any("NOPE" in d.message for d in one_core)
+
+
+def test_the_child_is_waited_for_when_the_parents_half_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = generate(tmp_path / "repo", maps=30, fields=5, solutions=2)
+    fork_from(monkeypatch, 10)
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    parent = os.getpid()
+    real = engine.check_map
+
+    def fails_in_the_parent(project: Project, spec: MapSpec) -> list[Diagnostic]:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        return real(project, spec)
+
+    monkeypatch.setattr(twocore.os, "fork", fork)
+    monkeypatch.setattr(engine, "check_map", fails_in_the_parent)
+    with pytest.raises(KeyboardInterrupt):
+        validate(root)
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):  # reaped: no child left behind
+        os.waitpid(children[0], os.WNOHANG)
