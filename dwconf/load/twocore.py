@@ -12,8 +12,9 @@ as doing the work one item after another:
 - map rules: the child runs them on its maps and sends the diagnostics back with `pickle`.
 
 Forking is skipped where it is unsafe or pointless: no `os.fork` (Windows), other threads
-running (a lock held by one of them would stay held in the child), little work, or
-DWCONF_JOBS=1.
+running (a lock held by one of them would stay held in the child), SIGCHLD ignored (children
+reaped unseen), little work, or DWCONF_JOBS=1. Only Python threads are seen: a native thread
+holding a lock at fork time could still hang the child, and collecting has no timeout.
 """
 
 from __future__ import annotations
@@ -58,12 +59,11 @@ def in_child(
     # Ctrl-C goes to the parent only: the child finishes its bounded work and the parent, which
     # always collects it, then stops. Blocked across fork, the signal can't reach the child
     # before it is inside its own `try`.
-    interrupt = {signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, interrupt)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         pid = os.fork()
     except BaseException:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
         os.close(read_end)
         os.close(write_end)
         raise
@@ -77,7 +77,7 @@ def in_child(
             status = 0
         finally:
             os._exit(status)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, interrupt)
+    signal.pthread_sigmask(signal.SIG_SETMASK, before)
     os.close(write_end)
     return lambda: _collect(pid, read_end, decode)
 

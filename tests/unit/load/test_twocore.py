@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from bench.generate import generate
 from dwconf.load import sources, twocore
 from dwconf.load.sources import read_sources
-from tests.support import fork_from, sources_summary
+from tests.support import assert_one_child_reaped, fork_from, forked_children, sources_summary
 
 
 @pytest.fixture
@@ -79,25 +78,15 @@ def test_the_child_is_waited_for_when_loading_stops_early(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fork_from(monkeypatch, 10)
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
+    children = forked_children(monkeypatch)
 
     def fail(files: Any, folder: str) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(twocore.os, "fork", fork)
     monkeypatch.setattr(sources, "_solution_files", fail)
     with pytest.raises(KeyboardInterrupt):
         read_sources(repo)
-    assert len(children) == 1
-    with pytest.raises(ChildProcessError):  # reaped: no child left behind
-        os.waitpid(children[0], os.WNOHANG)
+    assert_one_child_reaped(children)
 
 
 def test_no_fork_with_other_threads_few_files_or_when_turned_off(

@@ -13,7 +13,7 @@ from dwconf.load import twocore
 from dwconf.load.project import MapSpec, Project
 from dwconf.validate import engine
 from dwconf.validate.engine import validate
-from tests.support import fork_from
+from tests.support import assert_one_child_reaped, fork_from, forked_children
 
 
 def test_a_child_checks_half_the_maps_and_the_report_is_the_same(
@@ -68,15 +68,7 @@ def test_the_child_is_waited_for_when_the_parents_half_fails(
 ) -> None:
     root = generate(tmp_path / "repo", maps=30, fields=5, solutions=2)
     fork_from(monkeypatch, 10)
-    children: list[int] = []
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            children.append(pid)
-        return pid
-
+    children = forked_children(monkeypatch)
     parent = os.getpid()
     real = engine.check_map
 
@@ -85,10 +77,7 @@ def test_the_child_is_waited_for_when_the_parents_half_fails(
             raise KeyboardInterrupt
         return real(project, spec)
 
-    monkeypatch.setattr(twocore.os, "fork", fork)
     monkeypatch.setattr(engine, "check_map", fails_in_the_parent)
     with pytest.raises(KeyboardInterrupt):
         validate(root)
-    assert len(children) == 1
-    with pytest.raises(ChildProcessError):  # reaped: no child left behind
-        os.waitpid(children[0], os.WNOHANG)
+    assert_one_child_reaped(children)
