@@ -8,7 +8,9 @@ consume the same data.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf.canonical import canonical_bytes
@@ -22,10 +24,7 @@ Object = dict[str, Any]
 class DesiredState:
     environment: str
     objects: dict[str, Object]
-
-    @property
-    def hash(self) -> str:
-        return state_hash(self.objects)
+    hash: str = field(compare=False)  # state_hash(objects), worked out once by `build`
 
     def as_dict(self) -> dict[str, Any]:
         return {"environment": self.environment, "desired_hash": self.hash, "objects": self.objects}
@@ -34,18 +33,31 @@ class DesiredState:
 def canonical_map(model: TableMap) -> Object:
     """A map as data: defaults explicit, F&O names upper-case, Dataverse names lower-case."""
     data = model.model_dump(mode="json")
-    for field in data["fields"]:
-        if field["finops"]:
-            field["finops"] = field["finops"].upper()
-        if field["dataverse"]:
-            field["dataverse"] = field["dataverse"].lower()
+    for mapping in data["fields"]:
+        if mapping["finops"]:
+            mapping["finops"] = mapping["finops"].upper()
+        if mapping["dataverse"]:
+            mapping["dataverse"] = mapping["dataverse"].lower()
     data["integration_key"] = [k.lower() for k in data["integration_key"]]
     data["dataverse_table"] = data["dataverse_table"].lower()
     return data
 
 
-def _field_order(field: Object) -> tuple[str, str]:
-    return (str(field.get("finops") or ""), str(field.get("dataverse") or ""))
+def _field_order(mapping: Object) -> tuple[str, str]:
+    return (str(mapping.get("finops") or ""), str(mapping.get("dataverse") or ""))
+
+
+_NAMES = operator.itemgetter("finops", "dataverse")
+
+
+def _sorted_fields(fields: list[Object]) -> list[Object]:
+    """Fields in `_field_order`. Names are text, so sorting by the raw pair gives that order
+    without a Python call per field; a missing name (None, or no key) cannot be compared with
+    text and takes the general way."""
+    try:
+        return sorted(fields, key=_NAMES)
+    except (TypeError, KeyError):
+        return sorted(fields, key=_field_order)
 
 
 def normal_definition(definition: Object) -> Object:
@@ -53,7 +65,7 @@ def normal_definition(definition: Object) -> Object:
     sorted: two files that differ only in those orders describe the same map."""
     normal = dict(definition)
     if isinstance(normal.get("fields"), list):
-        normal["fields"] = sorted(normal["fields"], key=_field_order)
+        normal["fields"] = _sorted_fields(normal["fields"])
     if isinstance(normal.get("depends_on"), list):
         normal["depends_on"] = sorted(normal["depends_on"])
     return normal
@@ -65,15 +77,24 @@ def normal_object(obj: Object) -> Object:
     return obj
 
 
-def state_hash(objects: dict[str, Object]) -> str:
-    """The hash of a desired state, independent of file, key and field order."""
-    normal = {address: normal_object(obj) for address, obj in objects.items()}
-    return hashlib.sha256(canonical_bytes(normal, default=str)).hexdigest()
+def state_hash(objects: dict[str, Object], normal: Mapping[str, Object] | None = None) -> str:
+    """The hash of a desired state, independent of file, key and field order. `normal` may hold
+    map definitions already put through `normal_definition`, by address."""
+    known = normal or {}
+    normal_objects = {
+        address: {**obj, "definition": known[address]} if address in known else normal_object(obj)
+        for address, obj in objects.items()
+    }
+    return hashlib.sha256(canonical_bytes(normal_objects, default=str)).hexdigest()
 
 
 def content_hash(definitions: list[Object]) -> str:
     """A hash of a solution's map definitions, independent of their order."""
-    normal = [normal_definition(d) for d in definitions]
+    return normal_content_hash([normal_definition(d) for d in definitions])
+
+
+def normal_content_hash(normal: list[Object]) -> str:
+    """`content_hash` of definitions already put through `normal_definition`."""
     ordered = sorted(normal, key=lambda d: (d["name"], d["version"]))
     return hashlib.sha256(canonical_bytes(ordered, default=str)).hexdigest()[:16]
 
@@ -111,6 +132,7 @@ def build(project: Project) -> DesiredState:
     pinned = [project.solutions[f] for f in env.model.solutions if f in project.solutions]
     maps = [m for s in pinned for m in s.maps]
     definitions = {m.address: canonical_map(m.model) for m in maps}  # once: maps are large
+    normal = {address: normal_definition(d) for address, d in definitions.items()}
     for spec in pinned:
         if spec.model is None:
             continue
@@ -126,7 +148,7 @@ def build(project: Project) -> DesiredState:
             "requires": dict(sorted(spec.model.requires.items())),
             "depends_on": sorted(d.unique_name for d in deps if d),
             "maps": sorted(m.model.name for m in spec.maps),
-            "content": content_hash([definitions[m.address] for m in spec.maps]),
+            "content": normal_content_hash([normal[m.address] for m in spec.maps]),
         }
     for map_spec in maps:
         objects[map_spec.address] = _map_object(project, map_spec, definitions[map_spec.address])
@@ -137,7 +159,8 @@ def build(project: Project) -> DesiredState:
     }
     for alert in env.model.alerts:
         objects[f"alert.{alert.name}"] = {"kind": "alert", **alert.model_dump(mode="json")}
-    return DesiredState(env.name, dict(sorted(objects.items())))
+    ordered = dict(sorted(objects.items()))
+    return DesiredState(env.name, ordered, state_hash(ordered, normal))
 
 
 __all__ = [
@@ -145,6 +168,7 @@ __all__ = [
     "build",
     "canonical_map",
     "content_hash",
+    "normal_content_hash",
     "normal_definition",
     "normal_object",
     "state_hash",

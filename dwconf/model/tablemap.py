@@ -11,21 +11,23 @@ from dwconf.model.common import FourPartVersion, Scalar, Strict, slug
 
 
 class Direction(enum.Enum):
+    """A field's direction. What each direction writes is set on the member itself, and members
+    hash by identity: the map rules ask both for each of a hundred thousand fields, and an
+    enum's properties and its own hash are Python calls."""
+
     BOTH = "both"
     TO_DATAVERSE = "to_dataverse"
     TO_FINOPS = "to_finops"
 
-    @property
-    def symbol(self) -> str:
-        return {"both": "=", "to_dataverse": ">", "to_finops": "<"}[self.value]
+    symbol: str
+    writes_dataverse: bool
+    writes_finops: bool
+    __hash__ = object.__hash__  # members are singletons compared by identity
 
-    @property
-    def writes_dataverse(self) -> bool:
-        return self is not Direction.TO_FINOPS
-
-    @property
-    def writes_finops(self) -> bool:
-        return self is not Direction.TO_DATAVERSE
+    def __init__(self, value: str) -> None:
+        self.symbol = {"both": "=", "to_dataverse": ">", "to_finops": "<"}[value]
+        self.writes_dataverse = value != "to_finops"
+        self.writes_finops = value != "to_dataverse"
 
 
 _DIRECTION_ALIASES = {"=": "both", ">": "to_dataverse", "<": "to_finops"}

@@ -87,6 +87,9 @@ class MapContext:
     def resolve(self, path: str) -> Resolved:
         """Follow `lookup.key` segments from the map's table to the final column."""
         table = self.table
+        if table is not None and "." not in path and "(" not in path:  # the usual case
+            found = table.column(path)
+            return Resolved(found, True) if found is not None else Resolved(None, True, path, table)
         offset = 0
         column: Column | None = None
         for segment in path.split("."):
