@@ -8,11 +8,11 @@ docs/catalog.md for the format.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, ValuesView
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from dwconf.load.yaml12 import load_plain
 from dwconf.model.schema import ColumnSpec, SchemaFile
@@ -32,6 +32,10 @@ class FieldType(enum.Enum):
     LOOKUP = "lookup"
     GUID = "guid"
     UNKNOWN = "unknown"
+
+    # Members are singletons compared by identity; the type rules look pairs of them up in sets
+    # a hundred thousand times, and an enum's own hash is a Python call.
+    __hash__ = object.__hash__
 
 
 # FieldType(value) goes through the enum machinery; a large schema has 100,000 columns to type.
@@ -67,17 +71,85 @@ class Column(NamedTuple):
 
     @classmethod
     def of(cls, name: str, spec: ColumnSpec) -> Column:
-        """A column from a validated schema-file spec (what `parse` makes of its dump)."""
+        """A column from a validated schema-file spec (what `parse` makes of its dump). Made
+        with tuple.__new__: the generated constructor, with its defaults, takes half as long
+        again, and a large schema has a hundred thousand columns."""
         values = spec.get("values")
-        return cls(
-            name,
-            TYPES_BY_VALUE[spec.get("type", "unknown")],
-            spec.get("max_length"),
-            tuple(map(str, values)) if values else (),
-            spec.get("target"),
-            spec.get("required", False),
-            spec.get("read_only", False),
+        return tuple.__new__(
+            cls,
+            (
+                name,
+                TYPES_BY_VALUE[spec.get("type", "unknown")],
+                spec.get("max_length"),
+                tuple(map(str, values)) if values else (),
+                spec.get("target"),
+                spec.get("required", False),
+                spec.get("read_only", False),
+            ),
         )
+
+
+_Spec = tuple[str, ColumnSpec]  # a column not made yet: its name and schema spec
+_Keyed = tuple[str, Column | _Spec]  # a column by key, made or still a spec
+
+
+class Columns(Mapping[str, Column]):
+    """Columns (or an entity's fields) by key, each made from its schema spec when first asked
+    for: a large solution schema has a hundred thousand, and the map rules, which ask for them,
+    run on two cores (dwconf/load/twocore.py) while the catalog is built on one."""
+
+    __slots__ = ("_items", "_made")
+
+    def __init__(self, items: dict[str, Column | _Spec] | None = None) -> None:
+        self._items = {} if items is None else items
+        self._made = False  # every column made
+
+    def __getitem__(self, key: str) -> Column:
+        found = self.find(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def find(self, key: str) -> Column | None:
+        found = self._items.get(key)
+        if found is None or isinstance(found, Column):
+            return found
+        made = self._items[key] = Column.of(*found)
+        return made
+
+    def values(self) -> ValuesView[Column]:
+        if not self._made:
+            items = self._items
+            for key, item in items.items():
+                if not isinstance(item, Column):
+                    items[key] = Column.of(*item)
+            self._made = True
+        return cast(ValuesView[Column], self._items.values())
+
+    def required(self) -> list[Column]:
+        """The required columns, by name; the others are not made for it."""
+        found = [
+            self[key]
+            for key, item in self._items.items()
+            if (item.required if isinstance(item, Column) else item[1].get("required"))
+        ]
+        return sorted(found, key=lambda c: c.name)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def united(self, new: Iterable[tuple[str, Column | _Spec]]) -> Columns:
+        """A copy with `new` columns added; a key already here keeps its column."""
+        items = dict(self._items)
+        for key, item in new:
+            items.setdefault(key, item)
+        return Columns(items)
 
 
 @dataclass(frozen=True)
@@ -86,10 +158,10 @@ class Entity:
 
     name: str
     company: str = "specific"
-    fields: dict[str, Column] = field(default_factory=dict)
+    fields: Columns = field(default_factory=Columns)
 
     def field(self, name: str) -> Column | None:
-        return self.fields.get(name.upper())
+        return self.fields.find(name.upper())
 
 
 @dataclass(frozen=True)
@@ -102,10 +174,10 @@ class Table:
     kind: str = "standard"
     versionnumber: bool = True
     alternate_keys: tuple[tuple[str, ...], ...] = ()
-    columns: dict[str, Column] = field(default_factory=dict)
+    columns: Columns = field(default_factory=Columns)
 
     def column(self, name: str) -> Column | None:
-        return self.columns.get(name.lower())
+        return self.columns.find(name.lower())
 
 
 @dataclass
@@ -125,41 +197,37 @@ class Catalog:
         """Merge one data file: fields and columns are united, later files extend earlier ones."""
         for name, spec in (raw.get("finops_entities") or {}).items():
             fields = ((spec or {}).get("fields") or {}).items()
-            parsed = (Column.parse(f.upper(), fspec or {}) for f, fspec in fields)
+            parsed = ((f.upper(), Column.parse(f.upper(), fspec or {})) for f, fspec in fields)
             self._add_entity(name, spec or {}, parsed)
         for name, spec in (raw.get("dataverse_tables") or {}).items():
             columns = ((spec or {}).get("columns") or {}).items()
-            parsed = (Column.parse(c.lower(), cspec or {}) for c, cspec in columns)
+            parsed = ((c.lower(), Column.parse(c.lower(), cspec or {})) for c, cspec in columns)
             self._add_table(name, spec or {}, parsed)
 
     def add_schema(self, schema: SchemaFile) -> None:
-        """Merge one validated solution schema file, as `add` merges a data file."""
-        of = Column.of
+        """Merge one validated solution schema file, as `add` merges a data file; its columns
+        are made when first asked for (`Columns`)."""
         for name, entity in schema.finops_entities.items():
             spec = {"company": entity.company} if entity.company is not None else {}
-            made = [of(f.upper(), fspec) for f, fspec in entity.fields.items()]
-            self._add_entity(name, spec, made)
+            keyed = ((f.upper(), (f.upper(), fspec)) for f, fspec in entity.fields.items())
+            self._add_entity(name, spec, keyed)
         for name, table in schema.dataverse_tables.items():
             spec = table.model_dump(exclude_none=True, exclude={"columns"})
-            made = [of(c.lower(), cspec) for c, cspec in table.columns.items()]
-            self._add_table(name, spec, made)
+            keyed = ((c.lower(), (c.lower(), cspec)) for c, cspec in table.columns.items())
+            self._add_table(name, spec, keyed)
 
-    def _add_entity(self, name: str, spec: Mapping[str, Any], new: Iterable[Column]) -> None:
+    def _add_entity(self, name: str, spec: Mapping[str, Any], new: Iterable[_Keyed]) -> None:
         old = self.entity(name)
-        fields = dict(old.fields) if old else {}
-        for column in new:
-            fields.setdefault(column.name, column)
+        fields = (old.fields if old else Columns()).united(new)
         company = spec.get("company", old.company if old else "specific")
         canonical = old.name if old else name
         self.entities[canonical] = Entity(canonical, company, fields)
         self._entity_index[name.lower()] = canonical
 
-    def _add_table(self, name: str, spec: Mapping[str, Any], new: Iterable[Column]) -> None:
+    def _add_table(self, name: str, spec: Mapping[str, Any], new: Iterable[_Keyed]) -> None:
         key = name.lower()
         old = self.tables.get(key)
-        columns = dict(old.columns) if old else {}
-        for column in new:
-            columns.setdefault(column.name, column)
+        columns = (old.columns if old else Columns()).united(new)
         keys = tuple(tuple(k) for k in spec.get("alternate_keys", ()))
         self.tables[key] = Table(
             name=key,

@@ -4,9 +4,8 @@ mandatory and read-only destination columns (DIPV1010/1011/1021/1022/1023/1024/1
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from dwconf.catalog import Column
 from dwconf.diagnostics import Diagnostic, error, warning
 from dwconf.model import Direction, FieldMapping
 from dwconf.validate.context import MapContext, Resolved, lookup_root
@@ -169,14 +168,10 @@ def _mapped_dataverse(ctx: MapContext) -> set[str]:
     }
 
 
-def _required(columns: Iterable[Column]) -> list[Column]:
-    return sorted((c for c in columns if c.required), key=lambda c: c.name)
-
-
 def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2101: a required destination column is neither mapped nor defaulted (DIPV1010/1031)."""
     fields = ctx.map.fields
-    required = _required(ctx.table.columns.values()) if ctx.table is not None else []
+    required = ctx.table.columns.required() if ctx.table is not None else []
     if required and any(f.direction.writes_dataverse for f in fields):
         mapped = _mapped_dataverse(ctx)
         for column in required:
@@ -189,7 +184,7 @@ def mandatory(ctx: MapContext) -> Iterator[Diagnostic]:
                     ctx.span("fields", key=True),
                     f"add a field for '{column.name}', or one with a default",
                 )
-    required = _required(ctx.entity.fields.values()) if ctx.entity is not None else []
+    required = ctx.entity.fields.required() if ctx.entity is not None else []
     if required and any(f.direction.writes_finops for f in fields):
         mapped_fo = {f.finops.upper() for f in fields if f.finops and f.direction.writes_finops}
         for column in required:

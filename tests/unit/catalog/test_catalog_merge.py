@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from dwconf.catalog import Catalog, Column, FieldType, standard
 from dwconf.model.schema import SchemaFile
 
@@ -83,3 +85,32 @@ def test_extending_leaves_the_standard_catalog_alone() -> None:
     assert before is not None and extended is not None
     assert extended.field("ZZ_NOTE") is not None and before.field("ZZ_NOTE") is None
     assert standard().entity("Customers V3") is before
+
+
+def test_schema_columns_are_made_once_and_only_when_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    real = Column.of
+
+    def spy(name: str, spec: Any) -> Column:
+        made.append(name)
+        return real(name, spec)
+
+    monkeypatch.setattr(Column, "of", spy)
+    catalog = from_models(FIRST, SECOND)
+    assert made == []
+    table = catalog.table("zz_cars")
+    assert table is not None
+    seats = table.column("ZZ_SEATS")
+    assert seats == Column("zz_seats", FieldType.INT32)
+    assert table.column("zz_seats") is seats and made == ["zz_seats"]
+    assert table.column("zz_nothing") is None and "zz_nothing" not in table.columns
+    cars = catalog.entity("fleet cars")
+    assert cars is not None
+    assert cars.fields.required() == [Column("PLATE", FieldType.STRING, 10, required=True)]
+    assert made == ["zz_seats", "PLATE"]  # the other fields are not made to find it
+    assert sorted(c.name for c in table.columns.values()) == sorted(table.columns)
+    assert sorted(made) == sorted(["PLATE", *table.columns])
+    with pytest.raises(KeyError):
+        table.columns["zz_nothing"]
