@@ -3,6 +3,7 @@ read and diff that `dwconf plan` and `dwconf apply` share."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,19 @@ def _load_desired(root: Path, env_name: str) -> Desired:
         raise DwconfError(f"unknown environment: {env_name}", f"known: {known}")
     env = environments[env_name]
     project = loader.project(env)
-    found = check_project(project) + loader.diagnostics
+    built: list[desired_state.DesiredState] = []
+
+    def build_meanwhile() -> None:
+        """The desired state, built while the maps are checked: kept if they pass. A project
+        the rules refuse may not build; built again below, a failure then shows."""
+        with contextlib.suppress(Exception):
+            built.append(desired_state.build(project))
+
+    found = check_project(project, meanwhile=build_meanwhile) + loader.diagnostics
     errors = sorted({d for d in found if d.severity is Severity.ERROR}, key=lambda d: d.sort_key)
     if errors:
         raise ConfigError(errors)
-    return Desired(project, env, desired_state.build(project))
+    return Desired(project, env, built[0] if built else desired_state.build(project))
 
 
 def plan_against(

@@ -1,15 +1,21 @@
-"""Work on two cores: a forked child does half of a large job while the parent does the rest.
+"""Work on two cores: a forked child does part of a large job while the parent does the rest.
 
 At 1,000 maps, parsing is about half of `dwconf validate` and the map rules a third of the
-rest. For each, when there is enough of it, the parent forks once; the child works on the
-second half, with everything the parent had loaded, and sends its result back through a pipe;
-the parent works on the first half meanwhile, then takes the child's. Whatever the child could
-not do, or everything when the child fails, the parent does itself, so the result is the same
-as doing the work one item after another:
+rest. For each, when there is enough of it, the parent forks once; the child works with
+everything the parent had loaded and sends its result back through a pipe. Whatever the child
+could not do, or everything when the child fails, the parent does itself, so the result is the
+same as doing the work one item after another:
 
-- parsing: the child runs the fast path (yaml12.fast_data) on the bytes the parent read before
-  forking and sends the data back with `marshal`, exact for every value YAML data holds;
-- map rules: the child runs them on its maps and sends the diagnostics back with `pickle`.
+- parsing (`start`): the child runs the fast path (yaml12.fast_data) on the second half of the
+  bytes the parent read before forking and sends the data back with `marshal`, exact for every
+  value YAML data holds; the parent parses the first half as it loads those files, which it
+  has to do anyway, one after another;
+- map rules (`shared`): the child and the parent take chunks of maps from one queue until none
+  is left, and the child sends its diagnostics back with `pickle`. The parent first does what
+  it was given to do meanwhile (`dwconf plan` builds the desired state while the maps are
+  checked), so the child takes more chunks. The queue is a pipe holding each chunk's first
+  index as four bytes, written whole before the fork: a read of four bytes takes one index,
+  and two readers never take the same one.
 
 Forking is skipped where it is unsafe or pointless: no `os.fork` (Windows), other threads
 running (a lock held by one of them would stay held in the child), SIGCHLD ignored (children
@@ -25,12 +31,16 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from dwconf.load.yaml12 import fast_data
 
 MIN_ITEMS = 200
 NOT_DONE = ("not done",)  # a file whose data the child could not vouch for
+CHUNKS = 64  # about as many chunks as this: small enough that both finish close together
+_INDEX = 4  # bytes of one chunk index in the queue
+
+T = TypeVar("T")
 
 
 def worth_forking(count: int) -> bool:
@@ -97,6 +107,64 @@ def _collect(pid: int, read_end: int, decode: Callable[[bytes], Any]) -> Any | N
         return decode(payload)
     except Exception:  # a truncated or garbled payload: the parent does the work itself
         return None
+
+
+def shared(
+    count: int,
+    run: Callable[[int, int], list[T]],
+    meanwhile: Callable[[], object] | None = None,
+    encode: Callable[[Any], bytes] = pickle.dumps,
+    decode: Callable[[bytes], Any] = pickle.loads,
+) -> list[T]:
+    """`run(start, stop)` over the items [0, count), joined in order: on two cores when
+    `worth_forking(count)`, else in this process. `meanwhile` runs once in this process either
+    way, before it takes its first chunk. `encode` and `decode` carry the child's results (a
+    dict of lists by chunk start) back."""
+    if not worth_forking(count):
+        found = run(0, count)
+        if meanwhile is not None:
+            meanwhile()
+        return found
+    size = -(-count // CHUNKS)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"".join(s.to_bytes(_INDEX, "little") for s in range(0, count, size)))
+    finally:
+        os.close(write_end)  # an empty queue then reads as the end
+
+    def take() -> dict[int, list[T]]:
+        done: dict[int, list[T]] = {}
+        while index := os.read(read_end, _INDEX):
+            start = int.from_bytes(index, "little")
+            done[start] = run(start, min(start + size, count))
+        return done
+
+    collect = in_child(take, encode, decode)
+    finished = False
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        mine = take()
+        finished = True
+    finally:
+        if not finished:  # empty the queue so the child stops soon, then wait for it
+            while os.read(read_end, 4096):
+                pass
+        theirs = collect()
+        os.close(read_end)
+    if isinstance(theirs, dict):
+        mine.update(theirs)
+    return [
+        item for start in range(0, count, size) for item in _chunk(mine, start, size, count, run)
+    ]
+
+
+def _chunk(
+    done: dict[int, list[T]], start: int, size: int, count: int, run: Callable[[int, int], list[T]]
+) -> list[T]:
+    """A chunk's results: from either process, or worked out now when the child failed."""
+    found = done.get(start)
+    return found if isinstance(found, list) else run(start, min(start + size, count))
 
 
 def start(raws: Sequence[bytes]) -> Callable[[], list[Any] | None]:

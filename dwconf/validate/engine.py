@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +28,17 @@ class Report:
         return count(self.diagnostics, Severity.WARNING)
 
 
-def check_project(project: Project, checked: set[int] | None = None) -> list[Diagnostic]:
-    """Rules over one rendered project; maps already in `checked` (by id) are skipped."""
+def check_project(
+    project: Project,
+    checked: set[int] | None = None,
+    meanwhile: Callable[[], object] | None = None,
+) -> list[Diagnostic]:
+    """Rules over one rendered project; maps already in `checked` (by id) are skipped.
+    `meanwhile` runs once while the maps are checked (see `check_maps`)."""
     checked = set() if checked is None else checked
     specs = [spec for spec in project.maps() if id(spec) not in checked]
     checked.update(id(spec) for spec in specs)
-    found = check_maps(project, specs)
+    found = check_maps(project, specs, meanwhile)
     for project_rule in PROJECT_RULES:
         found.extend(project_rule(project))
     if project.environment is not None:
@@ -42,18 +47,14 @@ def check_project(project: Project, checked: set[int] | None = None) -> list[Dia
     return found
 
 
-def check_maps(project: Project, specs: list[MapSpec]) -> list[Diagnostic]:
-    """The map rules over `specs`, in order; many maps are checked on two cores (twocore.py)."""
-    half = len(specs) // 2 if twocore.worth_forking(len(specs)) else len(specs)
-    second = specs[half:]
-    collect = twocore.in_child(lambda: _check_all(project, second)) if second else None
-    try:
-        found = _check_all(project, specs[:half])
-    finally:
-        theirs = collect() if collect is not None else None  # the child is always waited for
-    if second:
-        found.extend(theirs if isinstance(theirs, list) else _check_all(project, second))
-    return found
+def check_maps(
+    project: Project, specs: list[MapSpec], meanwhile: Callable[[], object] | None = None
+) -> list[Diagnostic]:
+    """The map rules over `specs`, in order; many maps are checked on two cores (twocore.py),
+    and this process runs `meanwhile` before it takes its share."""
+    return twocore.shared(
+        len(specs), lambda start, stop: _check_all(project, specs[start:stop]), meanwhile
+    )
 
 
 def _check_all(project: Project, specs: list[MapSpec]) -> list[Diagnostic]:

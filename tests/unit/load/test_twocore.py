@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +120,93 @@ def test_children_reaped_by_an_ignored_sigchld_still_deliver() -> None:
         assert twocore.in_child(lambda: 1 / 0)() is None
     finally:
         signal.signal(signal.SIGCHLD, before)
+
+
+def _chunks_by_process(start: int, stop: int) -> list[tuple[int, int]]:
+    return [(i, os.getpid()) for i in range(start, stop)]
+
+
+def test_shared_work_is_joined_in_order_whoever_did_each_chunk(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fork_from(monkeypatch, 10)
+    children = forked_children(monkeypatch)
+    started = tmp_path / "child started"
+    ran: list[int] = []
+
+    def run(start: int, stop: int) -> list[tuple[int, int]]:
+        if os.getpid() != parent:
+            started.touch()
+        return _chunks_by_process(start, stop)
+
+    def meanwhile() -> None:  # until the child has taken a chunk: both processes work
+        ran.append(os.getpid())
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    parent = os.getpid()
+    found = twocore.shared(200, run, meanwhile)
+    assert [i for i, _ in found] == list(range(200))
+    assert {pid for _, pid in found} <= {parent, *children}
+    assert any(pid in children for _, pid in found)  # the child took chunks
+    assert ran == [parent]
+    assert_one_child_reaped(children)
+
+
+def test_shared_work_on_one_core_runs_meanwhile_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DWCONF_JOBS", "1")
+    children = forked_children(monkeypatch)
+    ran: list[int] = []
+    found = twocore.shared(500, _chunks_by_process, lambda: ran.append(1))
+    assert found == _chunks_by_process(0, 500) and ran == [1] and children == []
+
+
+def test_shared_work_a_child_could_not_do_is_done_by_the_parent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fork_from(monkeypatch, 10)
+    parent = os.getpid()
+    failed = tmp_path / "child failed"
+
+    def run(start: int, stop: int) -> list[tuple[int, int]]:
+        if os.getpid() != parent:
+            failed.touch()
+            raise RuntimeError("the child fails")
+        return _chunks_by_process(start, stop)
+
+    def meanwhile() -> None:  # until the child has taken a chunk, and failed
+        deadline = time.monotonic() + 30
+        while not failed.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    assert twocore.shared(300, run, meanwhile) == _chunks_by_process(0, 300)
+    assert failed.exists()
+
+
+def test_shared_work_failing_in_the_parent_stops_and_reaps_the_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fork_from(monkeypatch, 10)
+    children = forked_children(monkeypatch)
+    parent = os.getpid()
+    done_by_child: list[int] = []
+
+    def run(start: int, stop: int) -> list[int]:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        time.sleep(0.01)
+        return list(range(start, stop))
+
+    real_collect = twocore._collect
+
+    def collect(pid: int, read_end: int, decode: Any) -> Any:
+        found = real_collect(pid, read_end, decode)
+        done_by_child.extend(found or [])
+        return found
+
+    monkeypatch.setattr(twocore, "_collect", collect)
+    with pytest.raises(KeyboardInterrupt):
+        twocore.shared(10_000, run)
+    assert_one_child_reaped(children)
+    assert len(done_by_child) < twocore.CHUNKS - 1  # the parent emptied the queue

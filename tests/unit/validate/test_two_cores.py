@@ -16,7 +16,7 @@ from dwconf.validate.engine import validate
 from tests.support import assert_one_child_reaped, fork_from, forked_children
 
 
-def test_a_child_checks_half_the_maps_and_the_report_is_the_same(
+def test_maps_checked_on_two_cores_report_what_one_core_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = generate(tmp_path / "repo", maps=30, fields=5, solutions=2)
