@@ -24,18 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate
 from bench.run import best_of
+from dwconf import planning
 from dwconf.apply.journal import Journal
 from dwconf.apply.run import apply_plan
 from dwconf.plan.definition import Plan
-from dwconf.planning import load_desired, plan_against
 from dwconf.providers.local import LocalProvider
 from dwconf.validate.engine import validate
 
 
 def plan(root: Path) -> Plan:
-    want = load_desired(root, "dev")
-    with LocalProvider.open(root, "dev") as provider:
-        return plan_against(want, provider)
+    """The work of `dwconf plan dev`."""
+    return planning.plan(root, "dev")
 
 
 def read(root: Path) -> None:

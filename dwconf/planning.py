@@ -4,7 +4,7 @@ read and diff that `dwconf plan` and `dwconf apply` share."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from dwconf.model import Environment
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
 from dwconf.plan.live_view import live_objects, recorded_state
+from dwconf.providers import open_reader, open_reader_if_local
 from dwconf.providers.base import LiveReader
 from dwconf.validate.engine import check_project
 
@@ -32,13 +33,44 @@ class Desired:
     state: desired_state.DesiredState
 
 
-def load_desired(root: Path, env_name: str) -> Desired:
-    """The validated desired state of `env_name`; configuration errors raise ConfigError."""
+def plan(
+    root: Path, env_name: str, *, targets: tuple[str, ...] = (), excludes: tuple[str, ...] = ()
+) -> Plan:
+    """The work of `dwconf plan ENV`: load and check the configuration, read the environment,
+    compare. A local environment that exists already is read while the maps are checked (its
+    snapshot is kept by the provider while the file is unchanged); a remote one is reached only
+    once the configuration is known to be valid."""
+    early: list[LiveReader] = []
+
+    def read_early(env: EnvSpec) -> None:
+        reader = open_reader_if_local(root, env.model)
+        if reader is not None:
+            early.append(reader)
+            reader.read()
+
+    try:
+        want = load_desired(root, env_name, read_early)
+        reader = early.pop() if early else open_reader(root, want.env.model)
+        early.append(reader)
+        return plan_against(want, reader, targets=targets, excludes=excludes)
+    finally:
+        for opened in early:
+            opened.close()
+
+
+def load_desired(
+    root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None = None
+) -> Desired:
+    """The validated desired state of `env_name`; configuration errors raise ConfigError.
+    `meanwhile(env)` is run while the maps are checked, after the desired state is built; what
+    it raises is ignored (it is work done ahead, which is done again when needed)."""
     with collector_paused():
-        return _load_desired(root, env_name)
+        return _load_desired(root, env_name, meanwhile)
 
 
-def _load_desired(root: Path, env_name: str) -> Desired:
+def _load_desired(
+    root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None
+) -> Desired:
     loader = Loader.at(root)
     environments = loader.environments()
     if env_name not in environments:
@@ -56,6 +88,9 @@ def _load_desired(root: Path, env_name: str) -> Desired:
         the rules refuse may not build; built again below, a failure then shows."""
         with contextlib.suppress(Exception):
             built.append(desired_state.build(project))
+        if meanwhile is not None:
+            with contextlib.suppress(Exception):
+                meanwhile(env)
 
     found = check_project(project, meanwhile=build_meanwhile) + loader.diagnostics
     errors = sorted({d for d in found if d.severity is Severity.ERROR}, key=lambda d: d.sort_key)

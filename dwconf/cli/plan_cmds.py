@@ -10,6 +10,7 @@ from types import TracebackType
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dwconf import planning
 from dwconf.apply import lease as leases
 from dwconf.apply.executor import StepOutcome
 from dwconf.apply.journal import Journal, resumable
@@ -23,20 +24,11 @@ from dwconf.plan.actions import Category
 from dwconf.plan.definition import Plan
 from dwconf.plan.diff import Change
 from dwconf.planning import Desired, load_desired, plan_against
-from dwconf.providers import open_reader, open_writer
+from dwconf.providers import open_writer
 from dwconf.providers.base import LiveWriter
 from dwconf.redact import redact
 
 FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_json}
-
-
-def _plan(root: Path, env: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> Plan:
-    want = load_desired(root, env)
-    reader = open_reader(root, want.env.model)
-    try:
-        return plan_against(want, reader, targets=targets, excludes=excludes)
-    finally:
-        reader.close()
 
 
 @click.command("plan")
@@ -86,7 +78,7 @@ def plan_command(
     """
 
     def body() -> int:
-        plan = _plan(ctx.obj, env, targets, excludes)
+        plan = planning.plan(ctx.obj, env, targets=targets, excludes=excludes)
         if refresh_only:
             plan = Plan(**{**plan.__dict__, "steps": (), "refresh_only": True})
         console.plain(FORMATS[fmt](plan).rstrip("\n"))

@@ -46,6 +46,15 @@ def open_reader(project_root: Path, env: Environment) -> LiveReader:
     return ReadOnly(open_writer(project_root, env))
 
 
+def open_reader_if_local(project_root: Path, env: Environment) -> LiveReader | None:
+    """`open_reader` for a local environment that already exists, else None: an environment
+    that can be read while the configuration is still being checked, at no cost (no request
+    sent, no file made)."""
+    if env.provider.type != "local" or not local.state_path(project_root, env.name).exists():
+        return None
+    return open_reader(project_root, env)
+
+
 def local_state_path(project_root: Path, env: Environment) -> Path:
     """The file a local environment lives in; refused for any other provider type."""
     if env.provider.type != "local":
@@ -71,6 +80,7 @@ __all__ = [
     "WaitTimeout",
     "local_state_path",
     "open_reader",
+    "open_reader_if_local",
     "open_writer",
     "reset_local",
 ]

@@ -136,7 +136,7 @@ def test_a_crash_log_holds_no_secret(
     def crash(*_: object, **__: object) -> None:
         raise RuntimeError(f"GET /api failed; Authorization: Bearer {TOKEN} secret={SECRET}")
 
-    monkeypatch.setattr("dwconf.cli.plan_cmds.load_desired", crash)
+    monkeypatch.setattr("dwconf.planning.load_desired", crash)
     result = dwconf("-C", str(repo), "plan", "dev")
     assert result.exit_code == 3, result.err
     assert not leaks(result.out + result.err)

@@ -1,5 +1,7 @@
 """The desired state `dwconf plan` works from: built while the maps are checked, the same as
-built after; its hash independent of field order, however the fields are named."""
+built after; its hash independent of field order, however the fields are named. A local
+environment that exists is read meanwhile too; nothing is made or reached for a configuration
+with errors."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ import pytest
 from bench.generate import generate
 from dwconf import desired, planning
 from dwconf.desired import normal_definition, state_hash
-from dwconf.errors import ConfigError
+from dwconf.errors import ConfigError, ProviderError
+from dwconf.live import snapshot
 from dwconf.load.project import Loader
+from dwconf.model import Environment
+from dwconf.providers import open_reader_if_local
+from dwconf.providers.local import LocalProvider
 from tests.support import fork_from, forked_children
 
 
@@ -88,3 +94,74 @@ def test_fields_are_put_in_one_order_however_they_are_named(
     expected = sorted(fields, key=lambda f: (f["finops"] or "", f["dataverse"] or ""))
     for order in (fields, list(reversed(fields))):
         assert normal_definition({"name": "m", "fields": order})["fields"] == expected
+
+
+def _events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """ "read" for each read of a local environment, "loaded" when the configuration is."""
+    events: list[str] = []
+    real_read, real_load = snapshot.read, planning.load_desired
+
+    def read(*args: Any, **kwargs: Any) -> Any:
+        events.append("read")
+        return real_read(*args, **kwargs)
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        found = real_load(*args, **kwargs)
+        events.append("loaded")
+        return found
+
+    monkeypatch.setattr(snapshot, "read", read)
+    monkeypatch.setattr(planning, "load_desired", load)
+    return events
+
+
+def test_an_existing_local_environment_is_read_once_while_the_maps_are_checked(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    LocalProvider.open(repo, "dev").close()
+    want = planning.load_desired(repo, "dev")
+    with LocalProvider.open(repo, "dev") as provider:
+        expected = planning.plan_against(want, provider)
+    fork_from(monkeypatch, 10)
+    events = _events(monkeypatch)
+    found = planning.plan(repo, "dev")
+    assert events == ["read", "loaded"]
+    assert found.changes == expected.changes and found.steps == expected.steps
+    assert found.live_fingerprint == expected.live_fingerprint
+
+
+def test_an_environment_is_neither_made_nor_read_for_a_configuration_with_errors(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = sorted((repo / "solutions").glob("*/maps/*.yaml"))[0]
+    first.write_text(first.read_text().replace("finops: F1,", "finops: NOPE,"))
+    events = _events(monkeypatch)
+    with pytest.raises(ConfigError):
+        planning.plan(repo, "dev")
+    assert events == [] and not (repo / ".dwconf").exists()
+    first.write_text(first.read_text().replace("finops: NOPE,", "finops: F1,"))
+    planning.plan(repo, "dev")  # a new environment: made once the configuration is valid
+    assert events == ["loaded", "read"] and (repo / ".dwconf" / "dev.sqlite").exists()
+
+
+def test_a_local_environment_that_cannot_be_read_early_reports_as_it_always_did(
+    repo: Path,
+) -> None:
+    path = repo / ".dwconf" / "dev.sqlite"
+    path.parent.mkdir()
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(ProviderError, match="can't open the environment file"):
+        planning.plan(repo, "dev")
+
+
+def test_only_an_existing_local_environment_is_opened_early(repo: Path) -> None:
+    env = Environment.model_validate({"name": "dev", "stage": "dev"})
+    assert open_reader_if_local(repo, env) is None  # not made yet
+    LocalProvider.open(repo, "dev").close()
+    reader = open_reader_if_local(repo, env)
+    assert reader is not None
+    reader.close()
+    remote = Environment.model_validate(
+        {"name": "dev", "stage": "dev", "provider": {"type": "dynamics"}}
+    )
+    assert open_reader_if_local(repo, remote) is None
