@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -70,6 +70,7 @@ class Environment:
         self._snapshot: tuple[tuple[int, int], LiveState] | None = None
         self._memo = Memo()
         self._batching = False
+        self._closed = False
 
     @classmethod
     def open(
@@ -122,6 +123,7 @@ class Environment:
     def close(self) -> None:
         with self._mutex:
             self._conn.close()
+            self._closed = True
 
     def __enter__(self) -> Self:
         return self
@@ -172,7 +174,7 @@ class Environment:
             if self._snapshot is not None and self._snapshot[0] == version:
                 return self._snapshot[1]
             with collector_paused(freeze=False):
-                state = snapshot.read(tx, self._memo)
+                state = snapshot.read(tx, self._desired_of, self._memo)
             self._snapshot = (version, state)
             return state
 
@@ -334,12 +336,27 @@ class Environment:
                 solution_versions=solution_versions,
                 desired=desired,
                 status=status,
+                read=self._desired_of,
             )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
         with self._tx() as tx:
-            return lock.set_record_status(tx, record_id, status)
+            return lock.set_record_status(tx, record_id, status, self._desired_of)
 
     def records(self) -> tuple[DeploymentRecord, ...]:
         with self._tx("DEFERRED") as tx:
-            return lock.records(tx, self._memo)
+            return lock.records(tx, self._desired_of, self._memo)
+
+    def _desired_of(self, record_id: str) -> dict[str, Any]:
+        """A deployment record's desired state, read when the record is first asked for it:
+        from the file once more when this environment was closed since (what a record holds
+        never changes once written)."""
+        with self._mutex:
+            if not self._closed:
+                with self._tx("DEFERRED") as tx:
+                    return lock.desired_of(tx, record_id)
+        with (
+            closing(store.connect_read_only(self._path)) as conn,
+            store.transaction(conn, "DEFERRED"),
+        ):
+            return lock.desired_of(store.Tx(conn, self.now(), self._new_id, self._polls), record_id)

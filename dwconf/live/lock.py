@@ -7,7 +7,9 @@ one is taken over. It is renewed and released by its id, and removed by force wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
@@ -83,7 +85,14 @@ def force_unlock(tx: Tx, lease_id: str) -> Lease:
     return held
 
 
-def _record(row: Any) -> DeploymentRecord:
+RecordReader = Callable[[str], dict[str, Any]]
+"""Reads a deployment record's desired state by its id (see `DeploymentRecord`)."""
+
+# Every column but the desired state, which a record reads when first asked for.
+_RECORD = "SELECT id, created, who, plan_hash, git_commit, solution_versions, status FROM records"
+
+
+def _record(row: Any, stored: dict[str, Any] | Callable[[], dict[str, Any]]) -> DeploymentRecord:
     created = unstamp(row["created"])
     assert created is not None
     return DeploymentRecord(
@@ -93,20 +102,26 @@ def _record(row: Any) -> DeploymentRecord:
         plan_hash=row["plan_hash"],
         git_commit=row["git_commit"],
         solution_versions=loads(row["solution_versions"]),
-        desired=loads(row["desired"]),
+        stored=stored,
         status=row["status"],
     )
 
 
-def records(tx: Tx, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
-    rows = tx.all("SELECT * FROM records ORDER BY seq")
+def desired_of(tx: Tx, record_id: str) -> dict[str, Any]:
+    row = tx.one("SELECT desired FROM records WHERE id = ?", record_id)
+    if row is None:
+        raise InvalidRequest(f"There is no deployment record '{record_id}'.")
+    return dict(loads(row["desired"]) or {})
+
+
+def records(tx: Tx, read: RecordReader, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
+    """Every record, oldest first; each reads its desired state with `read` when asked."""
+    rows = tx.all(f"{_RECORD} ORDER BY seq")
     if memo is None:
-        return tuple(_record(r) for r in rows)
-    return tuple(_remembered(memo, r) for r in rows)
-
-
-def _remembered(memo: Memo, row: Any) -> DeploymentRecord:
-    return memo.get(("record", tuple(row)), lambda: _record(row))
+        return tuple(_record(r, partial(read, r["id"])) for r in rows)
+    return tuple(
+        memo.get(("record", tuple(r)), partial(_record, r, partial(read, r["id"]))) for r in rows
+    )
 
 
 def add_record(
@@ -118,6 +133,7 @@ def add_record(
     solution_versions: dict[str, str],
     desired: dict[str, Any],
     status: str,
+    read: RecordReader,
 ) -> DeploymentRecord:
     record_id = tx.new_id()
     tx.run(
@@ -132,13 +148,12 @@ def add_record(
         dumps(desired),
         status,
     )
-    row = tx.one("SELECT * FROM records WHERE id = ?", record_id)
-    return _record(row)
+    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(read, record_id))
 
 
-def set_record_status(tx: Tx, record_id: str, status: str) -> DeploymentRecord:
-    row = tx.one("SELECT * FROM records WHERE id = ?", record_id)
+def set_record_status(tx: Tx, record_id: str, status: str, read: RecordReader) -> DeploymentRecord:
+    row = tx.one("SELECT id FROM records WHERE id = ?", record_id)
     if row is None:
         raise InvalidRequest(f"There is no deployment record '{record_id}'.")
     tx.run("UPDATE records SET status = ? WHERE id = ?", status, record_id)
-    return _record(tx.one("SELECT * FROM records WHERE id = ?", record_id))
+    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(read, record_id))

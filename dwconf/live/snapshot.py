@@ -96,15 +96,16 @@ def _spliced(parts: Callable[[Definition], object | None]) -> Place:
     return place
 
 
-def read(tx: Tx, memo: Memo | None = None) -> LiveState:
-    """The snapshot; with `memo`, what an earlier read decoded and wrote is used again."""
+def read(tx: Tx, records: lock.RecordReader, memo: Memo | None = None) -> LiveState:
+    """The snapshot; with `memo`, what an earlier read decoded and wrote is used again.
+    Deployment records read their desired states with `records` when asked."""
     if memo is None:
-        return _read(tx, None)
+        return _read(tx, records, None)
     with memo.reading():
-        return _read(tx, memo)
+        return _read(tx, records, memo)
 
 
-def _read(tx: Tx, memo: Memo | None) -> LiveState:
+def _read(tx: Tx, records: lock.RecordReader, memo: Memo | None) -> LiveState:
     solution_list = solutions.all_installed(tx, memo)
     templates = solutions.templates(tx, memo)
     map_list = maps.all_maps(tx, memo)
@@ -118,7 +119,7 @@ def _read(tx: Tx, memo: Memo | None) -> LiveState:
         integration_keys=keys,
         legal_entities=legal_entities,
         alerts=alerts,
-        records=lock.records(tx, memo),
+        records=lock.records(tx, records, memo),
         lock=lock.current(tx),
         fingerprint=fingerprint(
             solution_list=solution_list,

@@ -1,4 +1,5 @@
-"""The values the live model reads and writes: plain frozen dataclasses, no I/O.
+"""The values the live model reads and writes: plain frozen dataclasses, no I/O (but for a
+deployment record's desired state, read from the environment when first asked for).
 
 `LiveState` is one consistent snapshot of an environment pair (what `Environment.read()`
 returns); the other classes are its parts and the arguments of the operations.
@@ -7,9 +8,10 @@ returns); the other classes are its parts and the arguments of the operations.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 MasterSide = Literal["dataverse", "finops"]
@@ -149,7 +151,12 @@ class AlertSetting:
 
 @dataclass(frozen=True)
 class DeploymentRecord:
-    """What dwconf wrote at an apply (ARCHITECTURE §1 "record")."""
+    """What dwconf wrote at an apply (ARCHITECTURE §1 "record").
+
+    Its desired state holds every map's definition, and a history holds a record per apply,
+    of which a plan needs one: the state is read when first asked for. `stored` is the state
+    itself, or what reads it; records are equal by what they say about the apply.
+    """
 
     id: str
     created: datetime
@@ -157,8 +164,13 @@ class DeploymentRecord:
     plan_hash: str
     git_commit: str | None
     solution_versions: dict[str, str]
-    desired: dict[str, Any]
+    stored: dict[str, Any] | Callable[[], dict[str, Any]] = field(repr=False, compare=False)
     status: str
+
+    @cached_property
+    def desired(self) -> dict[str, Any]:
+        stored = self.stored
+        return stored() if callable(stored) else stored
 
 
 @dataclass(frozen=True)

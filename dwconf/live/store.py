@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dwconf.canonical import canonical_text, parse_json
@@ -123,6 +124,23 @@ def connect(path: str) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def connect_read_only(path: str) -> sqlite3.Connection:
+    """A connection that only reads an existing file; a StoreUnavailable when there is none
+    (also for an in-memory environment, which is gone once closed)."""
+    try:
+        conn = sqlite3.connect(
+            f"{Path(path).absolute().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            check_same_thread=False,
+        )
+    except (sqlite3.OperationalError, ValueError) as exc:
+        raise StoreUnavailable(f"can't read {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
     return conn
 
 

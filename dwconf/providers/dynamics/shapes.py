@@ -283,7 +283,7 @@ def record(row: Json) -> tuple[DeploymentRecord, int]:
         plan_hash=str(row.get("dwconf_planhash") or ""),
         git_commit=row.get("dwconf_gitcommit"),
         solution_versions=dict(_loads(row.get("dwconf_solutionversions")) or {}),
-        desired=desired,
+        stored=desired,
         status=str(row.get("dwconf_status") or ""),
     )
     return found, int(order) if isinstance(order, int | float) else 0

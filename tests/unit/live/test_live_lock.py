@@ -6,12 +6,13 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dwconf.errors import ExitCode, LockHeldError, ProviderError
-from dwconf.live import Environment, Lease
-from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
+from dwconf.live import Environment, Lease, lock
+from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound, StoreUnavailable
 
 
 def test_acquire_creates_a_lease(env: Environment, clock) -> None:
@@ -111,8 +112,48 @@ def test_records_are_kept_in_order(env: Environment, clock) -> None:
     assert env.records() == (done, second)
     assert second.created == clock.now
     assert env.read().records == (done, second)
+    assert [r.desired for r in env.read().records] == [first.desired, {}]
+    assert first.desired == {"maps": {"map.currencies": {"state": "running"}}}
     with pytest.raises(InvalidRequest):
         env.set_record_status("missing", "failed")
+
+
+def _add_records(env: Environment, count: int) -> None:
+    for n in range(count):
+        env.add_record(
+            who="ci", plan_hash=f"h{n}", git_commit=None, solution_versions={}, desired={"n": n}
+        )
+
+
+def test_a_records_desired_state_is_read_once_and_only_when_asked_for(
+    env_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[str] = []
+    real = lock.desired_of
+
+    def spy(tx: Any, record_id: str) -> dict[str, Any]:
+        read.append(record_id)
+        return real(tx, record_id)
+
+    monkeypatch.setattr(lock, "desired_of", spy)
+    with Environment.open(env_path) as env:
+        _add_records(env, 20)
+        records = env.read().records
+        assert len(records) == 20 and read == []  # a plan asks for the last one only
+        assert records[-1].desired == {"n": 19} and read == [records[-1].id]
+        assert records[-1].desired == {"n": 19} and read == [records[-1].id]
+        assert env.read().records[-1].desired == {"n": 19} and len(read) == 1
+        first = env.records()[0]
+    assert first.desired == {"n": 0}  # read from the file again: the environment is closed
+    assert read[-1] == first.id
+
+
+def test_a_record_of_an_environment_gone_cannot_read_its_desired_state(env: Environment) -> None:
+    _add_records(env, 1)
+    record = env.records()[0]
+    env.close()
+    with pytest.raises(StoreUnavailable):
+        assert record.desired is None
 
 
 # Two connections on one file -----------------------------------------------------------------

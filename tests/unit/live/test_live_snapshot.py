@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from dwconf.live import (
     MapComponent,
     MapTemplate,
     RunState,
+    lock,
     snapshot,
     store,
 )
@@ -77,13 +79,17 @@ def reading(path: Path) -> Iterator[store.Tx]:
 
 
 def from_scratch(path: Path) -> LiveState:
+    """A snapshot on a connection of its own, with its records' desired states read."""
     with reading(path) as tx:
-        return snapshot.read(tx)
+        state = snapshot.read(tx, partial(lock.desired_of, tx))
+        for record in state.records:
+            assert isinstance(record.desired, dict)  # read now, while the connection is open
+        return state
 
 
 def canonical(state: LiveState) -> bytes:
     """Everything in a snapshot, as bytes to compare later."""
-    return canonical_bytes(state, default=repr)
+    return canonical_bytes([state, [r.desired for r in state.records]], default=repr)
 
 
 def plain_fingerprint(state: LiveState) -> str:
@@ -112,6 +118,7 @@ def test_each_read_after_a_write_equals_a_read_from_scratch(
             state = env.read()
             fresh = from_scratch(env_path)
             assert state == fresh
+            assert [r.desired for r in state.records] == [r.desired for r in fresh.records]
             assert state.fingerprint == fresh.fingerprint == plain_fingerprint(fresh)
 
 
