@@ -44,6 +44,7 @@ ROWS = (
     "plan_no_change_cold_s",
     "plan_no_change_s",
     "plan_1pct_changed_s",
+    "plan_20_records_s",
     "apply_50_maps_s",
     "apply_50_maps_steps",
     "diff_1pct_s",
@@ -120,6 +121,7 @@ ABSOLUTE = (
     ("plan_no_change_cold_s", 1000, 2.0, "plan"),
     ("plan_no_change_s", 1000, 2.0, "plan"),
     ("plan_1pct_changed_s", 1000, 2.0, "plan"),
+    ("plan_20_records_s", 1000, 2.0, "plan"),
     ("emulator_read_warm_requests", None, 20, ""),
 )
 

@@ -36,6 +36,7 @@ from dwconf.planning import load_desired
 from dwconf.validate.engine import validate
 
 Figures = dict[str, Any]
+HISTORY, HISTORY_UP_TO = 20, 1000  # deployment records for the last plan, up to this size
 
 
 def cold(work: Callable[[], Any]) -> Callable[[], Any]:
@@ -164,6 +165,9 @@ def measure(
         figures["diff_1pct_s"] = best_of(repeat, lambda: diff(root))
         figures.update(emulator_read(maps, fields))
     figures["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if maps <= HISTORY_UP_TO:  # after max_rss_mib: making the history is not dwconf's memory
+        plan_bench.add_history(root, HISTORY)
+        figures[f"plan_{HISTORY}_records_s"] = best_of(repeat, lambda: plan_bench.plan(root))
     return figures
 
 

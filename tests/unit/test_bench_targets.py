@@ -18,6 +18,7 @@ def size(maps: int, validate: float, plan: float, warm_requests: int) -> dict[st
         "plan_no_change_cold_s": 1.2 * plan,
         "plan_no_change_s": plan,
         "plan_1pct_changed_s": plan,
+        "plan_20_records_s": 1.1 * plan,
         "render_s": validate,
         "diff_1pct_s": 2 * validate,
         "emulator_read_warm_requests": warm_requests,
@@ -35,6 +36,8 @@ def test_absolute_targets_apply_at_1000_maps() -> None:
     # with the parse cache off: 1.8 s and 3.0 s
     assert found["validate_cold_s@1000"] == (True, "validate")
     assert found["plan_no_change_cold_s@1000"] == (False, "plan")
+    assert found["plan_20_records_s@1000"] == (False, "plan")
+    assert verdicts([size(1000, 1.5, 1.5, 7)])["plan_20_records_s@1000"] == (True, "plan")
     assert verdicts([size(1000, 1.8, 1.5, 7)])["validate_cold_s@1000"] == (False, "validate")
     assert "validate_s@100" not in found  # the 2 s limit is for 1,000 maps
     assert found["emulator_read_warm_requests@100"] == (True, "")
