@@ -46,7 +46,7 @@ def plan(
         reader = open_reader_if_local(root, env.model)
         if reader is not None:
             early.append(reader)
-            reader.read()
+            recorded_state(reader.read())  # the last record's desired state is read once
 
     try:
         want = load_desired(root, env_name, read_early)
