@@ -9,6 +9,7 @@ from its release tag. A tree's label is appended to displayed paths
 from __future__ import annotations
 
 import contextlib
+import marshal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,9 @@ class Sources:
 
 
 class _Prepared:
-    """The many map and schema files, read up front: their fast-path data comes from the
-    parse cache (parsecache.py) or, for a large remainder, half of it from a forked child
-    (twocore.py); the parent works out the rest as it loads each file."""
+    """The many map and schema files, read and parsed up front: their fast-path data comes
+    from the parse cache (parsecache.py), or is worked out now, on two cores when there is a
+    lot of it (twocore.py); the documents of the files parsed here are made meanwhile."""
 
     def __init__(self, tree: FileTree, paths: list[str], cache: ParseCache | None) -> None:
         self.cache = cache
@@ -61,11 +62,23 @@ class _Prepared:
                 if found is not None:
                     self.known[path] = found
         self.cached = set(self.known)
+        self.parsed: dict[str, tuple[Document, list[Diagnostic]]] = {}
         missing = [p for p in self.raws if p not in self.cached]
-        self._theirs = missing[len(missing) // 2 :] if twocore.worth_forking(len(missing)) else []
-        self._for_child = set(self._theirs)
-        theirs = [self.raws[p] for p in self._theirs]
-        self._collect = twocore.start(theirs) if theirs else None
+        raws = [self.raws[p] for p in missing]
+
+        def data(start: int, stop: int) -> list[Any]:
+            return [fast_data(raw) for raw in raws[start:stop]]
+
+        def documents(start: int, stop: int) -> list[Any]:
+            found = data(start, stop)
+            for n, known in enumerate(found, start):
+                self.parsed[missing[n]] = parse(raws[n], missing[n] + tree.label, known)
+            return found
+
+        done = twocore.shared(
+            len(raws), data, encode=marshal.dumps, decode=marshal.loads, here=documents
+        )
+        self.known.update(zip(missing, done, strict=True))
 
     def data(self, path: str, raw: bytes) -> Any:
         """The fast path's data for the file (None: the careful loader's), remembered."""
@@ -75,26 +88,12 @@ class _Prepared:
             return found if found is not None else self._remember(key, fast_data(raw))
         if path in self.cached:
             return self.known[path]
-        if self._collect is not None and path in self._for_child:
-            self.finish()
-        known = self.known.get(path, UNKNOWN)
-        if known is twocore.NOT_DONE:
-            return None
-        data = fast_data(raw) if known is UNKNOWN else known
-        return self._remember(self.keys.get(path, b""), data)
+        return self._remember(self.keys.get(path, b""), self.known[path])
 
     def _remember(self, key: bytes, data: Any) -> Any:
         if self.cache is not None:
             self.cache.put(key, data)
         return data
-
-    def finish(self) -> None:
-        """Wait for the child, once; also called when loading stops early."""
-        collect, self._collect = self._collect, None
-        if collect is not None:
-            found = collect()
-            if found is not None:
-                self.known.update(zip(self._theirs, found, strict=True))
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,8 @@ class _Files:
             )
             return Document(display)
         known = UNKNOWN if self.prepared is None else self.prepared.data(path, raw)
-        doc, found = parse(raw, display, known)
+        made = self.prepared.parsed.pop(path, None) if self.prepared is not None else None
+        doc, found = made if made is not None else parse(raw, display, known)
         self.diagnostics.extend(found)
         return doc
 
@@ -156,16 +156,14 @@ def _read_sources(root: Path, tree: FileTree | None) -> Sources:
         for path in listing.yaml_files(f"solutions/{folder}/{kind}")
     ]
     cache = ParseCache.open()
-    prepared = _Prepared(tree, paths, cache)
-    files = _Files(tree, sources.diagnostics, prepared)
     try:
+        files = _Files(tree, sources.diagnostics, _Prepared(tree, paths, cache))
         settings = files.first("", ("dwconf.yaml", "dwconf.yml"))
         sources.settings = files.load(settings) if settings else None
         sources.environments = [files.load(p) for p in files.yaml_files("environments")]
         for folder in folders:
             sources.solutions[folder] = _solution_files(files, folder)
     finally:
-        prepared.finish()
         if cache is not None:
             cache.close()
     return sources

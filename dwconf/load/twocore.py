@@ -1,21 +1,21 @@
-"""Work on two cores: a forked child does part of a large job while the parent does the rest.
+"""Work on two cores: a forked child and the parent share a large job, each taking the next
+chunk of it from one queue until none is left.
 
 At 1,000 maps, parsing is about half of `dwconf validate` and the map rules a third of the
 rest. For each, when there is enough of it, the parent forks once; the child works with
-everything the parent had loaded and sends its result back through a pipe. Whatever the child
+everything the parent had loaded and sends what it did back through a pipe. Whatever the child
 could not do, or everything when the child fails, the parent does itself, so the result is the
 same as doing the work one item after another:
 
-- parsing (`start`): the child runs the fast path (yaml12.fast_data) on the second half of the
-  bytes the parent read before forking and sends the data back with `marshal`, exact for every
-  value YAML data holds; the parent parses the first half as it loads those files, which it
-  has to do anyway, one after another;
-- map rules (`shared`): the child and the parent take chunks of maps from one queue until none
-  is left, and the child sends its diagnostics back with `pickle`. The parent first does what
-  it was given to do meanwhile (`dwconf plan` builds the desired state while the maps are
-  checked), so the child takes more chunks. The queue is a pipe holding each chunk's first
-  index as four bytes, written whole before the fork: a read of four bytes takes one index,
-  and two readers never take the same one.
+- parsing: the fast path (yaml12.fast_data) on the bytes the parent read before forking; the
+  child sends the data back with `marshal`, exact for every value YAML data holds, and the
+  parent also makes the documents of the files it parses itself;
+- map rules: the child sends the diagnostics back with `pickle`. The parent first does what it
+  was given to do meanwhile (`dwconf plan` builds the desired state, and reads a local
+  environment, while the maps are checked), so the child takes more chunks.
+
+The queue is a pipe holding each chunk's first index as four bytes, written whole before the
+fork: a read of four bytes takes one index, and two readers never take the same one.
 
 Forking is skipped where it is unsafe or pointless: no `os.fork` (Windows), other threads
 running (a lock held by one of them would stay held in the child), SIGCHLD ignored (children
@@ -25,18 +25,14 @@ holding a lock at fork time could still hang the child, and collecting has no ti
 
 from __future__ import annotations
 
-import marshal
 import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from dwconf.load.yaml12 import fast_data
-
 MIN_ITEMS = 200
-NOT_DONE = ("not done",)  # a file whose data the child could not vouch for
 CHUNKS = 64  # about as many chunks as this: small enough that both finish close together
 _INDEX = 4  # bytes of one chunk index in the queue
 
@@ -113,15 +109,19 @@ def shared(
     count: int,
     run: Callable[[int, int], list[T]],
     meanwhile: Callable[[], object] | None = None,
+    *,
     encode: Callable[[Any], bytes] = pickle.dumps,
     decode: Callable[[bytes], Any] = pickle.loads,
+    here: Callable[[int, int], list[T]] | None = None,
 ) -> list[T]:
     """`run(start, stop)` over the items [0, count), joined in order: on two cores when
     `worth_forking(count)`, else in this process. `meanwhile` runs once in this process either
     way, before it takes its first chunk. `encode` and `decode` carry the child's results (a
-    dict of lists by chunk start) back."""
+    dict of lists by chunk start) back. `here`, when given, is what this process runs instead
+    of `run`: the same results, and whatever else it keeps for itself."""
+    here = run if here is None else here
     if not worth_forking(count):
-        found = run(0, count)
+        found = here(0, count)
         if meanwhile is not None:
             meanwhile()
         return found
@@ -132,19 +132,19 @@ def shared(
     finally:
         os.close(write_end)  # an empty queue then reads as the end
 
-    def take() -> dict[int, list[T]]:
+    def take(work: Callable[[int, int], list[T]]) -> dict[int, list[T]]:
         done: dict[int, list[T]] = {}
         while index := os.read(read_end, _INDEX):
             start = int.from_bytes(index, "little")
-            done[start] = run(start, min(start + size, count))
+            done[start] = work(start, min(start + size, count))
         return done
 
-    collect = in_child(take, encode, decode)
+    collect = in_child(lambda: take(run), encode, decode)
     finished = False
     try:
         if meanwhile is not None:
             meanwhile()
-        mine = take()
+        mine = take(here)
         finished = True
     finally:
         if not finished:  # empty the queue so the child stops soon, then wait for it
@@ -153,10 +153,10 @@ def shared(
         theirs = collect()
         os.close(read_end)
     if isinstance(theirs, dict):
-        mine.update(theirs)
-    return [
-        item for start in range(0, count, size) for item in _chunk(mine, start, size, count, run)
-    ]
+        theirs.update(mine)
+        mine = theirs
+    starts = range(0, count, size)
+    return [item for start in starts for item in _chunk(mine, start, size, count, here)]
 
 
 def _chunk(
@@ -165,21 +165,3 @@ def _chunk(
     """A chunk's results: from either process, or worked out now when the child failed."""
     found = done.get(start)
     return found if isinstance(found, list) else run(start, min(start + size, count))
-
-
-def start(raws: Sequence[bytes]) -> Callable[[], list[Any] | None]:
-    """Fast-path data of each of `raws` from a child (NOT_DONE for a file it leaves to the
-    parent), or None when the child failed."""
-
-    def work() -> list[Any]:
-        return [NOT_DONE if d is None else d for d in map(fast_data, raws)]
-
-    collect = in_child(work, marshal.dumps, marshal.loads)
-
-    def data() -> list[Any] | None:
-        found = collect()
-        if not isinstance(found, list) or len(found) != len(raws):
-            return None
-        return [NOT_DONE if d == NOT_DONE else d for d in found]
-
-    return data

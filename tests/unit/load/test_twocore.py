@@ -23,24 +23,12 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = generate(tmp_path / "repo", maps=40, fields=6, solutions=2)
     maps = sorted((root / "solutions").glob("*/maps/*.yaml"))
     # Files the fast path leaves to the careful loader, a broken one and one that is not UTF-8,
-    # among those the child gets (the second half).
+    # last: among those the child gets when it takes most (`_child_parses_most`).
     maps[-1].write_text("name: &a x\nalias: *a\n", encoding="utf-8")
     maps[-2].write_text("name: [unclosed\n", encoding="utf-8")
     maps[-3].write_bytes(b"name: caf\xe9\n")
     maps[-4].write_text("name: '{{ env.name }}'\nlevel: 3\n", encoding="utf-8")
     return root
-
-
-def _starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    started: list[int] = []
-    real = twocore.start
-
-    def spy(raws: Any) -> Any:
-        started.append(len(raws))
-        return real(raws)
-
-    monkeypatch.setattr(twocore, "start", spy)
-    return started
 
 
 @pytest.fixture
@@ -53,27 +41,55 @@ def one_by_one(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return found
 
 
-def test_the_child_parses_half_and_the_result_is_the_same(
-    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch
+def _child_parses_most(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """The parent parses slowly, so the child takes most files; it logs the first bytes of
+    each file it parses to `log`."""
+    real, parent = sources.fast_data, os.getpid()
+
+    def fast_data(raw: bytes) -> Any:
+        if os.getpid() == parent:
+            time.sleep(0.02)
+        else:
+            with log.open("ab") as out:
+                out.write(raw[:12] + b"\n")
+        return real(raw)
+
+    monkeypatch.setattr(sources, "fast_data", fast_data)
+
+
+def test_files_parsed_on_two_cores_read_as_in_one_process(
+    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    started = _starts(monkeypatch)
+    children = forked_children(monkeypatch)
+    log = tmp_path / "parsed by the child"
+    _child_parses_most(monkeypatch, log)
     assert sources_summary(read_sources(repo)) == one_by_one
-    files = len(list((repo / "solutions").glob("*/*/*.yaml")))  # maps and schema files
-    assert started == [files - files // 2]
+    assert_one_child_reaped(children)
+    parsed = log.read_bytes()
+    for special in (b"name: &a x", b"name: [uncl", b"name: caf\xe9", b"name: '{{ e"):
+        assert special in parsed  # the child had the files the careful loader reads
     assert any(code == "DW1003" for _, code, _ in one_by_one[1])  # the broken file is reported
     assert any(code == "DW1001" for _, code, _ in one_by_one[1])  # and the one not UTF-8
 
 
 def test_a_failing_child_leaves_every_file_to_the_parent(
-    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch
+    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def broken(raw: bytes) -> Any:
-        raise RuntimeError("the child fails")
+    children = forked_children(monkeypatch)
+    log = tmp_path / "parsed by the child"
+    _child_parses_most(monkeypatch, log)
+    real = twocore.in_child
 
-    monkeypatch.setattr(twocore, "fast_data", broken)  # what the forked child runs
-    started = _starts(monkeypatch)
+    def failing(work: Any, encode: Any, decode: Any) -> Any:
+        def fails() -> Any:
+            work()  # takes chunks from the queue, then fails
+            raise RuntimeError("the child fails")
+
+        return real(fails, encode, decode)
+
+    monkeypatch.setattr(twocore, "in_child", failing)
     assert sources_summary(read_sources(repo)) == one_by_one
-    assert len(started) == 1
+    assert len(children) == 1 and log.exists()
 
 
 def test_the_child_is_waited_for_when_loading_stops_early(
