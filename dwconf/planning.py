@@ -37,9 +37,9 @@ def plan(
     root: Path, env_name: str, *, targets: tuple[str, ...] = (), excludes: tuple[str, ...] = ()
 ) -> Plan:
     """The work of `dwconf plan ENV`: load and check the configuration, read the environment,
-    compare. A local environment that exists already is read while the maps are checked (its
-    snapshot is kept by the provider while the file is unchanged); a remote one is reached only
-    once the configuration is known to be valid."""
+    compare. A local environment that exists already may be read, without writing or locking
+    it, while a forked child checks maps (the provider keeps the snapshot while the file is
+    unchanged); a remote one is reached only once the configuration is known to be valid."""
     early: list[LiveReader] = []
 
     def read_early(env: EnvSpec) -> None:
@@ -62,8 +62,9 @@ def load_desired(
     root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None = None
 ) -> Desired:
     """The validated desired state of `env_name`; configuration errors raise ConfigError.
-    `meanwhile(env)` is run while the maps are checked, after the desired state is built; what
-    it raises is ignored (it is work done ahead, which is done again when needed)."""
+    While a forked child checks maps (twocore.shared), the desired state is built and then
+    `meanwhile(env)` runs: work done ahead, which the caller does again when it was not done
+    (one core, or errors found while loading) or failed (what it raises is ignored)."""
     with collector_paused():
         return _load_desired(root, env_name, meanwhile)
 
@@ -92,7 +93,9 @@ def _load_desired(
             with contextlib.suppress(Exception):
                 meanwhile(env)
 
-    found = check_project(project, meanwhile=build_meanwhile) + loader.diagnostics
+    loaded_badly = any(d.severity is Severity.ERROR for d in loader.diagnostics)
+    ahead = None if loaded_badly else build_meanwhile
+    found = check_project(project, meanwhile=ahead) + loader.diagnostics
     errors = sorted({d for d in found if d.severity is Severity.ERROR}, key=lambda d: d.sort_key)
     if errors:
         raise ConfigError(errors)

@@ -144,6 +144,9 @@ class Columns(Mapping[str, Column]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __repr__(self) -> str:
+        return f"Columns({list(self._items)})"
+
     def united(self, new: Iterable[tuple[str, Column | _Spec]]) -> Columns:
         """A copy with `new` columns added; a key already here keeps its column."""
         items = dict(self._items)

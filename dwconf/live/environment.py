@@ -62,7 +62,7 @@ class Environment:
         if polls < 1:
             raise InvalidRequest("A transition takes at least one poll.")
         self._conn = conn
-        self._path = path
+        self._path = path if path == ":memory:" else str(Path(path).absolute())
         self._now = now or _system_clock
         self._new_id = new_id or _new_id
         self._polls = polls
@@ -90,6 +90,19 @@ class Environment:
         env = cls(store.connect(str(path)), str(path), now=now, new_id=new_id, polls=polls)
         try:
             env._initialize(seed)
+        except BaseException:
+            env.close()
+            raise
+        return env
+
+    @classmethod
+    def open_existing(cls, path: str | Path) -> Self:
+        """Open an environment file that exists, to read it: nothing is created, written or
+        locked (a StoreUnavailable when there is no file, a SchemaTooNew for a newer one)."""
+        env = cls(store.connect_existing(str(path)), str(path))
+        try:
+            with env._tx("DEFERRED") as tx:
+                store.check_schema(tx.conn)
         except BaseException:
             env.close()
             raise
@@ -124,6 +137,7 @@ class Environment:
         with self._mutex:
             self._conn.close()
             self._closed = True
+            self._snapshot, self._memo = None, Memo()  # records read later keep self alive
 
     def __enter__(self) -> Self:
         return self
@@ -336,7 +350,6 @@ class Environment:
                 solution_versions=solution_versions,
                 desired=desired,
                 status=status,
-                read=self._desired_of,
             )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
@@ -356,7 +369,7 @@ class Environment:
                 with self._tx("DEFERRED") as tx:
                     return lock.desired_of(tx, record_id)
         with (
-            closing(store.connect_read_only(self._path)) as conn,
+            closing(store.connect_existing(self._path)) as conn,
             store.transaction(conn, "DEFERRED"),
         ):
             return lock.desired_of(store.Tx(conn, self.now(), self._new_id, self._polls), record_id)

@@ -111,7 +111,11 @@ def desired_of(tx: Tx, record_id: str) -> dict[str, Any]:
     row = tx.one("SELECT desired FROM records WHERE id = ?", record_id)
     if row is None:
         raise InvalidRequest(f"There is no deployment record '{record_id}'.")
-    return dict(loads(row["desired"]) or {})
+    return _desired(row["desired"])
+
+
+def _desired(text: str) -> dict[str, Any]:
+    return dict(loads(text) or {})
 
 
 def records(tx: Tx, read: RecordReader, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
@@ -133,9 +137,10 @@ def add_record(
     solution_versions: dict[str, str],
     desired: dict[str, Any],
     status: str,
-    read: RecordReader,
 ) -> DeploymentRecord:
+    """A new record; it holds its desired state as stored (the text, read when asked)."""
     record_id = tx.new_id()
+    text = dumps(desired)
     tx.run(
         "INSERT INTO records (id, created, who, plan_hash, git_commit, solution_versions,"
         " desired, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -145,10 +150,10 @@ def add_record(
         plan_hash,
         git_commit,
         dumps(solution_versions),
-        dumps(desired),
+        text,
         status,
     )
-    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(read, record_id))
+    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(_desired, text))
 
 
 def set_record_status(tx: Tx, record_id: str, status: str, read: RecordReader) -> DeploymentRecord:

@@ -11,7 +11,6 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any, Literal
 
 MasterSide = Literal["dataverse", "finops"]
@@ -167,10 +166,13 @@ class DeploymentRecord:
     stored: dict[str, Any] | Callable[[], dict[str, Any]] = field(repr=False, compare=False)
     status: str
 
-    @cached_property
+    @property
     def desired(self) -> dict[str, Any]:
         stored = self.stored
-        return stored() if callable(stored) else stored
+        if callable(stored):  # read once; not a cached_property, whose lock (3.11) is shared
+            stored = stored()  # by every record, which two threads reading could deadlock on
+            object.__setattr__(self, "stored", stored)
+        return stored
 
 
 @dataclass(frozen=True)

@@ -127,19 +127,19 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def connect_read_only(path: str) -> sqlite3.Connection:
-    """A connection that only reads an existing file; a StoreUnavailable when there is none
-    (also for an in-memory environment, which is gone once closed)."""
+def connect_existing(path: str) -> sqlite3.Connection:
+    """`connect` to a file that exists, never creating one: a StoreUnavailable when there is
+    none (an in-memory environment is gone once closed)."""
     try:
         conn = sqlite3.connect(
-            f"{Path(path).absolute().as_uri()}?mode=ro",
+            f"{Path(path).absolute().as_uri()}?mode=rw",
             uri=True,
             isolation_level=None,
             timeout=BUSY_TIMEOUT_SECONDS,
             check_same_thread=False,
         )
     except (sqlite3.OperationalError, ValueError) as exc:
-        raise StoreUnavailable(f"can't read {path}: {exc}") from exc
+        raise StoreUnavailable(f"can't open {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -185,9 +185,18 @@ def create_schema(conn: sqlite3.Connection) -> bool:
     if row is None:
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
         return True
-    if row[0] > SCHEMA_VERSION:
-        raise SchemaTooNew(row[0], SCHEMA_VERSION)
+    check_schema(conn)
     return False
+
+
+def check_schema(conn: sqlite3.Connection) -> None:
+    """Refuse a file written by a newer dwconf (reads only)."""
+    try:
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+    except sqlite3.OperationalError as exc:  # not an environment file
+        raise StoreUnavailable(str(exc)) from exc
+    if row is not None and row[0] > SCHEMA_VERSION:
+        raise SchemaTooNew(row[0], SCHEMA_VERSION)
 
 
 def dumps(value: Any) -> str:

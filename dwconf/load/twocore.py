@@ -115,53 +115,62 @@ def shared(
     here: Callable[[int, int], list[T]] | None = None,
 ) -> list[T]:
     """`run(start, stop)` over the items [0, count), joined in order: on two cores when
-    `worth_forking(count)`, else in this process. `meanwhile` runs once in this process either
-    way, before it takes its first chunk. `encode` and `decode` carry the child's results (a
-    dict of lists by chunk start) back. `here`, when given, is what this process runs instead
-    of `run`: the same results, and whatever else it keeps for itself."""
+    `worth_forking(count)`, else in this process. With a child, this process first runs
+    `meanwhile`, work ahead that the caller would otherwise do afterwards, then takes chunks
+    too; without one, `meanwhile` is not run (nothing would be gained by it). `encode` and
+    `decode` carry the child's results (a dict of lists by chunk start) back. `here`, when
+    given, is what this process runs instead of `run`: the same results, and whatever else it
+    keeps for itself."""
     here = run if here is None else here
     if not worth_forking(count):
-        found = here(0, count)
-        if meanwhile is not None:
-            meanwhile()
-        return found
+        return here(0, count)
     size = -(-count // CHUNKS)
     read_end, write_end = os.pipe()
     try:
-        os.write(write_end, b"".join(s.to_bytes(_INDEX, "little") for s in range(0, count, size)))
+        try:
+            os.write(
+                write_end, b"".join(i.to_bytes(_INDEX, "little") for i in range(0, count, size))
+            )
+        finally:
+            os.close(write_end)  # an empty queue then reads as the end
+        try:
+            collect = in_child(lambda: _take(read_end, size, count, run), encode, decode)
+        except OSError:  # no fork (out of processes or memory): all of it here
+            return here(0, count)
+        finished = False
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            mine = _take(read_end, size, count, here)
+            finished = True
+        finally:
+            if not finished:  # empty the queue so the child stops soon, then wait for it
+                while os.read(read_end, 4096):
+                    pass
+            theirs = collect()
     finally:
-        os.close(write_end)  # an empty queue then reads as the end
-
-    def take(work: Callable[[int, int], list[T]]) -> dict[int, list[T]]:
-        done: dict[int, list[T]] = {}
-        while index := os.read(read_end, _INDEX):
-            start = int.from_bytes(index, "little")
-            done[start] = work(start, min(start + size, count))
-        return done
-
-    collect = in_child(lambda: take(run), encode, decode)
-    finished = False
-    try:
-        if meanwhile is not None:
-            meanwhile()
-        mine = take(here)
-        finished = True
-    finally:
-        if not finished:  # empty the queue so the child stops soon, then wait for it
-            while os.read(read_end, 4096):
-                pass
-        theirs = collect()
         os.close(read_end)
     if isinstance(theirs, dict):
-        theirs.update(mine)
-        mine = theirs
+        mine = {**theirs, **mine}
     starts = range(0, count, size)
     return [item for start in starts for item in _chunk(mine, start, size, count, here)]
+
+
+def _take(
+    queue: int, size: int, count: int, work: Callable[[int, int], list[T]]
+) -> dict[int, list[T]]:
+    """Chunks taken from the queue until it is empty, each worked on: results by start."""
+    done: dict[int, list[T]] = {}
+    while index := os.read(queue, _INDEX):
+        start = int.from_bytes(index, "little")
+        done[start] = work(start, min(start + size, count))
+    return done
 
 
 def _chunk(
     done: dict[int, list[T]], start: int, size: int, count: int, run: Callable[[int, int], list[T]]
 ) -> list[T]:
     """A chunk's results: from either process, or worked out now when the child failed."""
+    stop = min(start + size, count)
     found = done.get(start)
-    return found if isinstance(found, list) else run(start, min(start + size, count))
+    return found if isinstance(found, list) and len(found) == stop - start else run(start, stop)

@@ -49,10 +49,10 @@ def open_reader(project_root: Path, env: Environment) -> LiveReader:
 def open_reader_if_local(project_root: Path, env: Environment) -> LiveReader | None:
     """`open_reader` for a local environment that already exists, else None: an environment
     that can be read while the configuration is still being checked, at no cost (no request
-    sent, no file made)."""
+    sent, nothing made, written or locked)."""
     if env.provider.type != "local" or not local.state_path(project_root, env.name).exists():
         return None
-    return open_reader(project_root, env)
+    return ReadOnly(local.LocalProvider.open_existing(project_root, env.name))
 
 
 def local_state_path(project_root: Path, env: Environment) -> Path:

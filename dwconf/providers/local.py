@@ -89,6 +89,18 @@ class LocalProvider:
                 hint=f"if it is damaged, `dwconf env reset {env_name}` starts it over",
             ) from exc
 
+    @classmethod
+    def open_existing(cls, root: Path, env_name: str) -> Self:
+        """Open the environment's file to read it, if it exists: nothing made or locked."""
+        path = state_path(root, env_name)
+        try:
+            return cls(Environment.open_existing(path))
+        except sqlite3.DatabaseError as exc:
+            raise ProviderError(
+                f"can't open the environment file {path}: {exc}",
+                hint=f"if it is damaged, `dwconf env reset {env_name}` starts it over",
+            ) from exc
+
     @property
     def path(self) -> Path:
         return Path(self._env.path)

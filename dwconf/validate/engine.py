@@ -34,7 +34,7 @@ def check_project(
     meanwhile: Callable[[], object] | None = None,
 ) -> list[Diagnostic]:
     """Rules over one rendered project; maps already in `checked` (by id) are skipped.
-    `meanwhile` runs once while the maps are checked (see `check_maps`)."""
+    `meanwhile` is work ahead, run while a child checks maps (see `check_maps`)."""
     checked = set() if checked is None else checked
     specs = [spec for spec in project.maps() if id(spec) not in checked]
     checked.update(id(spec) for spec in specs)
@@ -51,7 +51,8 @@ def check_maps(
     project: Project, specs: list[MapSpec], meanwhile: Callable[[], object] | None = None
 ) -> list[Diagnostic]:
     """The map rules over `specs`, in order; many maps are checked on two cores (twocore.py),
-    and this process runs `meanwhile` before it takes its share."""
+    and this process runs `meanwhile` before it takes its share (not at all on one core:
+    twocore.shared)."""
     return twocore.shared(
         len(specs), lambda start, stop: _check_all(project, specs[start:stop]), meanwhile
     )

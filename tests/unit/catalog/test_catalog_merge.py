@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dwconf.catalog import Catalog, Column, FieldType, standard
+from dwconf.catalog import Catalog, Column, Columns, FieldType, standard
 from dwconf.model.schema import SchemaFile
 
 FIRST: dict[str, Any] = {
@@ -114,3 +114,19 @@ def test_schema_columns_are_made_once_and_only_when_asked_for(
     assert sorted(made) == sorted(["PLATE", *table.columns])
     with pytest.raises(KeyError):
         table.columns["zz_nothing"]
+
+
+def test_a_column_made_from_a_schema_spec_is_the_one_parsed_from_its_data() -> None:
+    spec: dict[str, Any] = {
+        "type": "lookup",
+        "max_length": 9,
+        "values": [1, "b"],
+        "target": "accounts",
+        "required": True,
+        "read_only": True,
+    }
+    validated = SchemaFile.model_validate({"dataverse_tables": {"t": {"columns": {"c": spec}}}})
+    made = Column.of("c", validated.dataverse_tables["t"].columns["c"])
+    assert made == Column.parse("c", spec)
+    assert made._fields == Column._fields and len(made) == len(Column._fields)
+    assert repr(Columns({"c": made})) == "Columns(['c'])"

@@ -212,3 +212,15 @@ def test_concurrent_writes_are_not_lost(env_path: Path) -> None:
     assert len(envs[0].records()) == 40
     for e in envs:
         e.close()
+
+
+def test_a_record_read_after_close_needs_neither_the_working_folder_nor_leaves_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Environment.open(Path("state") / "dev.sqlite") as env:
+        _add_records(env, 2)
+        records = env.records()
+    monkeypatch.chdir("/")
+    assert [r.desired for r in records] == [{"n": 0}, {"n": 1}]
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["dev.sqlite"]

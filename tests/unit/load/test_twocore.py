@@ -170,12 +170,34 @@ def test_shared_work_is_joined_in_order_whoever_did_each_chunk(
     assert_one_child_reaped(children)
 
 
-def test_shared_work_on_one_core_runs_meanwhile_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_work_on_one_core_skips_the_work_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DWCONF_JOBS", "1")
     children = forked_children(monkeypatch)
     ran: list[int] = []
     found = twocore.shared(500, _chunks_by_process, lambda: ran.append(1))
-    assert found == _chunks_by_process(0, 500) and ran == [1] and children == []
+    assert found == _chunks_by_process(0, 500) and ran == [] and children == []
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd" if Path("/proc/self/fd").exists() else "/dev/fd"))
+
+
+def test_shared_work_without_a_fork_is_done_here_and_leaves_no_descriptor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fork_from(monkeypatch, 10)
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(twocore.os, "fork", no_fork)
+    before = _open_descriptors()
+    ran: list[int] = []
+    for _ in range(5):
+        assert twocore.shared(300, _chunks_by_process, lambda: ran.append(1)) == (
+            _chunks_by_process(0, 300)
+        )
+    assert _open_descriptors() == before and ran == []
 
 
 def test_shared_work_a_child_could_not_do_is_done_by_the_parent(

@@ -32,13 +32,26 @@ def _built_after_checking(root: Path) -> desired.DesiredState:
     return desired.build(loader.project(loader.environments()["dev"]))
 
 
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    builds: list[int] = []
+    real = desired.build
+
+    def counted(project: Any) -> desired.DesiredState:
+        builds.append(1)
+        return real(project)
+
+    monkeypatch.setattr(desired, "build", counted)
+    return builds
+
+
 def test_the_state_built_while_two_cores_check_the_maps_is_the_one_built_after(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fork_from(monkeypatch, 10)
     children = forked_children(monkeypatch)
+    builds = _count_builds(monkeypatch)
     want = planning.load_desired(repo, "dev")
-    assert children  # the maps were checked on two cores meanwhile
+    assert children and builds == [1]  # built once, while the maps were checked
     after = _built_after_checking(repo)
     assert want.state.objects == after.objects
     assert want.state.hash == after.hash == state_hash(after.objects)
@@ -47,6 +60,7 @@ def test_the_state_built_while_two_cores_check_the_maps_is_the_one_built_after(
 def test_a_build_that_fails_while_the_maps_are_checked_is_done_again(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fork_from(monkeypatch, 10)
     real = desired.build
     calls: list[int] = []
 
@@ -133,6 +147,7 @@ def test_an_existing_local_environment_is_read_once_while_the_maps_are_checked(
 def test_an_environment_is_neither_made_nor_read_for_a_configuration_with_errors(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    fork_from(monkeypatch, 10)
     first = sorted((repo / "solutions").glob("*/maps/*.yaml"))[0]
     first.write_text(first.read_text().replace("finops: F1,", "finops: NOPE,"))
     events = _events(monkeypatch)
@@ -142,6 +157,41 @@ def test_an_environment_is_neither_made_nor_read_for_a_configuration_with_errors
     first.write_text(first.read_text().replace("finops: NOPE,", "finops: F1,"))
     planning.plan(repo, "dev")  # a new environment: made once the configuration is valid
     assert events == ["loaded", "read"] and (repo / ".dwconf" / "dev.sqlite").exists()
+
+
+def test_an_existing_environment_is_not_read_for_a_configuration_that_loads_with_errors(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    LocalProvider.open(repo, "dev").close()
+    fork_from(monkeypatch, 10)
+    first = sorted((repo / "solutions").glob("*/maps/*.yaml"))[0]
+    first.write_text(first.read_text().replace("direction: both", "direction: sideways", 1))
+    events = _events(monkeypatch)
+    with pytest.raises(ConfigError):
+        planning.plan(repo, "dev")
+    assert events == []
+
+
+def test_on_one_core_the_environment_is_read_after_the_configuration(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    LocalProvider.open(repo, "dev").close()
+    monkeypatch.setenv("DWCONF_JOBS", "1")
+    events = _events(monkeypatch)
+    planning.plan(repo, "dev")
+    assert events == ["loaded", "read"]
+
+
+def test_an_environment_read_early_is_not_written(repo: Path) -> None:
+    LocalProvider.open(repo, "dev").close()
+    path = repo / ".dwconf" / "dev.sqlite"
+    before = path.read_bytes()
+    reader = open_reader_if_local(repo, Environment.model_validate({"name": "dev", "stage": "dev"}))
+    assert reader is not None
+    reader.read()
+    reader.close()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir() if p.is_file()) == ["dev.sqlite"]
 
 
 def test_a_local_environment_that_cannot_be_read_early_reports_as_it_always_did(
