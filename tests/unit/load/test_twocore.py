@@ -23,7 +23,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = generate(tmp_path / "repo", maps=40, fields=6, solutions=2)
     maps = sorted((root / "solutions").glob("*/maps/*.yaml"))
     # Files the fast path leaves to the careful loader, a broken one and one that is not UTF-8,
-    # last: among those the child gets when it takes most (`_child_parses_most`).
+    # last: among those the child gets when it takes most (`child_parses_most`).
     maps[-1].write_text("name: &a x\nalias: *a\n", encoding="utf-8")
     maps[-2].write_text("name: [unclosed\n", encoding="utf-8")
     maps[-3].write_bytes(b"name: caf\xe9\n")
@@ -41,9 +41,12 @@ def one_by_one(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return found
 
 
-def _child_parses_most(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+@pytest.fixture
+def child_parses_most(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[list[int], Path]:
     """The parent parses slowly, so the child takes most files; it logs the first bytes of
-    each file it parses to `log`."""
+    each file it parses. The pids forked, and the log."""
+    children = forked_children(monkeypatch)
+    log = tmp_path / "parsed by the child"
     real, parent = sources.fast_data, os.getpid()
 
     def fast_data(raw: bytes) -> Any:
@@ -55,14 +58,13 @@ def _child_parses_most(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
         return real(raw)
 
     monkeypatch.setattr(sources, "fast_data", fast_data)
+    return children, log
 
 
 def test_files_parsed_on_two_cores_read_as_in_one_process(
-    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    repo: Path, one_by_one: list[Any], child_parses_most: tuple[list[int], Path]
 ) -> None:
-    children = forked_children(monkeypatch)
-    log = tmp_path / "parsed by the child"
-    _child_parses_most(monkeypatch, log)
+    children, log = child_parses_most
     assert sources_summary(read_sources(repo)) == one_by_one
     assert_one_child_reaped(children)
     parsed = log.read_bytes()
@@ -73,11 +75,12 @@ def test_files_parsed_on_two_cores_read_as_in_one_process(
 
 
 def test_a_failing_child_leaves_every_file_to_the_parent(
-    repo: Path, one_by_one: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    repo: Path,
+    one_by_one: list[Any],
+    child_parses_most: tuple[list[int], Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    children = forked_children(monkeypatch)
-    log = tmp_path / "parsed by the child"
-    _child_parses_most(monkeypatch, log)
+    children, log = child_parses_most
     real = twocore.in_child
 
     def failing(work: Any, encode: Any, decode: Any) -> Any:
