@@ -44,9 +44,14 @@ def plan(
 
     def read_early(env: EnvSpec) -> None:
         reader = open_reader_if_local(root, env.model)
-        if reader is not None:
-            early.append(reader)
+        if reader is None:
+            return
+        try:
             recorded_state(reader.read())  # the last record's desired state is read once
+        except BaseException:  # opened again below the usual way, which reports the problem
+            reader.close()
+            raise
+        early.append(reader)
 
     try:
         want = load_desired(root, env_name, read_early)

@@ -215,3 +215,21 @@ def test_only_an_existing_local_environment_is_opened_early(repo: Path) -> None:
         {"name": "dev", "stage": "dev", "provider": {"type": "dynamics"}}
     )
     assert open_reader_if_local(repo, remote) is None
+
+
+def test_an_early_read_that_fails_is_done_again_the_usual_way(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    LocalProvider.open(repo, "dev").close()
+    fork_from(monkeypatch, 10)
+    real, calls = snapshot.read, []
+
+    def fails_first(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a table the early connection does not have")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read", fails_first)
+    assert planning.plan(repo, "dev").live_fingerprint
+    assert len(calls) == 2
