@@ -147,7 +147,7 @@ class Columns(Mapping[str, Column]):
     def __repr__(self) -> str:
         return f"Columns({list(self._items)})"
 
-    def united(self, new: Iterable[tuple[str, Column | _Spec]]) -> Columns:
+    def united(self, new: Iterable[_Keyed]) -> Columns:
         """A copy with `new` columns added; a key already here keeps its column."""
         items = dict(self._items)
         for key, item in new:

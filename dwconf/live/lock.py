@@ -121,11 +121,13 @@ def _desired(text: str) -> dict[str, Any]:
 def records(tx: Tx, read: RecordReader, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
     """Every record, oldest first; each reads its desired state with `read` when asked."""
     rows = tx.all(f"{_RECORD} ORDER BY seq")
+
+    def made(row: Any) -> DeploymentRecord:
+        return _record(row, partial(read, row["id"]))
+
     if memo is None:
-        return tuple(_record(r, partial(read, r["id"])) for r in rows)
-    return tuple(
-        memo.get(("record", tuple(r)), partial(_record, r, partial(read, r["id"]))) for r in rows
-    )
+        return tuple(made(r) for r in rows)
+    return tuple(memo.get(("record", tuple(r)), partial(made, r)) for r in rows)
 
 
 def add_record(
