@@ -7,6 +7,7 @@ before and after it runs.
 
 from __future__ import annotations
 
+import enum
 import graphlib
 import time
 from collections.abc import Callable
@@ -17,15 +18,29 @@ from dwconf.apply.journal import Journal
 from dwconf.apply.operations import OPERATIONS, WAIT_SECONDS
 from dwconf.errors import DwconfError
 from dwconf.plan.definition import Plan
-from dwconf.plan.order import Step
+from dwconf.plan.order import Operation, Step
 from dwconf.providers.base import LiveWriter
 from dwconf.redact import redact
+
+
+class StepStatus(enum.StrEnum):
+    """How one step of an apply ended."""
+
+    DONE = "done"
+    RESUMED = "resumed"  # done by the interrupted apply this one continues
+    FAILED = "failed"
+    SKIPPED = "skipped"  # a step it depends on did not complete
+
+    @property
+    def completed(self) -> bool:
+        """Its effect stands: what a dependent step may build on."""
+        return self in (StepStatus.DONE, StepStatus.RESUMED)
 
 
 @dataclass(frozen=True)
 class StepOutcome:
     step: Step
-    status: str  # done | failed | skipped | resumed
+    status: StepStatus
     error: str = ""
     seconds: float = 0.0
 
@@ -35,12 +50,12 @@ class Outcome:
     steps: list[StepOutcome] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
 
-    def by_status(self, status: str) -> list[StepOutcome]:
-        return [s for s in self.steps if s.status == status]
+    def by_status(self, status: StepStatus) -> list[StepOutcome]:
+        return [s for s in self.steps if s.status is status]
 
     @property
     def failed(self) -> bool:
-        return bool(self.by_status("failed"))
+        return bool(self.by_status(StepStatus.FAILED))
 
 
 Progress = Callable[[StepOutcome], None]
@@ -71,13 +86,17 @@ def run_steps(
     done = journal.done_steps()
     for step in plan.steps:
         if step.id in done:
-            record(StepOutcome(step, "resumed"))
+            record(StepOutcome(step, StepStatus.RESUMED))
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         running: dict[Future[StepOutcome], Step] = {}
         while graph.pending or running:
             for step in graph.ready():
                 if graph.blocked(step):
-                    record(StepOutcome(step, "skipped", "a step it depends on did not complete"))
+                    record(
+                        StepOutcome(
+                            step, StepStatus.SKIPPED, "a step it depends on did not complete"
+                        )
+                    )
                     continue
                 running[pool.submit(_run_one, plan, writer, journal, step)] = step
             if not running:
@@ -96,7 +115,7 @@ class _Graph:
 
     def __init__(self, steps: tuple[Step, ...]) -> None:
         self.pending = {s.id: s for s in steps}
-        self.status: dict[str, str] = {}
+        self.status: dict[str, StepStatus] = {}
         self._waiting = {s.id: sum(d in self.pending for d in s.depends_on) for s in steps}
         self._dependents: dict[str, list[str]] = {}
         for step in steps:
@@ -105,7 +124,7 @@ class _Graph:
         # a dependency outside the plan (left out by --target) counts as satisfied
         self._ready = [s.id for s in steps if self._waiting[s.id] == 0]
 
-    def finish(self, step_id: str, status: str) -> None:
+    def finish(self, step_id: str, status: StepStatus) -> None:
         if self.pending.pop(step_id, None) is None:
             return
         self.status[step_id] = status
@@ -120,7 +139,8 @@ class _Graph:
         return found
 
     def blocked(self, step: Step) -> bool:
-        return any(self.status.get(d) in ("failed", "skipped") for d in step.depends_on)
+        done = (self.status.get(d) for d in step.depends_on)
+        return any(s is not None and not s.completed for s in done)
 
 
 def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> StepOutcome:
@@ -133,20 +153,20 @@ def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> St
     except Exception as exc:  # a bug must not abandon the other steps and stopped maps
         return _failed(journal, step, redact(f"internal error: {type(exc).__name__}: {exc}"), start)
     journal.write("done", step.id)
-    return StepOutcome(step, "done", "", time.monotonic() - start)
+    return StepOutcome(step, StepStatus.DONE, "", time.monotonic() - start)
 
 
 def _to_restart(plan: Plan, outcome: Outcome) -> dict[str, Step]:
     """Maps this apply stopped whose own start did not happen, by name."""
-    status = {s.step.id: s.status for s in outcome.steps}
+    completed = {s.step.id for s in outcome.steps if s.status.completed}
     found: dict[str, Step] = {}
     for step in plan.steps:
-        if step.operation != "stop_map" or status.get(step.id) not in ("done", "resumed"):
+        if step.operation is not Operation.STOP_MAP or step.id not in completed:
             continue
         after = plan.desired.get(step.address)
         if after is None or after.get("state") == "stopped":
             continue
-        if status.get(f"start_map:{step.address}") in ("done", "resumed"):
+        if f"{Operation.START_MAP}:{step.address}" in completed:
             continue
         found[step.args["name"]] = step
     return found
@@ -163,7 +183,7 @@ def _prerequisite_order(plan: Plan, names: set[str]) -> list[str]:
 
 def _failed(journal: Journal, step: Step, message: str, start: float) -> StepOutcome:
     journal.write("failed", step.id, error=message)
-    return StepOutcome(step, "failed", message, time.monotonic() - start)
+    return StepOutcome(step, StepStatus.FAILED, message, time.monotonic() - start)
 
 
 def _restart_stopped(

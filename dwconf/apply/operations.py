@@ -6,18 +6,16 @@ makes `apply --resume` safe.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-from dwconf.errors import ProviderError
+from dwconf.live import versions
 from dwconf.live.state import AlertSetting, SolutionPackage
 from dwconf.plan.definition import Plan
-from dwconf.plan.order import Step
+from dwconf.plan.order import Operation, Step
 from dwconf.providers.base import LiveWriter
 
 WAIT_SECONDS = 600.0
-Operation = Callable[[LiveWriter, Step, Plan], None]
+Run = Callable[[LiveWriter, Step, Plan], None]
 
 
 def package_for(plan: Plan, unique_name: str) -> SolutionPackage:
@@ -38,70 +36,59 @@ def package_for(plan: Plan, unique_name: str) -> SolutionPackage:
     )
 
 
-_CONSTRAINT = re.compile(r"^\s*(>=|<=|==|!=|>|<|=)?\s*([\d.]+)\s*$")
-
-
-def _satisfies(installed: str, constraint: str) -> bool:
-    for part in constraint.split(","):
-        match = _CONSTRAINT.match(part)
-        if match is None:
-            return False
-        op, wanted = match.group(1) or ">=", _padded(match.group(2))
-        have = _padded(installed)
-        ok = {
-            ">=": have >= wanted,
-            ">": have > wanted,
-            "<=": have <= wanted,
-            "<": have < wanted,
-            "==": have == wanted,
-            "=": have == wanted,
-            "!=": have != wanted,
-        }[op]
-        if not ok:
-            return False
-    return True
-
-
-def _padded(version: str) -> tuple[int, ...]:
-    """A version of one to four parts as a comparable four-part tuple."""
-    parts = [int(p) for p in version.split(".") if p.isdigit()][:4]
-    return tuple(parts + [0] * (4 - len(parts)))
-
-
 def check_requirements(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    """Refuse, with the service's own text, when a required Microsoft solution is missing or
+    too old: before any solution is imported, so nothing is half-applied."""
     state = writer.read()
-    problems = []
-    for name, constraints in sorted(step.args.get("requires", {}).items()):
-        installed = state.solution(name)
-        for constraint in constraints:
-            if installed is None:
-                problems.append(f"required solution '{name}' ({constraint}) is not installed")
-            elif not _satisfies(installed.version, constraint):
-                required = constraint.lstrip(">=<! ")
-                problems.append(
-                    f"Dynamics 365 for Sales solution '{name}' has version mismatch. "
-                    f"Version: '{installed.version}' Required version: '{required}'"
-                )
+
+    def installed(name: str) -> str | None:
+        found = state.solution(name)
+        return found.version if found else None
+
+    problems = versions.unmet(step.args.get("requires", {}), installed)
     if problems:
-        raise ProviderError("; ".join(problems), "install or upgrade the Microsoft solutions first")
+        raise problems[0]
 
 
-def _args(step: Step) -> Mapping[str, Any]:
-    return step.args
+def import_solution(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.import_solution(package_for(plan, step.args["unique_name"]))
 
 
-def _start(writer: LiveWriter, step: Step, plan: Plan) -> None:
-    a = _args(step)
-    writer.start_map(a["name"], a["initial_sync"], a["master"])
-    writer.wait(a["name"], WAIT_SECONDS)
+def apply_solution(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.apply_solution(step.args["unique_name"])
 
 
-def _resume(writer: LiveWriter, step: Step, plan: Plan) -> None:
+def set_keys(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.set_integration_keys(step.address.removeprefix("key."), step.args["columns"])
+
+
+def stop_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.stop_map(step.args["name"])
+
+
+def switch_version(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.switch_version(step.args["name"], step.args["version"])
+
+
+def set_legal_entities(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.set_legal_entities(step.args["legal_entities"])
+
+
+def start_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.start_map(step.args["name"], step.args["initial_sync"], step.args["master"])
+    writer.wait(step.args["name"], WAIT_SECONDS)
+
+
+def pause_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.pause_map(step.args["name"])
+
+
+def resume_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.resume_map(step.args["name"])
     writer.wait(step.args["name"], WAIT_SECONDS)
 
 
-def _alerts(writer: LiveWriter, step: Step, plan: Plan) -> None:
+def set_alerts(writer: LiveWriter, step: Step, plan: Plan) -> None:
     settings = [
         AlertSetting(
             name=a["name"],
@@ -116,28 +103,16 @@ def _alerts(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.set_alerts(settings)
 
 
-OPERATIONS: dict[str, Operation] = {
-    "check_requirements": check_requirements,
-    "import_solution": lambda w, s, p: (
-        None,
-        w.import_solution(package_for(p, s.args["unique_name"])),
-    )[0],
-    "apply_solution": lambda w, s, p: (None, w.apply_solution(s.args["unique_name"]))[0],
-    "set_keys": lambda w, s, p: (
-        None,
-        w.set_integration_keys(s.address.removeprefix("key."), s.args["columns"]),
-    )[0],
-    "stop_map": lambda w, s, p: (None, w.stop_map(s.args["name"]))[0],
-    "switch_version": lambda w, s, p: (
-        None,
-        w.switch_version(s.args["name"], s.args["version"]),
-    )[0],
-    "set_legal_entities": lambda w, s, p: (
-        None,
-        w.set_legal_entities(s.args["legal_entities"]),
-    )[0],
-    "start_map": _start,
-    "pause_map": lambda w, s, p: (None, w.pause_map(s.args["name"]))[0],
-    "resume_map": _resume,
-    "set_alerts": _alerts,
+OPERATIONS: dict[Operation, Run] = {
+    Operation.CHECK_REQUIREMENTS: check_requirements,
+    Operation.IMPORT_SOLUTION: import_solution,
+    Operation.APPLY_SOLUTION: apply_solution,
+    Operation.SET_KEYS: set_keys,
+    Operation.STOP_MAP: stop_map,
+    Operation.SWITCH_VERSION: switch_version,
+    Operation.SET_LEGAL_ENTITIES: set_legal_entities,
+    Operation.START_MAP: start_map,
+    Operation.PAUSE_MAP: pause_map,
+    Operation.RESUME_MAP: resume_map,
+    Operation.SET_ALERTS: set_alerts,
 }

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dwconf import planning
 from dwconf.apply import lease as leases
-from dwconf.apply.executor import StepOutcome
+from dwconf.apply.executor import StepOutcome, StepStatus
 from dwconf.apply.journal import Journal, resumable
 from dwconf.apply.run import Options, Result, apply_plan, record_if_moved
 from dwconf.apply.stale import configuration_reason, stale_reasons
@@ -100,7 +100,12 @@ def say(text: str) -> None:
     console.out.print(redact(text), markup=False)
 
 
-_MARK = {"done": "ok", "failed": "FAILED", "skipped": "skipped", "resumed": "done earlier"}
+_MARK = {
+    StepStatus.DONE: "ok",
+    StepStatus.FAILED: "FAILED",
+    StepStatus.SKIPPED: "skipped",
+    StepStatus.RESUMED: "done earlier",
+}
 
 
 class ApplyView:
@@ -154,16 +159,16 @@ def _change_lines(change: Change) -> list[str]:
 
 def _summary(env: str, result: Result) -> None:
     outcome = result.outcome
-    counts = {s: len(outcome.by_status(s)) for s in ("done", "resumed", "failed", "skipped")}
+    counts = {s: len(outcome.by_status(s)) for s in StepStatus}
     say(
-        f"Apply: {counts['done']} done, {counts['resumed']} done earlier, "
-        f"{counts['failed']} failed, {counts['skipped']} skipped."
+        f"Apply: {counts[StepStatus.DONE]} done, {counts[StepStatus.RESUMED]} done earlier, "
+        f"{counts[StepStatus.FAILED]} failed, {counts[StepStatus.SKIPPED]} skipped."
     )
-    for status, title in (("failed", "Failed"), ("skipped", "Left undone")):
+    for status, title in ((StepStatus.FAILED, "Failed"), (StepStatus.SKIPPED, "Left undone")):
         for s in outcome.by_status(status):
             say(
                 f"  {title}: {s.step.operation} {s.step.address}"
-                + (f": {s.error}" if s.error and status == "failed" else "")
+                + (f": {s.error}" if s.error and status is StepStatus.FAILED else "")
             )
     if outcome.restarted:
         say("Started again (this apply had stopped them): " + ", ".join(outcome.restarted))

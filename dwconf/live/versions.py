@@ -7,12 +7,14 @@ so "2.0.133.0" == "2.0.133".
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
-from dwconf.live.errors import InvalidRequest
+from dwconf.live.errors import InvalidRequest, LiveError, MissingDependency, VersionMismatch
 
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 _FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_CONSTRAINT = re.compile(r"^\s*(>=|<=|==|!=|>|<|=)?\s*([\d.]+)\s*$")
 
 
 @lru_cache(maxsize=4096)  # every read of an environment sorts all its templates by version
@@ -48,3 +50,50 @@ def minimum(constraint: str) -> str:
 
 def sort_versions(versions: list[str]) -> list[str]:
     return sorted(versions, key=key)
+
+
+def satisfies(version: str, constraint: str) -> tuple[bool, str]:
+    """Whether `version` meets every comma-separated part of `constraint` (">=1.0.2, <2"), and
+    the version named by the first part it misses (else by the first part)."""
+    named = ""
+    for part in constraint.split(","):
+        match = _CONSTRAINT.match(part)
+        if match is None:
+            return False, part.strip()
+        op, wanted = match.group(1) or ">=", match.group(2)
+        named = named or wanted
+        order = compare(version, wanted)
+        ok = {
+            ">=": order >= 0,
+            ">": order > 0,
+            "<=": order <= 0,
+            "<": order < 0,
+            "!=": order != 0,
+        }.get(op, order == 0)
+        if not ok:
+            return False, wanted
+    return True, named
+
+
+def unmet(
+    requires: Mapping[str, Sequence[str]], installed: Callable[[str], str | None], by: str = ""
+) -> list[LiveError]:
+    """The service's refusals for requirements the installed versions don't meet: a missing
+    solution, or a version mismatch (with the real texts). `installed` gives a solution's
+    version, None when it is not installed; `by` names the solution that requires them."""
+    found: list[LiveError] = []
+    for name, constraints in sorted(requires.items()):
+        have = installed(name)
+        for constraint in constraints:
+            if have is None:
+                found.append(MissingDependency(by or "the solution", name, _first(constraint)))
+                continue
+            ok, wanted = satisfies(have, constraint)
+            if not ok:
+                found.append(VersionMismatch(name, have, wanted))
+    return found
+
+
+def _first(constraint: str) -> str:
+    match = _CONSTRAINT.match(constraint.split(",", maxsplit=1)[0])
+    return match.group(2) if match else constraint.strip()

@@ -8,6 +8,7 @@ alerts. Independent steps may run in parallel.
 
 from __future__ import annotations
 
+import enum
 import graphlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,10 +20,26 @@ from dwconf.plan.diff import Change
 Object = dict[str, Any]
 
 
+class Operation(enum.StrEnum):
+    """What one step does to the environment: the closed list apply knows how to run."""
+
+    CHECK_REQUIREMENTS = "check_requirements"
+    IMPORT_SOLUTION = "import_solution"
+    APPLY_SOLUTION = "apply_solution"
+    SET_KEYS = "set_keys"
+    STOP_MAP = "stop_map"
+    SWITCH_VERSION = "switch_version"
+    SET_LEGAL_ENTITIES = "set_legal_entities"
+    START_MAP = "start_map"
+    PAUSE_MAP = "pause_map"
+    RESUME_MAP = "resume_map"
+    SET_ALERTS = "set_alerts"
+
+
 @dataclass(frozen=True)
 class Step:
     id: str
-    operation: str
+    operation: Operation
     address: str
     depends_on: tuple[str, ...] = ()
     args: Mapping[str, Any] = field(default_factory=dict)
@@ -44,30 +61,36 @@ class _Builder:
     initial_sync: bool
     steps: dict[str, Step] = field(default_factory=dict)
 
-    def add(self, operation: str, address: str, after: Iterable[str] = (), **args: Any) -> str:
+    def add(
+        self, operation: Operation, address: str, after: Iterable[str] = (), **args: Any
+    ) -> str:
         step_id = f"{operation}:{address}"
         deps = tuple(sorted({d for d in after if d in self.steps}))
         self.steps[step_id] = Step(step_id, operation, address, deps, args)
         return step_id
 
     def requires_check(self, solutions: list[Change]) -> str:
+        """One step checking the Microsoft solutions that the imported solutions require (read
+        from the desired objects: a change holds only what the environment compares)."""
         needed: dict[str, list[str]] = {}
         for change in solutions:
-            for name, constraint in (change.after or {}).get("requires", {}).items():
+            for name, constraint in self.desired[change.address].get("requires", {}).items():
                 needed.setdefault(name, []).append(constraint)
-        return self.add("check_requirements", "solutions", requires=needed)
+        return self.add(Operation.CHECK_REQUIREMENTS, "solutions", requires=needed)
 
     def solution(self, change: Change, check: str) -> None:
         after = self.desired[change.address]
         deps = [f"import_solution:solution.{d}" for d in after.get("depends_on", [])]
         imported = self.add(
-            "import_solution",
+            Operation.IMPORT_SOLUTION,
             change.address,
             [check, *deps],
             unique_name=after["unique_name"],
             version=after["version"],
         )
-        self.add("apply_solution", change.address, [imported], unique_name=after["unique_name"])
+        self.add(
+            Operation.APPLY_SOLUTION, change.address, [imported], unique_name=after["unique_name"]
+        )
 
 
 def _get(change: Change, key: str) -> list[Any]:
@@ -108,7 +131,7 @@ def build_steps(
             stops_by_key.setdefault(_key_of(m), []).append(stops[m.address])
     keys = {
         c.address: b.add(
-            "set_keys",
+            Operation.SET_KEYS,
             c.address,
             [check, *stops_by_key.get(c.address, [])],
             columns=(c.after or {}).get("columns", []),
@@ -119,7 +142,7 @@ def build_steps(
     switches = _switches(b, maps, stops)
     link = [
         b.add(
-            "set_legal_entities",
+            Operation.SET_LEGAL_ENTITIES,
             c.address,
             stops.values(),
             legal_entities=_get(c, "legal_entities"),
@@ -130,7 +153,7 @@ def build_steps(
     _starts(b, maps, switches, _Shared(keys, link), stops)
     if any(c.kind == "alert" for c in changes):
         alerts = [o for a, o in sorted(desired.items()) if o["kind"] == "alert"]
-        b.add("set_alerts", "alerts", [check], alerts=alerts)
+        b.add(Operation.SET_ALERTS, "alerts", [check], alerts=alerts)
     return _topological(b.steps)
 
 
@@ -173,7 +196,9 @@ def _stops(b: _Builder, maps: list[Change]) -> dict[str, str]:
             continue
         moved = after is not None and _definition_moved(change)
         if after is None or moved or after["state"] == "stopped":
-            stops[change.address] = b.add("stop_map", change.address, name=_map_name(before))
+            stops[change.address] = b.add(
+                Operation.STOP_MAP, change.address, name=_map_name(before)
+            )
     return stops
 
 
@@ -185,7 +210,7 @@ def _switches(b: _Builder, maps: list[Change], stops: Mapping[str, str]) -> dict
             continue
         solution = f"apply_solution:solution.{after['solution']}"
         switches[change.address] = b.add(
-            "switch_version",
+            Operation.SWITCH_VERSION,
             change.address,
             [solution, stops.get(change.address, "")],
             name=_map_name(after),
@@ -219,7 +244,7 @@ def _starts(
         if running_now and after["state"] == "paused":
             pauses.append((change, ""))
         elif running_now:  # paused now, running wanted
-            starts[name] = b.add("resume_map", change.address, waits, name=name)
+            starts[name] = b.add(Operation.RESUME_MAP, change.address, waits, name=name)
         else:
             starts[name] = _start(b, change, waits)
             if after["state"] == "paused":
@@ -229,7 +254,7 @@ def _starts(
         dependents = [
             starts[n] for n, c in by_name.items() if n in starts and name in _depends_on(c)
         ]
-        b.add("pause_map", change.address, [started, *dependents], name=name)
+        b.add(Operation.PAUSE_MAP, change.address, [started, *dependents], name=name)
     return starts
 
 
@@ -247,7 +272,7 @@ def _start(b: _Builder, change: Change, waits: list[str]) -> str:
     master = after["definition"].get("initial_sync", {}).get("master", "dataverse")
     new = change.action is Action.CREATE
     return b.add(
-        "start_map",
+        Operation.START_MAP,
         change.address,
         waits,
         name=_map_name(after),

@@ -16,7 +16,7 @@ from dwconf.plan.actions import Action, Category
 from dwconf.plan.definition import FORMAT_VERSION, GitInfo, Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
-from dwconf.plan.order import Step
+from dwconf.plan.order import Operation, Step
 from dwconf.redact import redact_json_text
 
 
@@ -84,7 +84,9 @@ def load(path: Path) -> Plan:
         live_fingerprint=raw["live_fingerprint"],
         changes=tuple(_change(c) for c in raw["changes"]),
         steps=tuple(
-            Step(s["id"], s["operation"], s["address"], tuple(s["depends_on"]), s["args"])
+            Step(
+                s["id"], Operation(s["operation"]), s["address"], tuple(s["depends_on"]), s["args"]
+            )
             for s in raw["steps"]
         ),
         desired=raw["desired"],

@@ -20,7 +20,7 @@ from dwconf.errors import LockHeldError, ProviderError
 from dwconf.live.errors import LockHeld
 from dwconf.live.state import Lease
 from dwconf.plan.definition import Plan
-from dwconf.plan.order import Step
+from dwconf.plan.order import Operation, Step
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -193,8 +193,10 @@ def _steps_for(*names: str) -> list[Step]:
         address = f"map.{name}"
         stop, switch = f"stop_map:{address}", f"switch_version:{address}"
         steps += [
-            Step(stop, "stop_map", address, (), {"name": name}),
-            Step(switch, "switch_version", address, (stop,), {"name": name, "version": "1"}),
+            Step(stop, Operation.STOP_MAP, address, (), {"name": name}),
+            Step(
+                switch, Operation.SWITCH_VERSION, address, (stop,), {"name": name, "version": "1"}
+            ),
         ]
     return steps
 
@@ -209,15 +211,27 @@ def test_a_failure_skips_dependents_lets_others_finish_and_restarts_in_order(
     desired = {"map.a": _map("a"), "map.b": _map("b", ["a"]), "map.c": _map("c")}
     steps = _steps_for("a", "b", "c")
     starts = [
-        Step("start_map:map.a", "start_map", "map.a", ("switch_version:map.a",), {"name": "a"}),
+        Step(
+            "start_map:map.a",
+            Operation.START_MAP,
+            "map.a",
+            ("switch_version:map.a",),
+            {"name": "a"},
+        ),
         Step(
             "start_map:map.b",
-            "start_map",
+            Operation.START_MAP,
             "map.b",
             ("switch_version:map.b", "start_map:map.a"),
             {"name": "b"},
         ),
-        Step("start_map:map.c", "start_map", "map.c", ("switch_version:map.c",), {"name": "c"}),
+        Step(
+            "start_map:map.c",
+            Operation.START_MAP,
+            "map.c",
+            ("switch_version:map.c",),
+            {"name": "c"},
+        ),
     ]
     for step in starts:
         step.args.update({"initial_sync": False, "master": None})  # type: ignore[attr-defined]
@@ -238,7 +252,7 @@ def test_a_failure_skips_dependents_lets_others_finish_and_restarts_in_order(
 def test_restarts_follow_prerequisites(tmp_path: Path) -> None:
     desired = {"map.a": _map("a"), "map.b": _map("b", ["a"])}
     steps = _steps_for("b", "a")
-    fail_switch = Step("switch_version:map.x", "switch_version", "map.x", (), {"name": "x"})
+    fail_switch = Step("switch_version:map.x", Operation.SWITCH_VERSION, "map.x", (), {"name": "x"})
     writer = Recorder()
 
     def boom(name: str, version: str) -> None:
@@ -289,3 +303,41 @@ def test_moved_ignores_field_order_but_not_content() -> None:
     assert moved(one, reordered) == []
     assert moved(one, changed) == ["map.x"]
     assert moved(one, {}) == ["map.x"]
+
+
+# requirements ----------------------------------------------------------------------------------
+
+
+def test_the_requirements_step_carries_what_the_solutions_require() -> None:
+    from dwconf.plan.definition import make_plan
+
+    solution = {
+        "kind": "solution",
+        "unique_name": "tst_Base",
+        "version": "1.0.0.0",
+        "maps": [],
+        "content": "c",
+        "requires": {"DualWriteCore": ">=1.0.99999.1"},
+        "depends_on": [],
+    }
+    plan = make_plan("dev", {"solution.tst_Base": solution}, "h", {}, "f")
+    check = next(s for s in plan.steps if s.operation is Operation.CHECK_REQUIREMENTS)
+    assert check.args["requires"] == {"DualWriteCore": [">=1.0.99999.1"]}
+
+
+def test_unmet_requirements_are_the_live_models_refusals() -> None:
+    from dwconf.live import versions
+    from dwconf.live.errors import MissingDependency, VersionMismatch
+
+    installed = {"DualWriteCore": "1.0.24062.1"}.get
+    found = versions.unmet(
+        {"DualWriteCore": [">=1.0.99999.1"], "Other": [">=2.0"], "Ok": []}, installed, "tst_Base"
+    )
+    assert [type(e) for e in found] == [VersionMismatch, MissingDependency]
+    assert found[0].message == (
+        "Dynamics 365 for Sales solution 'DualWriteCore' has version mismatch. "
+        "Version: '1.0.24062.1' Required version: '1.0.99999.1'"
+    )
+    assert "solution 'Other' version '2.0' or later is required" in found[1].message
+    assert versions.unmet({"DualWriteCore": [">=1.0.0.0, <2"]}, installed) == []
+    assert versions.satisfies("1.5", ">=1.0, <1.4") == (False, "1.4")
