@@ -31,6 +31,20 @@ class Journal:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fence_torn_line()
+
+    def _fence_torn_line(self) -> None:
+        """End a last line that a crash or a full disk cut short, so the next event starts a
+        line of its own instead of being glued to the torn one and lost with it."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(-1, os.SEEK_END)
+                torn = handle.read(1) != b"\n"
+        except OSError:  # no file yet, or an empty one
+            return
+        if torn:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write("\n")
 
     @classmethod
     def new(cls, root: Path, env: str, plan_id: str) -> Journal:

@@ -341,3 +341,17 @@ def test_unmet_requirements_are_the_live_models_refusals() -> None:
     assert "solution 'Other' version '2.0' or later is required" in found[1].message
     assert versions.unmet({"DualWriteCore": [">=1.0.0.0, <2"]}, installed) == []
     assert versions.satisfies("1.5", ">=1.0, <1.4") == (False, "1.4")
+
+
+def test_a_torn_last_line_is_fenced_off_when_the_journal_is_opened_again(tmp_path: Path) -> None:
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.write("done", "a")
+    with journal.path.open("a") as handle:  # the disk filled up in the middle of a line
+        handle.write('{"event": "done", "st')
+    resumed = Journal(journal.path)
+    resumed.write("begin", lease="L2")
+    assert resumed.last_begin() is not None
+    assert resumed.last_begin()["lease"] == "L2"  # type: ignore[index]
+    assert resumed.done_steps() == {"a"}
+    Journal(journal.path)  # a journal that ends whole is left as it is
+    assert journal.path.read_text().count("\n") == 3
