@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ class DwconfError(Exception):
     """An expected failure with a message meant for the user."""
 
     exit_code = ExitCode.ERROR
+    halts_apply = False  # True: an apply starts no further step after this failure
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -38,8 +39,28 @@ class ConfigError(DwconfError):
         self.diagnostics = list(diagnostics)
 
 
+class UnknownEnvironmentError(DwconfError):
+    """An environment name that no file in environments/ defines."""
+
+    def __init__(self, names: Sequence[str], known: Iterable[str], broken: bool = False) -> None:
+        quoted = ", ".join(f"'{n}'" for n in names)
+        plural = "s" if len(names) > 1 else ""
+        hint = f"known environments: {', '.join(sorted(known)) or 'none'}"
+        if broken:
+            hint += "; some environment files have errors (run dwconf validate)"
+        super().__init__(f"unknown environment{plural} {quoted}", hint)
+        self.names = tuple(names)
+
+
 class ProviderError(DwconfError):
     """The environment refused an operation or could not be reached."""
+
+
+class UnreachableError(ProviderError):
+    """The environment can't be reached at all (connection refused, certificate not trusted):
+    every further step would fail the same way, so an apply stops instead of trying them."""
+
+    halts_apply = True
 
 
 class RefusedError(DwconfError):
@@ -52,3 +73,10 @@ class LockHeldError(DwconfError):
     """Someone else holds the environment's lock."""
 
     exit_code = ExitCode.LOCKED
+
+
+class LeaseLostError(LockHeldError):
+    """This apply no longer holds the environment's lease (its renewal failed for too long, or
+    someone else holds it now): it stops before its next write."""
+
+    halts_apply = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,11 @@ from dwconf.collector import collector_paused
 from dwconf.desired import state_hash
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
-from dwconf.live import DeploymentRecord
+from dwconf.live import DeploymentRecord, LiveState
 from dwconf.load.project import EnvSpec, Loader, Project
 from dwconf.model import Environment
+from dwconf.plan import blocks
+from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
 from dwconf.plan.live_view import live_objects, recorded_state
@@ -34,7 +36,12 @@ class Desired:
 
 
 def plan(
-    root: Path, env_name: str, *, targets: tuple[str, ...] = (), excludes: tuple[str, ...] = ()
+    root: Path,
+    env_name: str,
+    *,
+    targets: tuple[str, ...] = (),
+    excludes: tuple[str, ...] = (),
+    allowances: tuple[Allowance, ...] = (),
 ) -> Plan:
     """The work of `dwconf plan ENV`: load and check the configuration, read the environment,
     compare. A local environment that exists already may be read, without writing or locking
@@ -57,7 +64,7 @@ def plan(
         want = load_desired(root, env_name, read_early)
         reader = early.pop() if early else open_reader(root, want.env.model)
         early.append(reader)
-        return plan_against(want, reader, targets=targets, excludes=excludes)
+        return plan_against(want, reader, targets=targets, excludes=excludes, allowances=allowances)
     finally:
         for opened in early:
             opened.close()
@@ -78,14 +85,11 @@ def _load_desired(
     root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None
 ) -> Desired:
     loader = Loader.at(root)
-    environments = loader.environments()
-    if env_name not in environments:
+    if env_name not in loader.environments():
         errors = [d for d in loader.diagnostics if d.severity is Severity.ERROR]
         if errors:
             raise ConfigError(errors)
-        known = ", ".join(sorted(environments)) or "none"
-        raise DwconfError(f"unknown environment: {env_name}", f"known: {known}")
-    env = environments[env_name]
+    env = loader.environment(env_name)
     project = loader.project(env)
     built: list[desired_state.DesiredState] = []
 
@@ -113,16 +117,35 @@ def plan_against(
     *,
     targets: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
+    allowances: tuple[Allowance, ...] = (),
 ) -> Plan:
-    """The plan that takes the environment behind `reader` to `want`."""
+    """The plan that takes the environment behind `reader` to `want`, with what apply would
+    refuse (`blocked_by`) and what it was made to allow."""
     with collector_paused():
-        return _plan_against(want, reader, targets=targets, excludes=excludes)
+        state = reader.read()
+        found = _plan_against(want, state, targets=targets, excludes=excludes)
+    return with_blocks(found, state, want.env.model, allowances)
+
+
+def with_blocks(
+    plan: Plan, state: LiveState, env: Environment, allowances: tuple[Allowance, ...] = ()
+) -> Plan:
+    """`plan` with what apply would refuse against `state`, and with `allowances`."""
+    kept = tuple(sorted(set(allowances)))
+    found = blocks.find(
+        plan.environment,
+        plan.changes,
+        plan.desired,
+        state,
+        prevent_destroy=env.protect.prevent_destroy,
+        allowances=kept,
+    )
+    return replace(plan, blocked_by=found, allowances=kept)
 
 
 def _plan_against(
-    want: Desired, reader: LiveReader, *, targets: tuple[str, ...], excludes: tuple[str, ...]
+    want: Desired, state: LiveState, *, targets: tuple[str, ...], excludes: tuple[str, ...]
 ) -> Plan:
-    state = reader.read()
     objects = want.state.objects
     managed = {o["unique_name"] for o in objects.values() if o["kind"] == "solution"}
     recorded = recorded_state(state)
@@ -149,12 +172,7 @@ def load_environment(root: Path, env_name: str) -> Environment:
     deployment records need, so they work while other files of the configuration are broken."""
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
-    loader = Loader.at(root)
-    found = loader.environments()
-    if env_name in found:
-        return found[env_name].model
-    known = ", ".join(sorted(found)) or "none"
-    raise DwconfError(f"unknown environment: {env_name}", f"known: {known}")
+    return Loader.at(root).environment(env_name).model
 
 
 def _solutions(*states: Mapping[str, Any]) -> set[str]:
@@ -174,7 +192,10 @@ def record_summary(record: DeploymentRecord) -> dict[str, Any]:
         "status": record.status,
         "plan_id": record.plan_hash,
         "git_commit": record.git_commit,
+        "git_dirty": record.provenance.dirty,
         "solution_versions": dict(sorted(record.solution_versions.items())),
+        "sources": dict(sorted(record.provenance.sources.items())),
+        "applied_hash": record.provenance.applied_hash or None,
     }
 
 
@@ -241,6 +262,7 @@ def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollb
     desired = {a: dict(o) for a, o in record.desired.items()}
     notes = _keep_versions(desired, live)
     sync = [o.get("initial_sync") for o in desired.values() if o.get("kind") == "map"]
+    initial_sync = "skip" not in sync
     plan = make_plan(
         env_name,
         desired,
@@ -248,11 +270,11 @@ def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollb
         live,
         state.fingerprint,
         recorded=recorded,
-        initial_sync="skip" not in sync,
+        initial_sync=initial_sync,
         git=GitInfo(record.git_commit),
         origin=f"record:{record.id}",
     )
-    return Rollback(record, plan, tuple(notes))
+    return Rollback(record, plan, tuple(notes), initial_sync)
 
 
 @dataclass(frozen=True)
@@ -260,3 +282,4 @@ class Rollback:
     record: DeploymentRecord
     plan: Plan
     notes: tuple[str, ...] = ()
+    initial_sync: bool = True

@@ -43,12 +43,15 @@ class StepOutcome:
     status: StepStatus
     error: str = ""
     seconds: float = 0.0
+    halts: bool = False  # the failure stops the whole apply (see `DwconfError.halts_apply`)
 
 
 @dataclass
 class Outcome:
     steps: list[StepOutcome] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
+    halted: str = ""  # why the apply stopped starting steps, when it did
+    left_stopped: list[str] = field(default_factory=list)  # maps it stopped and could not start
 
     def by_status(self, status: StepStatus) -> list[StepOutcome]:
         return [s for s in self.steps if s.status is status]
@@ -73,13 +76,18 @@ def run_steps(
     parallelism: int = 4,
     progress: Progress | None = None,
 ) -> Outcome:
-    """Execute `plan.steps`; steps the journal records as done are not run again."""
+    """Execute `plan.steps`; steps the journal records as done are not run again. A failure
+    that halts the apply (the environment can't be reached, the lease was lost) lets the
+    running steps end and starts no other: they are skipped, and journaled as such."""
     outcome = Outcome()
     graph = _Graph(plan.steps)
 
     def record(result: StepOutcome) -> None:
         outcome.steps.append(result)
         graph.finish(result.step.id, result.status)
+        if result.halts and not outcome.halted:
+            outcome.halted = result.error
+            journal.write("halted", result.step.id, reason=result.error)
         if progress:
             progress(result)
 
@@ -91,6 +99,9 @@ def run_steps(
         running: dict[Future[StepOutcome], Step] = {}
         while graph.pending or running:
             for step in graph.ready():
+                if outcome.halted:
+                    record(StepOutcome(step, StepStatus.SKIPPED, f"not started: {outcome.halted}"))
+                    continue
                 if graph.blocked(step):
                     record(
                         StepOutcome(
@@ -105,7 +116,10 @@ def run_steps(
             for future in completed:
                 running.pop(future)
                 record(future.result())
-    outcome.restarted = _restart_stopped(plan, writer, journal, outcome)
+    if outcome.halted:  # no write is safe or possible now; --resume starts them
+        outcome.left_stopped = sorted(_to_restart(plan, outcome))
+    else:
+        outcome.restarted = _restart_stopped(plan, writer, journal, outcome)
     return outcome
 
 
@@ -148,7 +162,9 @@ def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> St
     start = time.monotonic()
     try:
         OPERATIONS[step.operation](writer, step, plan)
-    except (DwconfError, OSError, TimeoutError) as exc:
+    except DwconfError as exc:
+        return _failed(journal, step, _message(exc), start, halts=exc.halts_apply)
+    except (OSError, TimeoutError) as exc:
         return _failed(journal, step, _message(exc), start)
     except Exception as exc:  # a bug must not abandon the other steps and stopped maps
         return _failed(journal, step, redact(f"internal error: {type(exc).__name__}: {exc}"), start)
@@ -181,9 +197,11 @@ def _prerequisite_order(plan: Plan, names: set[str]) -> list[str]:
     return list(graphlib.TopologicalSorter(graph).static_order())
 
 
-def _failed(journal: Journal, step: Step, message: str, start: float) -> StepOutcome:
+def _failed(
+    journal: Journal, step: Step, message: str, start: float, *, halts: bool = False
+) -> StepOutcome:
     journal.write("failed", step.id, error=message)
-    return StepOutcome(step, StepStatus.FAILED, message, time.monotonic() - start)
+    return StepOutcome(step, StepStatus.FAILED, message, time.monotonic() - start, halts)
 
 
 def _restart_stopped(

@@ -1,7 +1,11 @@
-"""An apply from start to end: take the lease, run the steps, verify, write the record.
+"""An apply from start to end once its plan is settled: the lease, the steps, the verification,
+the deployment record.
 
 The journal's `begin` event names the lease, the process and the machine, so `apply --resume`
-can take over the lease of an apply that was killed and tell one that is still running.
+can take over the lease of an apply that was killed and tell one that is still running. Every
+write goes through the lease's fence (`dwconf.apply.fence`). Whatever fails after the steps ran
+(the verifying read, the record, releasing the lock) is kept in the result, so the summary and
+the resume hint are always shown.
 """
 
 from __future__ import annotations
@@ -9,14 +13,18 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dwconf.apply import lease as leases
 from dwconf.apply.executor import Outcome, Progress, run_steps
+from dwconf.apply.fence import Fenced, Keeper
 from dwconf.apply.journal import Journal
+from dwconf.desired import state_hash
 from dwconf.errors import DwconfError
-from dwconf.live.state import Lease
+from dwconf.live import Provenance
 from dwconf.plan import saved
 from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.diff import Change
@@ -31,19 +39,6 @@ def who() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-@dataclass
-class Result:
-    outcome: Outcome
-    remaining: list[Change] = field(default_factory=list)
-    record_id: str | None = None
-    took_over: bool = False
-    lease_lost: str = ""  # why the heartbeat could not renew the lease, if it could not
-
-    @property
-    def ok(self) -> bool:
-        return not self.outcome.failed and not self.remaining
-
-
 @dataclass(frozen=True)
 class Options:
     """How to run an apply; every field has the CLI's default."""
@@ -51,35 +46,64 @@ class Options:
     parallelism: int = 4
     lease_seconds: float = LEASE_SECONDS
     lock_timeout: float = 0.0
-    resume: bool = False
-    progress: Progress | None = None
-    on_wait: leases.OnWait | None = None
 
 
-class Heartbeat:
-    """Renews the lease while the apply runs, so a long apply never loses its lock."""
+@dataclass
+class Result:
+    outcome: Outcome
+    remaining: list[Change] = field(default_factory=list)
+    record_id: str | None = None
+    took_over: bool = False
+    lease_lost: str = ""  # why the lease could not be counted on, when it could not
+    problems: list[str] = field(default_factory=list)  # after the steps: read, record, release
 
-    def __init__(self, writer: LiveWriter, lease: Lease, ttl: float) -> None:
-        self._writer, self._lease, self._ttl = writer, lease, ttl
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-        self.lost = ""
+    @property
+    def ok(self) -> bool:
+        return not (self.outcome.failed or self.remaining or self.lease_lost or self.problems)
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+@dataclass
+class Held:
+    """The lease this apply holds, and the writer whose writes pass its fence."""
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self._ttl / 3):
-            try:
-                self._writer.renew_lock(self._lease.id, self._ttl)
-            except DwconfError as exc:
-                self.lost = exc.message
-                return
+    keeper: Keeper
+    writer: Fenced
+    release_error: str = ""
+
+
+@contextmanager
+def leased(
+    writer: LiveWriter,
+    *,
+    env: str,
+    operation: str,
+    plan_id: str | None,
+    options: Options,
+    on_wait: leases.OnWait | None = None,
+) -> Iterator[Held]:
+    """Hold `env`'s lease (renewed, fenced) for the block; released at the end, and a failure
+    to release it is kept in `Held.release_error` instead of hiding what the block did."""
+    taken_at = time.monotonic()
+    lease = leases.acquire(
+        writer,
+        env=env,
+        owner=who(),
+        operation=operation,
+        plan_id=plan_id,
+        ttl=options.lease_seconds,
+        timeout=options.lock_timeout,
+        on_wait=on_wait,
+    )
+    keeper = Keeper(writer, lease, options.lease_seconds, taken_at=taken_at)
+    held = Held(keeper, Fenced(writer, keeper))
+    try:
+        with keeper:
+            yield held
+    finally:
+        try:
+            writer.release_lock(lease.id)
+        except DwconfError as exc:
+            held.release_error = exc.message
 
 
 def managed_solutions(*states: dict[str, dict[str, object]]) -> set[str]:
@@ -101,7 +125,21 @@ def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
     return list(again.changes)
 
 
-def _record(plan: Plan, writer: LiveWriter, status: str) -> str:
+def provenance(plan: Plan) -> Provenance:
+    """Where the plan's desired state came from: the tree's state and each solution's source."""
+    sources = {
+        str(o["unique_name"]): _source(o) for o in plan.desired.values() if o["kind"] == "solution"
+    }
+    return Provenance(plan.git.dirty, sources, state_hash(dict(plan.desired)))
+
+
+def _source(solution: dict[str, object]) -> str:
+    if solution.get("source", "workspace") == "workspace":
+        return "workspace"
+    return f"tag:{solution.get('folder')}/v{solution.get('version')}"
+
+
+def write_record(plan: Plan, writer: LiveWriter, status: str) -> str:
     record = writer.add_record(
         who=who(),
         plan_hash=plan.id,
@@ -111,57 +149,49 @@ def _record(plan: Plan, writer: LiveWriter, status: str) -> str:
         },
         desired=dict(plan.desired),
         status=status,
+        provenance=provenance(plan),
     )
     return record.id
 
 
-def _acquire(plan: Plan, writer: LiveWriter, options: Options, operation: str) -> Lease:
-    return leases.acquire(
-        writer,
-        env=plan.environment,
-        owner=who(),
-        operation=operation,
-        plan_id=plan.id,
-        ttl=options.lease_seconds,
-        timeout=options.lock_timeout,
-        on_wait=options.on_wait,
-    )
+def take_over(env: str, writer: LiveWriter, journal: Journal) -> bool:
+    """`apply --resume`: remove the lease the interrupted run left, unless it still runs."""
+    begin = journal.last_begin()
+    return bool(begin) and leases.take_over(writer, env, begin or {})
 
 
-def _take_over(plan: Plan, writer: LiveWriter, journal: Journal, options: Options) -> bool:
-    begin = journal.last_begin() if options.resume else None
-    return bool(begin) and leases.take_over(writer, plan.environment, begin or {})
-
-
-def apply_plan(
-    plan: Plan, writer: LiveWriter, journal: Journal, options: Options | None = None
+def run(
+    plan: Plan,
+    held: Held,
+    journal: Journal,
+    options: Options,
+    progress: Progress | None = None,
 ) -> Result:
-    """Apply `plan` under the environment's lease, journaled in `journal` (with
-    `options.resume`, the journal of the run being continued)."""
-    options = options or Options()
-    if not journal.plan_path.exists():
+    """Run `plan` under the lease `held`, journaled in `journal`; verify and record."""
+    if not journal.plan_path.exists():  # the journal keeps the plan it runs, for --resume
         saved.save(plan, journal.plan_path)
-    took_over = _take_over(plan, writer, journal, options)
-    lease = _acquire(plan, writer, options, "apply")
-    journal.write("begin", lease=lease.id, pid=os.getpid(), host=socket.gethostname())
+    journal.write("begin", lease=held.keeper.lease.id, pid=os.getpid(), host=socket.gethostname())
+    outcome = run_steps(
+        plan, held.writer, journal, parallelism=options.parallelism, progress=progress
+    )
+    result = Result(outcome)
+    _finish(plan, held, result)
+    status = "succeeded" if result.ok else "failed"
+    journal.write("finished", status=status, record=result.record_id)
+    return result
+
+
+def _finish(plan: Plan, held: Held, result: Result) -> None:
+    """Verify and write the record; what fails here is kept, not raised."""
     try:
-        with Heartbeat(writer, lease, options.lease_seconds) as heartbeat:
-            outcome = run_steps(
-                plan,
-                writer,
-                journal,
-                parallelism=options.parallelism,
-                progress=options.progress,
-            )
-            remaining = [] if outcome.failed else verify(plan, writer)
-            result = Result(outcome, remaining, took_over=took_over)
+        if not result.outcome.failed:
+            result.remaining = verify(plan, held.writer)
+        if not held.keeper.lost:
             status = "succeeded" if result.ok else "failed"
-            result.record_id = _record(plan, writer, status)
-        result.lease_lost = heartbeat.lost
-        journal.write("finished", status=status, record=result.record_id)
-        return result
-    finally:
-        writer.release_lock(lease.id)
+            result.record_id = write_record(plan, held.writer, status)
+    except DwconfError as exc:
+        result.problems.append(exc.message)
+    result.lease_lost = held.keeper.lost
 
 
 def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | None:
@@ -171,8 +201,7 @@ def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | N
     last = next((r for r in reversed(writer.records()) if r.status == "succeeded"), None)
     if last is not None and canonical_json(last.desired) == canonical_json(dict(plan.desired)):
         return None
-    lease = _acquire(plan, writer, options, "record")
-    try:
-        return _record(plan, writer, "succeeded")
-    finally:
-        writer.release_lock(lease.id)
+    with leased(
+        writer, env=plan.environment, operation="record", plan_id=plan.id, options=options
+    ) as held:
+        return write_record(plan, held.writer, "succeeded")

@@ -37,11 +37,7 @@ def _root(ctx: click.Context) -> Path:
 
 
 def _env_spec(loader: Loader, name: str) -> EnvSpec:
-    found = loader.environments()
-    if name not in found:
-        known = ", ".join(sorted(found)) or "none"
-        raise DwconfError(f"unknown environment '{name}'", f"known environments: {known}")
-    return found[name]
+    return loader.environment(name)
 
 
 def _say(line: str) -> None:

@@ -11,7 +11,6 @@ import click
 
 from dwconf import providers
 from dwconf.cli import boundary, console
-from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.live import AlertSetting, LiveMap, LiveState
 from dwconf.load.project import Loader
@@ -29,19 +28,7 @@ def _root(ctx: click.Context) -> Path:
 
 def _environment(root: Path, name: str) -> Environment:
     """The environment model called `name`; unknown names are refused with the known ones."""
-    loader = Loader.at(root)
-    found = loader.environments()
-    if name in found:
-        return found[name].model
-    hint = f"known environments: {', '.join(sorted(found)) or 'none'}"
-    broken = [
-        d
-        for d in loader.diagnostics
-        if d.severity is Severity.ERROR and d.span.file.startswith("environments/")
-    ]
-    if broken:
-        hint += "; some environment files have errors (run dwconf validate)"
-    raise DwconfError(f"unknown environment '{name}'", hint)
+    return Loader.at(root).environment(name).model
 
 
 def _interactive() -> bool:

@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 from dwconf.apply import lease as leases
-from dwconf.apply.journal import Journal
 from dwconf.apply.run import Options
+from dwconf.apply.session import Request, rollback
 from dwconf.cli import boundary, console
-from dwconf.cli.plan_cmds import confirm, execute, parse_duration, protect, say
+from dwconf.cli.apply_view import ConsoleView, say
+from dwconf.cli.plan_cmds import parse_duration, plan_key, show
 from dwconf.errors import ExitCode
 from dwconf.live import DeploymentRecord, Lease
 from dwconf.plan import drift as drifts
@@ -79,8 +80,17 @@ def drift_command(ctx: click.Context, env: str, ignore: tuple[str, ...], fmt: st
 
 def _record_lines(record: DeploymentRecord) -> list[str]:
     row = record_summary(record)
-    commit = (row["git_commit"] or "-")[:12]
-    versions = ", ".join(f"{k} {v}" for k, v in row["solution_versions"].items()) or "-"
+    commit = (row["git_commit"] or "-")[:12] + (
+        " with uncommitted changes" if row["git_dirty"] else ""
+    )
+    sources = row["sources"]
+    versions = (
+        ", ".join(
+            f"{k} {v}" + (f" ({sources[k]})" if k in sources else "")
+            for k, v in row["solution_versions"].items()
+        )
+        or "-"
+    )
     return [
         f"{row['id']}  {row['created']}  {row['status']:<9}  by {row['who']}",
         f"    plan {row['plan_id']}, commit {commit}, solutions: {versions}",
@@ -109,7 +119,9 @@ def run_history(*, root: Path, env: str, fmt: str) -> int:
 def history_command(ctx: click.Context, env: str, fmt: str) -> None:
     """List ENV's deployment records, newest first.
 
-    Each record: id, when, status, who, the plan id, the git commit and the solution versions.
+    Each record: id, when, status, who, the plan id, the git commit (and whether the working
+    tree had uncommitted changes), and each solution's version and where it came from: the
+    working tree (workspace) or a release tag.
     `dwconf rollback ENV --to ID` plans a return to one of them.
     """
     ctx.exit(boundary.run(lambda: run_history(root=ctx.obj, env=env, fmt=fmt)))
@@ -118,34 +130,28 @@ def history_command(ctx: click.Context, env: str, fmt: str) -> None:
 # rollback ------------------------------------------------------------------------------------
 
 
-def run_rollback(
-    *,
-    root: Path,
-    env: str,
-    to: str | None,
-    out: Path | None,
-    auto_approve: bool,
-    allow_destroy: bool,
-    options: Options,
-) -> int:
-    model = load_environment(root, env)
-    with closing(open_writer(root, model)) as writer:
-        back = rollback_against(env, writer, to)
-        plan = back.plan
-        say(f"Rolling {env} back to deployment record {back.record.id} ({back.record.created})")
-        for note in back.notes:
-            say(f"  note: {note}")
-        console.plain(render.text(plan).rstrip("\n"))
-        if out is not None:
-            saved.save(plan, out)
-            say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {env} {out}")
-            return 0
-        if not plan.steps:
-            return 0
-        protect(plan, model.protect.prevent_destroy, allow_destroy)
-        confirm(plan, auto_approve)
-        journal = Journal.new(root, env, plan.id)
-        return execute(plan, writer, journal, resume=False, options=options)
+def run_rollback(request: Request, *, to: str | None, out: Path | None) -> int:
+    if out is not None:
+        return _save_rollback(request, to, out)
+    view = ConsoleView()
+    try:
+        report = rollback(request, to, view)
+    finally:
+        view.close()
+    return show(report, view)
+
+
+def _save_rollback(request: Request, to: str | None, out: Path) -> int:
+    model = load_environment(request.root, request.env)
+    with closing(open_reader(request.root, model)) as reader:
+        back = rollback_against(request.env, reader, to)
+    say(f"Rolling {request.env} back to deployment record {back.record.id}")
+    for note in back.notes:
+        say(f"  note: {note}")
+    console.plain(render.text(back.plan).rstrip("\n"))
+    saved.save(back.plan, out, plan_key())
+    say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {request.env} {out}")
+    return 0
 
 
 @click.command("rollback")
@@ -182,20 +188,15 @@ def rollback_command(
       dwconf rollback test
       dwconf rollback prod --to 3f2a9c --out rollback.dwplan
     """
-    options = Options(parallelism=parallelism, lock_timeout=parse_duration(lock_timeout))
-    ctx.exit(
-        boundary.run(
-            lambda: run_rollback(
-                root=ctx.obj,
-                env=env,
-                to=to,
-                out=out,
-                auto_approve=auto_approve,
-                allow_destroy=allow_destroy,
-                options=options,
-            )
-        )
+    request = Request(
+        root=ctx.obj,
+        env=env,
+        auto_approve=auto_approve,
+        allow_destroy=allow_destroy,
+        plan_key=plan_key(),
+        options=Options(parallelism=parallelism, lock_timeout=parse_duration(lock_timeout)),
     )
+    ctx.exit(boundary.run(lambda: run_rollback(request, to=to, out=out)))
 
 
 # lock ----------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ INTEGRATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
 )
 
-_CONSTRAINT = re.compile(r"^\s*(>=|<=|==|!=|>|<|=)?\s*(\d+(?:\.\d+){0,3})\s*$")
 
 
 def _installed(ctx: Context) -> dict[str, str]:
@@ -58,24 +57,6 @@ def core_solution(ctx: Context) -> list[Finding]:
     ]
 
 
-def _satisfied(version: str, constraint: str) -> tuple[bool, str]:
-    """Whether `version` meets every part of `constraint`, and the version it names."""
-    named = ""
-    for part in constraint.split(","):
-        match = _CONSTRAINT.match(part)
-        if match is None:
-            return False, part.strip()
-        op, wanted = match.group(1) or ">=", match.group(2)
-        named = named or wanted
-        order = versions.compare(version, wanted)
-        ok = {">=": order >= 0, ">": order > 0, "<=": order <= 0, "<": order < 0}.get(op)
-        if ok is None:
-            ok = order != 0 if op == "!=" else order == 0
-        if not ok:
-            return False, wanted
-    return True, named
-
-
 def required_solutions(ctx: Context) -> list[Finding]:
     if not ctx.requirements:
         return [passed("No configured solution requires Microsoft solutions")]
@@ -92,7 +73,7 @@ def required_solutions(ctx: Context) -> list[Finding]:
                 )
             )
             continue
-        ok, wanted = _satisfied(have, r.constraint)
+        ok, wanted = versions.satisfies(have, r.constraint)
         if not ok:
             mismatch = VersionMismatch(r.required, have, wanted)
             found.append(

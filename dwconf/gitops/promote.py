@@ -105,15 +105,11 @@ def commit_message(found: Promotion) -> str:
 
 def _environments(loader: Loader, source: str, target: str) -> tuple[EnvSpec, EnvSpec]:
     envs = loader.environments()
-    for name in (source, target):
-        if name not in envs:
-            if loader.diagnostics:
-                raise ConfigError(loader.diagnostics)
-            known = ", ".join(sorted(envs)) or "none"
-            raise DwconfError(f"unknown environment: {name}", f"known: {known}")
+    if (source not in envs or target not in envs) and loader.diagnostics:
+        raise ConfigError(loader.diagnostics)
     if source == target:
         raise DwconfError("promote needs two different environments")
-    return envs[source], envs[target]
+    return loader.environment(source), loader.environment(target)
 
 
 def check_order(settings: Settings, src: EnvSpec, dst: EnvSpec) -> None:

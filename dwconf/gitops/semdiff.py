@@ -14,7 +14,7 @@ from pathlib import Path
 
 from dwconf.desired import Object, build
 from dwconf.diagnostics import Severity
-from dwconf.errors import DwconfError
+from dwconf.errors import DwconfError, UnknownEnvironmentError
 from dwconf.git import Repository
 from dwconf.load.project import Loader
 from dwconf.plan.actions import Category, worst
@@ -84,9 +84,7 @@ def semantic_diff(
     names = sorted(set(old.environments()) | set(new.environments()))
     unknown = [n for n in envs if n not in names]
     if unknown:
-        raise DwconfError(
-            f"unknown environment: {', '.join(unknown)}", f"known: {', '.join(names) or 'none'}"
-        )
+        raise UnknownEnvironmentError(unknown, names)
     chosen = [n for n in names if not envs or n in envs]
     found = tuple(_environment(name, _render(old, name), _render(new, name)) for name in chosen)
     return SemanticDiff(base, head, found)

@@ -18,6 +18,7 @@ from dwconf.live.state import (
     LiveState,
     MapComponent,
     MapTemplate,
+    Provenance,
     RunState,
     SolutionPackage,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "LiveState",
     "MapComponent",
     "MapTemplate",
+    "Provenance",
     "RunState",
     "SolutionPackage",
 ]

@@ -32,6 +32,7 @@ from dwconf.live.state import (
     LiveState,
     MapTemplate,
     MasterSide,
+    Provenance,
     SolutionManifest,
     SolutionPackage,
 )
@@ -340,6 +341,7 @@ class Environment:
         solution_versions: dict[str, str],
         desired: dict[str, Any],
         status: str = "succeeded",
+        provenance: Provenance | None = None,
     ) -> DeploymentRecord:
         with self._tx() as tx:
             return lock.add_record(
@@ -350,6 +352,7 @@ class Environment:
                 solution_versions=solution_versions,
                 desired=desired,
                 status=status,
+                provenance=provenance,
             )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
 from dwconf.live.memo import Memo
-from dwconf.live.state import DeploymentRecord, Lease
+from dwconf.live.state import DeploymentRecord, Lease, Provenance
 from dwconf.live.store import Tx, dumps, loads, stamp, unstamp
 
 
@@ -88,8 +88,22 @@ def force_unlock(tx: Tx, lease_id: str) -> Lease:
 RecordReader = Callable[[str], dict[str, Any]]
 """Reads a deployment record's desired state by its id (see `DeploymentRecord`)."""
 
-# Every column but the desired state, which a record reads when first asked for.
-_RECORD = "SELECT id, created, who, plan_hash, git_commit, solution_versions, status FROM records"
+# Every column but the desired state, which a record reads when first asked for; with its
+# provenance, kept beside it (a table files written before it existed gain when next opened
+# for writing: until then, `_provenance_table` tells the query to leave it out).
+_COLUMNS = "records.id, created, who, plan_hash, git_commit, solution_versions, status"
+_RECORD = f"SELECT {_COLUMNS}, NULL AS provenance FROM records"
+_RECORD_WITH_PROVENANCE = (
+    f"SELECT {_COLUMNS}, record_provenance.data AS provenance FROM records "
+    "LEFT JOIN record_provenance ON record_provenance.record_id = records.id"
+)
+
+
+def _select(tx: Tx) -> str:
+    found = tx.one(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record_provenance'"
+    )
+    return _RECORD_WITH_PROVENANCE if found else _RECORD
 
 
 def _record(row: Any, stored: dict[str, Any] | Callable[[], dict[str, Any]]) -> DeploymentRecord:
@@ -104,6 +118,7 @@ def _record(row: Any, stored: dict[str, Any] | Callable[[], dict[str, Any]]) -> 
         solution_versions=loads(row["solution_versions"]),
         stored=stored,
         status=row["status"],
+        provenance=Provenance.of(loads(row["provenance"])),
     )
 
 
@@ -120,7 +135,7 @@ def _desired(text: str) -> dict[str, Any]:
 
 def records(tx: Tx, read: RecordReader, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
     """Every record, oldest first; each reads its desired state with `read` when asked."""
-    rows = tx.all(f"{_RECORD} ORDER BY seq")
+    rows = tx.all(f"{_select(tx)} ORDER BY seq")
 
     def made(row: Any) -> DeploymentRecord:
         return _record(row, partial(read, row["id"]))
@@ -139,6 +154,7 @@ def add_record(
     solution_versions: dict[str, str],
     desired: dict[str, Any],
     status: str,
+    provenance: Provenance | None = None,
 ) -> DeploymentRecord:
     """A new record; it holds its desired state as stored (the text, read when asked)."""
     record_id = tx.new_id()
@@ -155,7 +171,14 @@ def add_record(
         text,
         status,
     )
-    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(_desired, text))
+    if provenance is not None:
+        tx.run(
+            "INSERT INTO record_provenance (record_id, data) VALUES (?, ?)",
+            record_id,
+            dumps(provenance.as_dict()),
+        )
+    row = tx.one(f"{_select(tx)} WHERE records.id = ?", record_id)
+    return _record(row, partial(_desired, text))
 
 
 def set_record_status(tx: Tx, record_id: str, status: str, read: RecordReader) -> DeploymentRecord:
@@ -163,4 +186,5 @@ def set_record_status(tx: Tx, record_id: str, status: str, read: RecordReader) -
     if row is None:
         raise InvalidRequest(f"There is no deployment record '{record_id}'.")
     tx.run("UPDATE records SET status = ? WHERE id = ?", status, record_id)
-    return _record(tx.one(f"{_RECORD} WHERE id = ?", record_id), partial(read, record_id))
+    row = tx.one(f"{_select(tx)} WHERE records.id = ?", record_id)
+    return _record(row, partial(read, record_id))

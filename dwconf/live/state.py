@@ -149,6 +149,32 @@ class AlertSetting:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where the desired state a deployment record holds came from, beyond its commit."""
+
+    dirty: bool = False  # the working tree had changes the commit does not hold
+    sources: Mapping[str, str] = field(default_factory=dict)  # solution -> workspace | tag:<tag>
+    applied_hash: str = ""  # the hash of the desired state applied, worked out when applying
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dirty": self.dirty,
+            "sources": dict(sorted(self.sources.items())),
+            "applied_hash": self.applied_hash,
+        }
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any] | None) -> Provenance:
+        if not data:
+            return cls()
+        return cls(
+            bool(data.get("dirty", False)),
+            {str(k): str(v) for k, v in (data.get("sources") or {}).items()},
+            str(data.get("applied_hash") or ""),
+        )
+
+
+@dataclass(frozen=True)
 class DeploymentRecord:
     """What dwconf wrote at an apply (ARCHITECTURE §1 "record").
 
@@ -165,6 +191,7 @@ class DeploymentRecord:
     solution_versions: dict[str, str]
     stored: dict[str, Any] | Callable[[], dict[str, Any]] = field(repr=False, compare=False)
     status: str
+    provenance: Provenance = field(default_factory=Provenance)
 
     @property
     def desired(self) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ValidationError
 
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog
-from dwconf.diagnostics import Diagnostic
+from dwconf.diagnostics import Diagnostic, Severity
+from dwconf.errors import UnknownEnvironmentError
 from dwconf.git import Release, Releases, Repository
 from dwconf.load.errors import model_errors
 from dwconf.load.sources import SolutionFiles, Sources, read_solution, read_sources
@@ -142,6 +143,17 @@ class Loader:
             if env is not None and env.name not in found:
                 found[env.name] = EnvSpec(doc, env)
         return found
+
+    def environment(self, name: str) -> EnvSpec:
+        """The environment `name`: the one place that finds one and words its absence."""
+        found = self.environments()
+        if name in found:
+            return found[name]
+        broken = any(
+            d.severity is Severity.ERROR and d.span.file.startswith("environments/")
+            for d in self.diagnostics
+        )
+        raise UnknownEnvironmentError([name], found, broken)
 
     def catalog(self, files: list[SolutionFiles] | None = None) -> Catalog:
         """The standard catalog extended with the schema files of `files` (default: all)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf import __version__
 from dwconf.plan.actions import Action, Category
+from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.diff import Change, diff
 from dwconf.plan.order import Step, build_steps
 
@@ -41,6 +42,8 @@ class Plan:
     refresh_only: bool = False
     dwconf_version: str = __version__
     origin: str = "configuration"  # or "record:<id>" for a rollback to a deployment record
+    blocked_by: tuple[Block, ...] = ()  # what apply would refuse (dwconf.plan.blocks)
+    allowances: tuple[Allowance, ...] = ()  # what the plan was made to allow (--allow-destroy)
 
     @property
     def from_record(self) -> bool:
@@ -53,7 +56,7 @@ class Plan:
 
     @property
     def applyable(self) -> bool:
-        return bool(self.steps) and not self.refresh_only
+        return bool(self.steps) and not self.refresh_only and not self.blocked_by
 
     @property
     def id(self) -> str:
@@ -86,6 +89,8 @@ class Plan:
             "changes": [c.as_dict() for c in self.changes],
             "unmanaged": list(self.unmanaged),
             "steps": [s.as_dict() for s in self.steps],
+            "blocked_by": [b.as_dict() for b in self.blocked_by],
+            "allowances": [a.value for a in self.allowances],
         }
 
 
@@ -101,11 +106,15 @@ def make_plan(
     git: GitInfo | None = None,
     targets: tuple[str, ...] = (),
     excludes: tuple[str, ...] = (),
+    addresses: Collection[str] | None = None,
     origin: str = "configuration",
 ) -> Plan:
-    """The plan that takes `live` to `desired` (a pure function of its arguments)."""
+    """The plan that takes `live` to `desired` (a pure function of its arguments); with
+    `addresses`, only the changes of exactly those addresses."""
     found = diff(desired, live, recorded, initial_sync=initial_sync)
     changes = tuple(c for c in found.changes if _selected(c.address, targets, excludes))
+    if addresses is not None:
+        changes = tuple(c for c in changes if c.address in addresses)
     steps = build_steps(changes, desired, live, initial_sync=initial_sync)
     return Plan(
         environment=environment,

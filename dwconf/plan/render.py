@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from dwconf.plan.actions import Action, Category
+from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import Plan
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
@@ -92,6 +93,7 @@ def text(plan: Plan) -> str:
     if plan.unmanaged:
         lines += ["", "Not managed by dwconf (left alone):"]
         lines += [f"    {address}" for address in plan.unmanaged]
+    lines += blocked_text(plan)
     if plan.steps:
         lines += ["", "Steps:"]
         for i, step in enumerate(plan.steps, 1):
@@ -149,8 +151,40 @@ def markdown(plan: Plan) -> str:
             lines.extend(_markdown_change(change))
     if plan.unmanaged:
         lines += ["", "Not managed by dwconf: " + ", ".join(f"`{a}`" for a in plan.unmanaged)]
+    lines += blocked_markdown(plan)
     return redact("\n".join(lines).rstrip() + "\n")
 
 
 def as_json(plan: Plan) -> str:
     return redact(json.dumps(plan.as_dict(), indent=2, default=str) + "\n")
+
+
+# What apply would refuse, and what the plan allows (dwconf.plan.blocks) ----------------------
+
+_ALLOWED = {Allowance.DESTROY: "destructive changes (made with --allow-destroy)"}
+
+
+def blocked_text(plan: Plan) -> list[str]:
+    """The text plan's lines on what apply would refuse and what the plan allows."""
+    lines = []
+    if plan.blocked_by:
+        lines += ["", "Apply would refuse this plan:"]
+        for block in plan.blocked_by:
+            lines += [f"  ! {block.address}: {block.reason}", f"      fix: {block.hint}"]
+    if plan.allowances:
+        lines += ["", "This plan allows " + "; ".join(_ALLOWED[a] for a in plan.allowances)]
+    return lines
+
+
+def blocked_markdown(plan: Plan) -> list[str]:
+    """The markdown plan's section on what apply would refuse and what the plan allows."""
+    lines = []
+    if plan.blocked_by:
+        lines += ["", "#### :no_entry: Apply would refuse this plan", ""]
+        lines += ["| address | reason | how to fix |", "|---|---|---|"]
+        for block in plan.blocked_by:
+            cells = [f"`{block.address}`", block.reason, block.hint]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    if plan.allowances:
+        lines += ["", "**This plan allows** " + "; ".join(_ALLOWED[a] for a in plan.allowances)]
+    return lines

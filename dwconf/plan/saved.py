@@ -2,17 +2,25 @@
 
 A plan file is an artifact CI keeps and people pass around: it is redacted before the checksum
 is taken, so it never holds a secret and still reads back intact.
+
+The checksum only catches accidents: anyone can recompute it. Two things stop a forged plan:
+`apply` derives the plan again from the configuration and the environment and refuses one whose
+changes don't follow (`dwconf.apply.verify`), and a team that carries plans between CI jobs can
+sign them: with a key (`DWCONF_PLAN_KEY`, read by the CLI), `save` adds an HMAC-SHA256 of the
+file's body and `load` refuses a file that is unsigned or whose signature does not match.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any
 
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.plan.actions import Action, Category
+from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.definition import FORMAT_VERSION, GitInfo, Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
@@ -20,28 +28,47 @@ from dwconf.plan.order import Operation, Step
 from dwconf.redact import redact_json_text
 
 
-def _checksum(body: dict[str, Any]) -> str:
-    return _digest(canonical_json(body))
-
-
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def dump(plan: Plan) -> str:
+SIGNATURE = "hmac-sha256:"
+
+
+def _signature(key: bytes, text: str) -> str:
+    return SIGNATURE + hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def dump(plan: Plan, key: bytes | None = None) -> str:
     """The plan file: its canonical JSON (serialised once, redacted as text, checksummed as
-    written) with the checksum as the last key. Large plans are tens of megabytes."""
+    written) with the checksum, and the signature when there is a key, as the last keys.
+    Large plans are tens of megabytes."""
     extra = {"desired": plan.desired, "live": plan.live, "refresh_only": plan.refresh_only}
     text = canonical_json({**plan.as_dict(), **extra})
     cleaned = redact_json_text(text)
     if cleaned != text:  # a secret was found: re-serialise so the checksum is canonical
         text = canonical_json(json.loads(cleaned))
-    return f'{text[:-1]},"checksum":"{_digest(text)}"}}\n'
+    signed = f',"signature":"{_signature(key, text)}"' if key else ""
+    return f'{text[:-1]},"checksum":"{_digest(text)}"{signed}}}\n'
 
 
-def save(plan: Plan, path: Path) -> None:
+def save(plan: Plan, path: Path, key: bytes | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dump(plan), encoding="utf-8")
+    path.write_text(dump(plan, key), encoding="utf-8")
+
+
+def _check_signature(path: Path, text: str, signature: Any, key: bytes) -> None:
+    if signature is None:
+        raise RefusedError(
+            f"the plan file {path} is not signed, and DWCONF_PLAN_KEY asks for signed plans",
+            "make the plan with DWCONF_PLAN_KEY set: dwconf plan ENV --out FILE",
+        )
+    if not hmac.compare_digest(str(signature), _signature(key, text)):
+        raise RefusedError(
+            f"the plan file {path} has a signature that does not match (altered, or signed "
+            "with another key)",
+            "make a new plan with the same DWCONF_PLAN_KEY as apply",
+        )
 
 
 def _change(raw: dict[str, Any]) -> Change:
@@ -62,22 +89,48 @@ def _change(raw: dict[str, Any]) -> Change:
     )
 
 
-def load(path: Path) -> Plan:
-    """Read a saved plan; a file that was altered or is not a plan is refused."""
+def _read(path: Path) -> Any:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DwconfError(f"cannot read the plan file {path}: {exc}") from exc
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DwconfError(
+            f"there is no plan file {path}",
+            "check the path; make one with: dwconf plan ENV --out FILE",
+        ) from exc
+    except OSError as exc:
+        raise DwconfError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise DwconfError(
+            f"{path} is not a dwconf plan file (not JSON: {exc})",
+            "create one with dwconf plan --out",
+        ) from exc
+
+
+def load(path: Path, key: bytes | None = None) -> Plan:
+    """Read a saved plan; a file that was altered or is not a plan is refused, and with a
+    `key` so is one that is not signed with it."""
+    raw = _read(path)
     if not isinstance(raw, dict) or "checksum" not in raw:
         raise DwconfError(f"{path} is not a dwconf plan file", "create one with dwconf plan --out")
+    signature = raw.pop("signature", None)
     checksum = raw.pop("checksum")
-    if _checksum(raw) != checksum:
+    text = canonical_json(raw)
+    if _digest(text) != checksum:
         raise RefusedError(
             f"the plan file {path} was altered after it was written (checksum mismatch)",
             "make a new plan with dwconf plan --out",
         )
+    if key:
+        _check_signature(path, text, signature, key)
     if raw.get("format_version") != FORMAT_VERSION:
         raise DwconfError(f"plan format {raw.get('format_version')} is not supported")
+    try:
+        return _plan(raw)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DwconfError(f"{path} is not a dwconf plan file ({exc!r} is wrong)") from exc
+
+
+def _plan(raw: dict[str, Any]) -> Plan:
     return Plan(
         environment=raw["environment"],
         desired_hash=raw["desired_hash"],
@@ -96,4 +149,6 @@ def load(path: Path) -> Plan:
         refresh_only=bool(raw.get("refresh_only", False)),
         dwconf_version=raw["dwconf_version"],
         origin=raw.get("origin", "configuration"),
+        blocked_by=tuple(Block.of(b) for b in raw.get("blocked_by", [])),
+        allowances=tuple(Allowance(a) for a in raw.get("allowances", [])),
     )

@@ -20,6 +20,7 @@ from dwconf.live import (
     LiveMap,
     LiveState,
     MapTemplate,
+    Provenance,
     RunState,
     SolutionPackage,
 )
@@ -106,7 +107,10 @@ class LiveWriter(LiveReader, Protocol):
         solution_versions: dict[str, str],
         desired: dict[str, Any],
         status: str = "succeeded",
-    ) -> DeploymentRecord: ...
+        provenance: Provenance | None = None,
+    ) -> DeploymentRecord:
+        """A new deployment record; `provenance` says where its desired state came from."""
+        ...
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord: ...
 

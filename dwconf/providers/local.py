@@ -25,6 +25,7 @@ from dwconf.live import (
     LiveMap,
     LiveState,
     MapTemplate,
+    Provenance,
     SolutionPackage,
 )
 from dwconf.live.environment import Clock
@@ -209,6 +210,7 @@ class LocalProvider:
         solution_versions: dict[str, str],
         desired: dict[str, Any],
         status: str = "succeeded",
+        provenance: Provenance | None = None,
     ) -> DeploymentRecord:
         return self._env.add_record(
             who=who,
@@ -217,6 +219,7 @@ class LocalProvider:
             solution_versions=solution_versions,
             desired=desired,
             status=status,
+            provenance=provenance,
         )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:

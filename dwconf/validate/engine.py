@@ -89,8 +89,7 @@ def _validate(root: Path, only: Sequence[str]) -> Report:
         found.extend(check_project(project, checked))
     found.extend(loader.diagnostics)
     if unknown:
-        from dwconf.errors import DwconfError
+        from dwconf.errors import UnknownEnvironmentError
 
-        known = ", ".join(environments) or "none"
-        raise DwconfError(f"unknown environment: {', '.join(unknown)}", f"known: {known}")
+        raise UnknownEnvironmentError(unknown, environments)
     return Report(sort_unique(found), [e.name for e in selected if e is not None])

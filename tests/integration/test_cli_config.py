@@ -98,7 +98,7 @@ def test_github_annotations(make_repo: Repo, dwconf: Cli) -> None:
 def test_unknown_environment(repo: Path, dwconf: Cli) -> None:
     result = dwconf("validate", str(repo), "--env", "qa")
     assert result.exit_code == 1
-    assert "unknown environment: qa" in result.err and "known: dev" in result.err
+    assert "unknown environment 'qa'" in result.err and "known environments: dev" in result.err
 
 
 def test_render_yaml_and_json(repo: Path, dwconf: Cli) -> None:

@@ -16,7 +16,10 @@ from typing import Any
 import git
 import pytest
 
+from dwconf.apply import operations
+from dwconf.errors import ProviderError
 from dwconf.load.yaml12 import load_plain
+from dwconf.plan.order import Operation
 from tests.conftest import TEST_MAP, write_tree
 from tests.support import Result
 
@@ -335,19 +338,23 @@ def test_the_gate_refuses_a_version_dev_never_applied(repo: Repo, run: Cli) -> N
     assert repo.git.active_branch.name == "main"
 
 
-def test_the_gate_refuses_a_version_whose_apply_failed(repo: Repo, run: Cli) -> None:
+def test_the_gate_refuses_a_version_whose_apply_failed(
+    repo: Repo, run: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     released_twice(repo, run)
     repo.pin("dev", "1.0.0.0")
     assert run("apply", "dev", "--auto-approve").exit_code == 0
-    repo.edit(
-        "solutions/base/solution.yaml",
-        "publisher:",
-        'requires: {DualWriteCore: ">=9.0"}\npublisher:',
-    )
-    repo.commit("needs a newer core")
+    repo.edit("solutions/base/solution.yaml", "publisher:", "description: next\npublisher:")
+    repo.commit("a new version")
     assert run("release", "base", "--bump", "patch").exit_code == 0
     repo.pin("dev", "1.1.1.0")
-    assert run("apply", "dev", "--auto-approve").exit_code == 1
+
+    def refused(writer: Any, step: Any, plan: Any) -> None:
+        raise ProviderError("the import failed in Dataverse")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(operations.OPERATIONS, Operation.IMPORT_SOLUTION, refused)
+        assert run("apply", "dev", "--auto-approve").exit_code == 1
     result = run("promote", "dev", "test")
     assert result.exit_code == 4
     assert "base 1.1.1.0: the apply of it to dev failed (record" in result.err
@@ -566,7 +573,7 @@ def test_diff_redacts_secrets(repo: Repo, run: Cli, monkeypatch: pytest.MonkeyPa
 
 def test_diff_refuses_unknown_revisions_and_environments(repo: Repo, run: Cli) -> None:
     assert "unknown git revision: nope" in run("diff", "nope").err
-    assert "unknown environment: qa" in run("diff", "HEAD", "--env", "qa").err
+    assert "unknown environment 'qa'" in run("diff", "HEAD", "--env", "qa").err
 
 
 # -- workflows and the pre-commit hook -------------------------------------------------------

@@ -116,12 +116,34 @@ def test_history_lists_records_newest_first(applied: Path, dwconf: Cli) -> None:
         "status",
         "plan_id",
         "git_commit",
+        "git_dirty",
         "solution_versions",
+        "sources",
+        "applied_hash",
     }
     assert records[0]["git_commit"] != records[1]["git_commit"]
     assert records[0]["solution_versions"] == {"tst_Base": "1.0.0.0"}
+    assert records[0]["sources"] == {"tst_Base": "workspace"}
+    assert [r["git_dirty"] for r in records] == [False, False]
     text = dwconf("-C", str(applied), "history", "dev").out
     assert records[0]["id"] in text.splitlines()[0]
+
+
+def test_a_record_says_the_tree_was_dirty_and_where_each_solution_came_from(
+    applied: Path, dwconf: Cli
+) -> None:
+    """An uncommitted edit applied: the record keeps the same commit as the one before, and
+    says that the tree held changes the commit does not."""
+    replace_in(ENV_FILE, "[USMF, DEMF]", "[USMF, DEMF, FRRT]")(applied)
+    assert dwconf("-C", str(applied), "apply", "dev", "--auto-approve").exit_code == 0
+    data = json.loads(dwconf("-C", str(applied), "history", "dev", "--format", "json").out)
+    newest, first = data["records"]
+    assert newest["git_commit"] == first["git_commit"]
+    assert (newest["git_dirty"], first["git_dirty"]) == (True, False)
+    assert newest["applied_hash"] and newest["applied_hash"] != first["applied_hash"]
+    text = dwconf("-C", str(applied), "history", "dev").out.splitlines()
+    assert "with uncommitted changes" in text[1] and "with uncommitted changes" not in text[3]
+    assert "tst_Base 1.0.0.0 (workspace)" in text[1]
 
 
 def test_rollback_returns_to_the_previous_deployment(applied: Path, dwconf: Cli) -> None:

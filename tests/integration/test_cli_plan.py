@@ -152,8 +152,9 @@ def test_destructive_changes_need_allow_destroy(applied: Path, dwconf: Cli) -> N
         edit(applied)
     refused = dwconf("-C", str(applied), "apply", "dev", "--auto-approve")
     assert refused.exit_code == 4
-    assert "key.tst_customers (delete)" in refused.err
-    assert "map.test-customers (delete)" in refused.err
+    assert "key.tst_customers: a destructive change (delete)" in refused.err
+    assert "map.test-customers: a destructive change (delete)" in refused.err
+    assert "prevent_destroy" in refused.err
     assert "--allow-destroy" in refused.err
     allowed = dwconf("-C", str(applied), "apply", "dev", "--auto-approve", "--allow-destroy")
     assert allowed.exit_code == 0
@@ -220,7 +221,7 @@ class FailingSwitch:
 @pytest.fixture
 def failing(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
     """While `failing["on"]`, apply's provider fails to switch Test currencies."""
-    import dwconf.cli.plan_cmds as commands
+    import dwconf.apply.session as commands
 
     real = commands.open_writer
     switch = {"on": True}

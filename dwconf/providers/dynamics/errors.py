@@ -11,11 +11,12 @@ address in the hint; a failure without a usable answer says all of it in the mes
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 
 import httpx
 
-from dwconf.errors import ProviderError
+from dwconf.errors import ProviderError, UnreachableError
 from dwconf.redact import redact
 
 MAX_BODY_TEXT = 300
@@ -59,6 +60,27 @@ class TransportFailure(ProviderError):
     def __init__(self, message: str, hint: str = "", *, sent: bool = True) -> None:
         super().__init__(message, hint)
         self.sent = sent
+
+
+class Unreachable(TransportFailure, UnreachableError):
+    """The connection could not be opened (refused, or the server's certificate is not trusted):
+    nothing was sent."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, hint, sent=False)
+
+
+def certificate_error(exc: BaseException) -> bool:
+    """Whether a connection failed because the server's certificate could not be verified: a
+    failure that trying again can't mend."""
+    current: BaseException | None = exc
+    for _ in range(8):  # the chain of causes is short; a bound keeps a cyclic one finite
+        if current is None:
+            break
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 class ChangedSinceRead(ProviderError):
@@ -131,6 +153,11 @@ def transport_failure(
         else "Check the URL, the network and the CA file (provider.ca_file)."
     )
     message = f"{operation}: {address_of(method, url)} failed: {type(exc).__name__}: {detail}"
+    if certificate_error(exc):
+        hint = "The server's certificate is not trusted: check provider.ca_file."
+        return Unreachable(masked(message), hint)
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return Unreachable(masked(message), hint)
     return TransportFailure(masked(message), hint, sent=sent)
 
 

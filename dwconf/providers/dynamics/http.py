@@ -7,8 +7,11 @@
   until it has passed (a Dataverse rule: don't keep knocking while throttled).
 - Retries: 429 and 503 always (the service didn't do the work), 504 and connection failures
   after the request may have been sent only for idempotent requests (GET, PUT, DELETE, and POSTs
-  the caller marks idempotent); a connection that never opened is always retried. Waits honour
-  `Retry-After`, capped, with jitter; otherwise exponential backoff.
+  the caller marks idempotent). A connection that never opened is retried briefly
+  (`connect_attempts`, short waits): a server that refuses connections is most likely down,
+  and an apply should stop in seconds, not retry every step for minutes. A certificate that
+  can't be verified is never retried. Waits honour `Retry-After`, capped, with jitter;
+  otherwise exponential backoff.
 - A 401 gets one fresh token and one more try.
 - DEBUG logs name the method, the URL, the status and the time: never a header or a body.
 """
@@ -27,7 +30,12 @@ from typing import Any, Protocol
 
 import httpx
 
-from dwconf.providers.dynamics.errors import masked, service_error, transport_failure
+from dwconf.providers.dynamics.errors import (
+    certificate_error,
+    masked,
+    service_error,
+    transport_failure,
+)
 
 log = logging.getLogger("dwconf.providers.dynamics")
 
@@ -52,6 +60,8 @@ class RetryPolicy:
     max_wait_s: float = 60.0  # cap of one wait (Retry-After or backoff)
     backoff_s: float = 0.5  # first backoff without Retry-After; doubles each time
     jitter: float = 0.1  # up to this fraction of a wait is added at random
+    connect_attempts: int = 3  # tries in all when the connection can't be opened
+    connect_wait_s: float = 0.5  # cap of one wait between those tries
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,21 @@ class Transport:
         after = retry_after(response)
         return self._wait_for(after) if after is not None else self._backoff(attempt)
 
+    def _final(self, exc: httpx.TransportError, request: Request, attempt: int, sent: bool) -> bool:
+        """Whether a failure without an answer is the end: no try left, a request that may have
+        been carried out and can't be repeated, or a server that can't be reached."""
+        if certificate_error(exc):
+            return True
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return attempt >= min(self.retry.attempts, self.retry.connect_attempts)
+        return attempt >= self.retry.attempts or (sent and not request.safe_to_repeat)
+
+    def _transport_wait(self, exc: httpx.TransportError, attempt: int) -> float:
+        wait = self._backoff(attempt)
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return min(wait, self.retry.connect_wait_s)
+        return wait
+
     def send(self, request: Request) -> httpx.Response:
         """The final answer to `request` (any status); raises only when there is none."""
         url = httpx.URL(request.url)
@@ -219,14 +244,14 @@ class Transport:
                 response = self._send_once(request, token, host)
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, NOT_SENT)
-                if attempt >= self.retry.attempts or (sent and not request.safe_to_repeat):
+                if self._final(exc, request, attempt, sent):
                     raise transport_failure(
                         request.operation, request.method, url, exc, sent=sent
                     ) from None
                 log.debug(
                     "%s %s: %s, retrying", request.method, masked(str(url)), type(exc).__name__
                 )
-                self._sleep(self._backoff(attempt))
+                self._sleep(self._transport_wait(exc, attempt))
                 continue
             if response.status_code == 401 and request.auth and token and not refreshed:
                 token, refreshed = request.auth.refresh(token), True

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from dwconf.errors import ProviderError
-from dwconf.live import DeploymentRecord, Lease
+from dwconf.live import DeploymentRecord, Lease, Provenance
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
 from dwconf.providers.dynamics import shapes
 from dwconf.providers.dynamics.dataverse import Dataverse, Query, Row
@@ -189,14 +189,18 @@ class Locks:
         solution_versions: dict[str, str],
         desired: dict[str, Any],
         status: str,
+        provenance: Provenance | None = None,
     ) -> DeploymentRecord:
         order = time.time_ns()  # also what tells this record from any other
+        # The table has no provenance column: it travels in the desired state's text, as the
+        # order stamp does, so existing environments need no new column.
+        extra = {shapes.PROVENANCE_KEY: provenance.as_dict()} if provenance else {}
         body = {
             "dwconf_who": who,
             "dwconf_planhash": plan_hash,
             "dwconf_gitcommit": git_commit,
             "dwconf_solutionversions": dumps(solution_versions),
-            "dwconf_desired": dumps({**desired, shapes.ORDER_KEY: order}),
+            "dwconf_desired": dumps({**desired, shapes.ORDER_KEY: order, **extra}),
             "dwconf_status": status,
         }
         what = "write the deployment record"

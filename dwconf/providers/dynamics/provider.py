@@ -23,6 +23,7 @@ from dwconf.live import (
     LiveMap,
     LiveState,
     MapTemplate,
+    Provenance,
     SolutionPackage,
 )
 from dwconf.live.errors import InvalidRequest
@@ -237,6 +238,7 @@ class DynamicsProvider:
         solution_versions: dict[str, str],
         desired: dict[str, Any],
         status: str = "succeeded",
+        provenance: Provenance | None = None,
     ) -> DeploymentRecord:
         return self.locks.add(
             who=who,
@@ -245,6 +247,7 @@ class DynamicsProvider:
             solution_versions=solution_versions,
             desired=desired,
             status=status,
+            provenance=provenance,
         )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:

@@ -11,7 +11,7 @@ from typing import Any
 
 from dwconf.desired import canonical_map
 from dwconf.live import AlertSetting, DeploymentRecord, LastRequest, Lease, LiveMap, RunState
-from dwconf.live.state import Definition, MasterSide
+from dwconf.live.state import Definition, MasterSide, Provenance
 from dwconf.live.versions import sort_versions
 from dwconf.package import shapes
 from dwconf.package.errors import PackageError
@@ -31,6 +31,7 @@ ACTION_CODES = {name: code for code, name in ACTIONS.items()}
 REQUEST_STATES: dict[str, Any] = {"1": "waiting", "2": "completed", "3": "error"}
 MASTERS: dict[MasterSide, str] = {"dataverse": "CRM", "finops": "AX"}
 ORDER_KEY = "@dwconf.order"  # in dwconf_desired: orders records made in the same second
+PROVENANCE_KEY = "@dwconf.provenance"  # in dwconf_desired: where the desired state came from
 KEY_NAMES = ("userkeys", "userkey")
 
 
@@ -276,6 +277,7 @@ def record(row: Json) -> tuple[DeploymentRecord, int]:
     """A deployment record, and the order stamp dwconf wrote with it (0 when none)."""
     desired = dict(_loads(row.get("dwconf_desired")) or {})
     order = desired.pop(ORDER_KEY, 0)
+    provenance = Provenance.of(desired.pop(PROVENANCE_KEY, None))
     found = DeploymentRecord(
         id=str(row["dwconf_deploymentrecordid"]),
         created=when(row.get("createdon")) or datetime.fromtimestamp(0, UTC),
@@ -285,5 +287,6 @@ def record(row: Json) -> tuple[DeploymentRecord, int]:
         solution_versions=dict(_loads(row.get("dwconf_solutionversions")) or {}),
         stored=desired,
         status=str(row.get("dwconf_status") or ""),
+        provenance=provenance,
     )
     return found, int(order) if isinstance(order, int | float) else 0

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dwconf.apply.journal import Journal
-from dwconf.apply.run import apply_plan
+from dwconf.apply.session import Quiet, Request, run_plan
+from dwconf.apply.verify import Basis
 from dwconf.plan.definition import Plan
 from dwconf.plan.diff import diff
 from dwconf.planning import load_desired, plan_against
@@ -148,7 +148,9 @@ def shape(plan: Plan) -> dict[str, Any]:
 
 def apply(root: Path, plan: Plan) -> None:
     with LocalProvider.open(root, "dev") as provider:
-        result = apply_plan(plan, provider, Journal.new(root, "dev", plan.id))
+        report = run_plan(plan, Basis(plan.desired), provider, Request(root, "dev"), Quiet())
+    result = report.result
+    assert result is not None
     assert result.ok, [s.error for s in result.outcome.steps if s.error] + result.remaining
 
 

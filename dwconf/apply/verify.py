@@ -1,0 +1,133 @@
+"""Whether a plan may be applied as it is: apply never trusts a plan, it derives it again.
+
+A plan names a desired state and the live state it was made against. Apply recomputes the
+desired state itself (from the configuration, or from the deployment record a rollback returns
+to: the `Basis`), and, holding the lease, reads the environment and makes the plan again
+from both. The plan is applied only when the two agree: a plan file whose desired state or
+steps were edited (its checksum recomputed) is refused, as is a plan made against an
+environment that moved since (naming what moved), and a plan that was applied already is
+reported as such. What runs is always the derived plan, never the file's own steps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dwconf.apply.stale import environment_reason, moved
+from dwconf.desired import state_hash
+from dwconf.errors import RefusedError
+from dwconf.live import DeploymentRecord, LiveState
+from dwconf.plan.definition import Plan, canonical_json, make_plan
+from dwconf.plan.live_view import live_objects, recorded_state
+from dwconf.redact import redact_json_text
+
+Object = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a plan must follow from, as apply itself computed it."""
+
+    desired: Mapping[str, Object]
+    initial_sync: bool = True
+    prevent_destroy: bool = False
+
+
+class AlreadyApplied(Exception):
+    """The plan was applied already and the environment still matches it: nothing to do."""
+
+    def __init__(self, record: DeploymentRecord) -> None:
+        super().__init__(record.id)
+        self.record = record
+
+
+def _listed(addresses: list[str], limit: int = 20) -> str:
+    more = len(addresses) - limit
+    return ", ".join(addresses[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+def check_desired(plan: Plan, basis: Basis, where: str) -> None:
+    """Refuse a plan whose desired state is not the one apply computed (exit 4): the
+    configuration moved since, or the file was edited (it claims the configuration's hash)."""
+    addresses = moved(plan.desired, basis.desired)
+    if not addresses:
+        return
+    if plan.desired_hash == state_hash(dict(basis.desired)):
+        raise RefusedError(
+            f"the plan file's desired state does not follow from {where}, although it claims "
+            f"to (desired hash {plan.desired_hash[:12]}): {_listed(addresses)}; it was edited "
+            "after it was made",
+            f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+        )
+    raise RefusedError(
+        f"the configuration changed since the plan was made: {_listed(addresses)}",
+        f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+    )
+
+
+def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -> Plan:
+    """The plan apply would make now for the addresses `plan` changes (every address with
+    `whole`), from the basis and the environment as `state` shows it."""
+    recorded = recorded_state(state)
+    managed = {str(o["unique_name"]) for o in basis.desired.values() if o["kind"] == "solution"}
+    managed |= {str(o["unique_name"]) for o in recorded.values() if o.get("kind") == "solution"}
+    return make_plan(
+        plan.environment,
+        basis.desired,
+        state_hash(dict(basis.desired)),
+        live_objects(state, managed),
+        state.fingerprint,
+        recorded=recorded,
+        initial_sync=basis.initial_sync,
+        git=plan.git,
+        addresses=None if whole else {c.address for c in plan.changes},
+        origin=plan.origin,
+    )
+
+
+def _comparable(plan: Plan) -> Any:
+    """Changes and steps as a saved plan holds them (JSON, redacted), to compare."""
+    body = {
+        "changes": [c.as_dict() for c in plan.changes],
+        "steps": [s.as_dict() for s in plan.steps],
+    }
+    return json.loads(redact_json_text(canonical_json(body)))
+
+
+def _applied(plan: Plan, state: LiveState) -> DeploymentRecord | None:
+    return next(
+        (r for r in state.records if r.plan_hash == plan.id and r.status == "succeeded"), None
+    )
+
+
+def settle(plan: Plan, basis: Basis, state: LiveState) -> Plan:
+    """The plan to run, read under the lease: `plan` derived again, when it still holds.
+
+    Raises `AlreadyApplied` when the plan was applied and nothing is left to do, and
+    `RefusedError` when the environment moved since the plan was made (naming what moved) or
+    when the plan's changes don't follow from the basis."""
+    derived = derive(plan, basis, state)
+    applied = _applied(plan, state)
+    if applied is not None:
+        if not derived.changes:
+            raise AlreadyApplied(applied)
+        raise RefusedError(
+            f"plan {plan.id} was applied already (deployment record {applied.id}, "
+            f"{applied.created.isoformat(timespec='seconds')}); " + environment_reason(plan, state),
+            f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+        )
+    if state.fingerprint != plan.live_fingerprint:
+        raise RefusedError(
+            environment_reason(plan, state),
+            f"make and review a new plan: dwconf plan {plan.environment}",
+        )
+    if _comparable(derived) != _comparable(plan):
+        raise RefusedError(
+            f"plan {plan.id}'s changes don't follow from the configuration and the environment "
+            "(the plan file was edited after it was made)",
+            f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+        )
+    return derived
