@@ -51,10 +51,10 @@ class Keeper:
         *,
         taken_at: float,
         clock: Clock = time.monotonic,
-        retry_s: float = RETRY_SECONDS,
     ) -> None:
         self.lease = lease
-        self._writer, self._ttl, self._clock, self._retry_s = writer, ttl, clock, retry_s
+        self._writer, self._ttl, self._clock = writer, ttl, clock
+        self._retry_s = min(RETRY_SECONDS, ttl / 20)  # a short lease retries sooner
         self._valid_until = taken_at + ttl  # measured from before the request that took it
         self._margin = margin_for(ttl)
         self._stop = threading.Event()
@@ -90,10 +90,11 @@ class Keeper:
             except (LockHeldError, LockNotFound) as exc:  # the service says it is not ours
                 self.lost = f"the service says so: {exc.message}"
                 return
-            except DwconfError as exc:
+            except Exception as exc:  # any failure: retried, then the lease is given up
                 self.renewal_failures += 1
                 if self._clock() + self._retry_s >= self._valid_until - self._margin:
-                    self.lost = f"renewing it failed until too late: {exc.message}"
+                    why = exc.message if isinstance(exc, DwconfError) else repr(exc)
+                    self.lost = f"renewing it failed until too late: {why}"
                     return
                 wait = self._retry_s
                 continue

@@ -37,7 +37,6 @@ INTEGRATIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-
 def _installed(ctx: Context) -> dict[str, str]:
     return {s.unique_name: s.version for s in ctx.state.solutions}
 
