@@ -82,12 +82,16 @@ def run_steps(
     outcome = Outcome()
     graph = _Graph(plan.steps)
 
+    journaled_halt = False
+
     def record(result: StepOutcome) -> None:
+        nonlocal journaled_halt
         outcome.steps.append(result)
         graph.finish(result.step.id, result.status)
-        if result.halts and not outcome.halted:
-            outcome.halted = result.error
-            journal.write("halted", result.step.id, reason=result.error)
+        if result.halts and not journaled_halt:
+            journaled_halt = True
+            outcome.halted = outcome.halted or result.error
+            journal.write("halted", result.step.id, reason=outcome.halted)
         if progress:
             progress(result)
 
@@ -109,7 +113,7 @@ def run_steps(
                         )
                     )
                     continue
-                running[pool.submit(_run_one, plan, writer, journal, step)] = step
+                running[pool.submit(_run_one, plan, writer, journal, step, outcome)] = step
             if not running:
                 continue
             completed, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -157,12 +161,18 @@ class _Graph:
         return any(s is not None and not s.completed for s in done)
 
 
-def _run_one(plan: Plan, writer: LiveWriter, journal: Journal, step: Step) -> StepOutcome:
+def _run_one(
+    plan: Plan, writer: LiveWriter, journal: Journal, step: Step, outcome: Outcome
+) -> StepOutcome:
+    if outcome.halted:  # halted while this step waited for a worker
+        return StepOutcome(step, StepStatus.SKIPPED, f"not started: {outcome.halted}")
     journal.write("start", step.id, operation=step.operation, address=step.address)
     start = time.monotonic()
     try:
         OPERATIONS[step.operation](writer, step, plan)
     except DwconfError as exc:
+        if exc.halts_apply and not outcome.halted:  # at once: queued steps must not start
+            outcome.halted = _message(exc)
         return _failed(journal, step, _message(exc), start, halts=exc.halts_apply)
     except (OSError, TimeoutError) as exc:
         return _failed(journal, step, _message(exc), start)

@@ -364,3 +364,44 @@ def test_a_lease_carries_its_own_expiry_and_is_judged_by_the_service_clock(
     api.advance(120)
     taken = second.acquire_lock("bob", "apply", None, 60)
     assert taken.owner == "bob"
+
+
+# A dead server -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_refused_connection_ends_after_a_short_bounded_retry() -> None:
+    from dwconf.providers.dynamics.errors import Unreachable
+    from dwconf.providers.dynamics.http import Request, Transport, ssl_context
+
+    sleeps = Sleeps()
+    transport = Transport(verify=ssl_context(None), sleep=sleeps)  # the default policy
+    try:
+        with pytest.raises(Unreachable) as caught:
+            transport.send(Request("read the lock", "GET", f"https://127.0.0.1:{_free_port()}/"))
+    finally:
+        transport.close()
+    assert len(sleeps.waits) == 2 and sum(sleeps.waits) <= 1.2, sleeps.waits
+    assert caught.value.halts_apply and not caught.value.sent
+
+
+def test_an_untrusted_certificate_is_not_retried(server: Running) -> None:
+    from dwconf.providers.dynamics.errors import Unreachable
+    from dwconf.providers.dynamics.http import Request, Transport, ssl_context
+
+    sleeps = Sleeps()
+    transport = Transport(verify=ssl_context(None), sleep=sleeps)  # not the emulator's CA
+    try:
+        with pytest.raises(Unreachable) as caught:
+            transport.send(Request("read the lock", "GET", f"{server.base_url}/_emulator/state"))
+    finally:
+        transport.close()
+    assert sleeps.waits == []
+    assert "provider.ca_file" in caught.value.hint

@@ -355,3 +355,27 @@ def test_a_torn_last_line_is_fenced_off_when_the_journal_is_opened_again(tmp_pat
     assert resumed.done_steps() == {"a"}
     Journal(journal.path)  # a journal that ends whole is left as it is
     assert journal.path.read_text().count("\n") == 3
+
+
+def test_an_unreachable_environment_halts_the_apply_and_restarts_nothing(tmp_path: Path) -> None:
+    from dwconf.apply.executor import StepStatus
+    from dwconf.errors import UnreachableError
+
+    class Dead(Recorder):
+        def switch_version(self, name: str, version: str) -> None:
+            raise UnreachableError("connection refused")
+
+        def start_map(self, name: str, initial_sync: bool = False, master: Any = None) -> None:
+            raise AssertionError("no write after the environment was found unreachable")
+
+    desired = {"map.a": _map("a"), "map.b": _map("b")}
+    writer = Dead()
+    journal = Journal.new(tmp_path, "dev", "p")
+    steps = _steps_for("a", "b")
+    outcome = run_steps(_plan(steps, desired), writer, journal, parallelism=1)  # type: ignore[arg-type]
+    status = {s.step.id: s.status for s in outcome.steps}
+    assert status["switch_version:map.a"] is StepStatus.FAILED
+    assert status["switch_version:map.b"] is StepStatus.SKIPPED
+    assert outcome.halted == "connection refused"
+    assert outcome.restarted == [] and outcome.left_stopped == ["a", "b"]
+    assert [e["event"] for e in journal.events()].count("halted") == 1
