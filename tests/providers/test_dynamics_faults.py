@@ -6,7 +6,9 @@ concurrency cap, and TLS verified with the emulator's CA."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -405,3 +407,53 @@ def test_an_untrusted_certificate_is_not_retried(server: Running) -> None:
         transport.close()
     assert sleeps.waits == []
     assert "provider.ca_file" in caught.value.hint
+
+
+# The lease's fence over HTTP -------------------------------------------------------------------
+
+
+def _keeper_until(keeper: object, done: Callable[[], bool], limit: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + limit
+    while not done():
+        assert time.monotonic() < deadline, vars(keeper)
+        time.sleep(0.05)
+
+
+def test_a_dropped_renewal_is_retried_and_the_lease_is_kept(opened: Open, api: TestApi) -> None:
+    import time
+
+    from dwconf.apply.fence import Keeper
+
+    provider = opened()
+    lease = provider.acquire_lock("ci", "apply", "p1", 3.0)
+    renewals = {"match": {"method": "PATCH", "path": LEASES}, "drop": True, "times": 1}
+    api.faults(renewals)
+    with Keeper(provider, lease, 3.0, taken_at=time.monotonic()) as keeper:
+        _keeper_until(keeper, lambda: keeper.renewal_failures >= 1)
+        time.sleep(2.5)  # past the first lease's expiry: only a renewal keeps it
+        keeper.check()  # still ours: the retry renewed it
+    assert keeper.lost == "" and api.stats()["faults_fired"] == 1
+    held = provider.lock_status()
+    assert held is not None and held.id == lease.id and held.expires > lease.expires
+
+
+def test_renewals_that_keep_failing_lose_the_lease_before_it_expires(
+    opened: Open, api: TestApi
+) -> None:
+    import time
+
+    from dwconf.apply.fence import Keeper
+    from dwconf.errors import LeaseLostError
+
+    provider = opened()
+    lease = provider.acquire_lock("ci", "apply", "p1", 3.0)
+    api.faults({"match": {"method": "PATCH", "path": LEASES}, "status": 503, "times": None})
+    with Keeper(provider, lease, 3.0, taken_at=time.monotonic()) as keeper:
+        _keeper_until(keeper, lambda: bool(keeper.lost))
+        lost_at = datetime.now(UTC)
+        with pytest.raises(LeaseLostError) as caught:
+            keeper.check()
+    assert caught.value.exit_code == 5 and "renewing it failed" in caught.value.message
+    assert lost_at < lease.expires, "the holder trusted its lease until it had expired"
