@@ -1,8 +1,8 @@
-"""Why a saved plan is stale: the configuration moved, the environment moved, or both.
+"""What moved since a plan was made, by address: between two desired states, or in the
+environment.
 
-Terraform can only say "Saved plan is stale"; dwconf names what moved, by address, so a
-reviewer knows whether a fresh plan needs a fresh review. (An altered plan file is refused
-earlier, when its checksum is read: `dwconf.plan.saved.load`.)
+Terraform can only say "Saved plan is stale"; dwconf names what moved, so a reviewer knows
+whether a fresh plan needs a fresh review (`dwconf.apply.verify` decides; this module words it).
 """
 
 from __future__ import annotations
@@ -30,18 +30,11 @@ def _normal(obj: Object | None) -> Object | None:
     return None if obj is None else normal_object(obj)
 
 
-def _listed(addresses: list[str], limit: int = 20) -> str:
+def listed(addresses: list[str], limit: int = 20) -> str:
+    """Addresses for a message, the first `limit` of them."""
     shown = ", ".join(addresses[:limit])
     more = len(addresses) - limit
     return shown + (f" and {more} more" if more > 0 else "")
-
-
-def configuration_reason(plan: Plan, desired: Mapping[str, Object], desired_hash: str) -> str:
-    if plan.from_record or desired_hash == plan.desired_hash:
-        return ""
-    addresses = moved(plan.desired, desired)
-    what = _listed(addresses) if addresses else f"desired state {desired_hash[:12]}"
-    return f"the configuration changed since the plan was made: {what}"
 
 
 def environment_reason(plan: Plan, state: LiveState) -> str:
@@ -51,7 +44,7 @@ def environment_reason(plan: Plan, state: LiveState) -> str:
     addresses = sorted(
         a for a in set(now) | set(plan.live) if compared(now.get(a)) != compared(plan.live.get(a))
     )
-    what = _listed(addresses) if addresses else f"fingerprint {state.fingerprint[:12]}"
+    what = listed(addresses) if addresses else f"fingerprint {state.fingerprint[:12]}"
     return f"the environment changed since the plan was made: {what}"
 
 
@@ -59,14 +52,3 @@ def _managed(plan: Plan) -> set[str]:
     names = {o.get("unique_name") for o in plan.desired.values() if o.get("kind") == "solution"}
     names |= {o.get("unique_name") for o in plan.live.values() if o.get("kind") == "solution"}
     return {str(n) for n in names if n}
-
-
-def stale_reasons(
-    plan: Plan, desired: Mapping[str, Object], desired_hash: str, state: LiveState
-) -> list[str]:
-    """Each reason the plan is stale, naming what moved; empty when it is still current."""
-    reasons = [
-        configuration_reason(plan, desired, desired_hash),
-        environment_reason(plan, state),
-    ]
-    return [r for r in reasons if r]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dwconf.apply.stale import environment_reason, moved
+from dwconf.apply.stale import environment_reason, listed, moved
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
@@ -44,11 +44,6 @@ class AlreadyApplied(Exception):
         self.record = record
 
 
-def _listed(addresses: list[str], limit: int = 20) -> str:
-    more = len(addresses) - limit
-    return ", ".join(addresses[:limit]) + (f" and {more} more" if more > 0 else "")
-
-
 def check_desired(plan: Plan, basis: Basis, where: str) -> None:
     """Refuse a plan whose desired state is not the one apply computed (exit 4): the
     configuration moved since, or the file was edited (it claims the configuration's hash)."""
@@ -58,12 +53,12 @@ def check_desired(plan: Plan, basis: Basis, where: str) -> None:
     if plan.desired_hash == state_hash(dict(basis.desired)):
         raise RefusedError(
             f"the plan file's desired state does not follow from {where}, although it claims "
-            f"to (desired hash {plan.desired_hash[:12]}): {_listed(addresses)}; it was edited "
+            f"to (desired hash {plan.desired_hash[:12]}): {listed(addresses)}; it was edited "
             "after it was made",
             f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
         )
     raise RefusedError(
-        f"the configuration changed since the plan was made: {_listed(addresses)}",
+        f"the configuration changed since the plan was made: {listed(addresses)}",
         f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
     )
 
