@@ -176,6 +176,37 @@ def reset_environment(*, root: Path, name: str, yes: bool) -> int:
     return 0
 
 
+# env list ------------------------------------------------------------------------------------
+
+LIST_FORMAT_VERSION = "1.0"
+
+
+def environment_list(root: Path) -> list[dict[str, str]]:
+    """Every environment as {name, stage, provider}, in the order of dwconf.yaml's stages (then
+    by name); an environment whose file has errors is left out (validate reports it)."""
+    loader = Loader.at(root)
+    stages = list(loader.settings().stages)
+    found = [spec.model for spec in loader.environments().values()]
+
+    def order(env: Environment) -> tuple[int, str]:
+        rank = stages.index(env.stage) if env.stage in stages else len(stages)
+        return (rank, env.name)
+
+    return [
+        {"name": e.name, "stage": e.stage, "provider": e.provider.type}
+        for e in sorted(found, key=order)
+    ]
+
+
+def list_environments(*, root: Path, fmt: str) -> int:
+    found = environment_list(root)
+    if fmt == "json":
+        console.data({"format_version": LIST_FORMAT_VERSION, "environments": found})
+    else:
+        console.plain("\n".join(_table([(e["name"], e["stage"], e["provider"]) for e in found])))
+    return 0
+
+
 # Commands ------------------------------------------------------------------------------------
 
 
@@ -188,7 +219,27 @@ def env_group() -> None:
       dwconf env show dev
       dwconf env show dev --format json | jq .fingerprint
       dwconf env reset dev --yes
+      dwconf env list --format json          # feeds a CI matrix
     """
+
+
+@env_group.command("list")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def list_command(ctx: click.Context, fmt: str) -> None:
+    """List the environments of the configuration in promotion (stage) order.
+
+    Reads only the configuration, never an environment. The JSON is
+    {"format_version": "1.0", "environments": [{"name", "stage", "provider"}]}.
+
+    \b
+    Examples:
+      dwconf env list
+      dwconf env list --format json | jq -r '.environments[].name'
+    """
+    ctx.exit(boundary.run(lambda: list_environments(root=_root(ctx), fmt=fmt)))
 
 
 @env_group.command("show")

@@ -33,6 +33,8 @@ COMMANDS = {
     "doctor": "dwconf.cli.bridge_cmds:doctor_command",
     "emulator": "dwconf.cli.emulator_cmds:emulator_group",
     "bootstrap": "dwconf.cli.bootstrap_cmds:bootstrap_command",
+    "init": "dwconf.cli.onboard_cmds:init_command",
+    "add": "dwconf.cli.onboard_cmds:add_group",
 }
 
 

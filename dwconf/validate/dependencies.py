@@ -12,7 +12,7 @@ from dwconf.load.project import MapSpec, Project
 from dwconf.validate.graph import find_cycles
 
 
-def _solution_closure(project: Project, folder: str) -> set[str]:
+def solution_closure(project: Project, folder: str) -> set[str]:
     """`folder` and every solution it depends on, transitively."""
     found: set[str] = set()
     todo = [folder]
@@ -49,7 +49,7 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
     by_name = {m.model.name: m for m in project.maps()}
     names = list(by_name)
     for spec in project.maps():
-        allowed = _solution_closure(project, spec.solution)
+        allowed = solution_closure(project, spec.solution)
         for k, name in enumerate(spec.model.depends_on):
             target = by_name.get(name)
             if target is None and name in project.broken_maps:

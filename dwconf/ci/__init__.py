@@ -1,0 +1,1 @@
+"""Helpers that CI pipelines run (the Azure Repos review comment)."""

@@ -1,0 +1,1 @@
+"""Starting points: a new configuration repository (`dwconf init`) and maps from templates."""
