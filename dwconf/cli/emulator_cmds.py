@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import click
 
 from dwconf.cli import boundary, console
+from dwconf.errors import DwconfError
+
+# The emulator's own dependencies: the `emulator` extra (pyproject.toml), not installed by
+# a plain `pip install dwconf`.
+EMULATOR_MODULES = ("starlette", "uvicorn", "trustme")
 
 
 @click.group("emulator")
@@ -60,6 +66,12 @@ def serve_command(
     """
 
     def body() -> int:
+        missing = [m for m in EMULATOR_MODULES if importlib.util.find_spec(m) is None]
+        if missing:
+            raise DwconfError(
+                f"the emulator needs {', '.join(missing)} (not installed)",
+                "install dwconf with its emulator extra: pip install 'dwconf[emulator]'",
+            )
         from dwconf.emulator import config, serve
 
         if host not in ("127.0.0.1", "localhost", "::1"):

@@ -35,6 +35,9 @@ COMMANDS = {
     "bootstrap": "dwconf.cli.bootstrap_cmds:bootstrap_command",
     "init": "dwconf.cli.onboard_cmds:init_command",
     "add": "dwconf.cli.onboard_cmds:add_group",
+    "graph": "dwconf.cli.picture_cmds:graph_command",
+    "docs": "dwconf.cli.picture_cmds:docs_command",
+    "compare": "dwconf.cli.compare_cmds:compare_command",
 }
 
 

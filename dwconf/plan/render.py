@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dwconf.graph.markdown import changed_maps_block
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import Plan
@@ -147,6 +148,7 @@ def markdown(plan: Plan) -> str:
                 f"| {change.action.word} | `{change.address}` | {_badge(change.category)} |"
             )
         lines.append("")
+        lines.extend(changed_maps_block(plan))
         for change in plan.changes:
             lines.extend(_markdown_change(change))
     if plan.unmanaged:

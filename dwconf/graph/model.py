@@ -1,0 +1,136 @@
+"""The dependency graph of the maps of one desired state, and the step graph of a plan.
+
+Edges point the way things happen: from a map to the maps that wait for it. A `depends_on`
+edge is an explicit wait; a `lookup` edge says a map's Dataverse lookup reads the table another
+map fills (through that table's integration key), which `depends_on` usually, but not always,
+states too. Maps are grouped by the Dataverse solution that ships them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dwconf.catalog import standard
+from dwconf.model.common import slug
+from dwconf.plan.actions import Category
+from dwconf.plan.definition import Plan
+from dwconf.scaffold.templates import lookup_targets
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    label: str
+    group: str = ""
+    category: Category | None = None  # a plan's side effect; None: unchanged
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    kind: str = "depends_on"  # depends_on | lookup | step
+
+
+@dataclass(frozen=True)
+class Graph:
+    title: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    left_out: int = 0  # nodes not shown (kept small)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _maps(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {a: o for a, o in objects.items() if o.get("kind") == "map"}
+
+
+def map_edges(objects: Mapping[str, Mapping[str, Any]]) -> list[Edge]:
+    """depends_on and lookup edges between the maps of a desired state, sorted."""
+    maps = _maps(objects)
+    by_table: dict[str, list[str]] = {}
+    for address, obj in maps.items():
+        by_table.setdefault(str(obj["definition"]["dataverse_table"]).lower(), []).append(address)
+    catalog = standard()
+    edges: set[Edge] = set()
+    for address, obj in maps.items():
+        definition = obj["definition"]
+        for name in definition.get("depends_on") or []:
+            other = f"map.{slug(name)}"
+            if other in maps:
+                edges.add(Edge(other, address, "depends_on"))
+        targets = lookup_targets(definition["fields"], definition["dataverse_table"], catalog)
+        for table in targets:
+            for other in by_table.get(table, []):
+                if other != address and Edge(other, address) not in edges:
+                    edges.add(Edge(other, address, "lookup"))
+    # a lookup that depends_on states too is shown once, as the explicit wait
+    return sorted(
+        (e for e in edges if e.kind == "depends_on" or Edge(e.source, e.target) not in edges),
+        key=lambda e: (e.source, e.target, e.kind),
+    )
+
+
+def dependency_graph(title: str, objects: Mapping[str, Mapping[str, Any]]) -> Graph:
+    """Every map of the desired state, grouped by solution, with its edges."""
+    nodes = tuple(
+        Node(address, str(obj["definition"]["name"]), str(obj.get("solution", "")))
+        for address, obj in sorted(_maps(objects).items())
+    )
+    return Graph(title, nodes, tuple(map_edges(objects)))
+
+
+def _dependents(start: Iterable[str], edges: list[Edge]) -> list[str]:
+    """Every map reachable from `start` along edges (what waits for them), breadth first."""
+    seen = dict.fromkeys(start)
+    queue = list(seen)
+    while queue:
+        current = queue.pop(0)
+        for edge in edges:
+            if edge.source == current and edge.target not in seen:
+                seen[edge.target] = None
+                queue.append(edge.target)
+    return list(seen)
+
+
+def changed_maps_graph(plan: Plan, limit: int = 25) -> Graph | None:
+    """The plan's changed maps and the maps that wait for them, at most `limit` nodes (the
+    most severe changes first); None when no map changes."""
+    changed = sorted(
+        (c for c in plan.changes if c.address.startswith("map.")),
+        key=lambda c: (-list(Category).index(c.category), c.address),
+    )
+    if not changed:
+        return None
+    objects = {**plan.live, **plan.desired}
+    edges = map_edges(objects)
+    category = {c.address: c.category for c in changed}
+    wanted = _dependents([c.address for c in changed], edges)
+    shown = wanted[:limit]
+    keep = set(shown)
+
+    def label(address: str) -> str:
+        obj = objects.get(address)
+        return str(obj["definition"]["name"]) if obj else address
+
+    nodes = tuple(
+        Node(a, label(a), str((objects.get(a) or {}).get("solution", "")), category.get(a))
+        for a in shown
+    )
+    kept = tuple(e for e in edges if e.source in keep and e.target in keep)
+    return Graph(f"changed maps in {plan.environment}", nodes, kept, len(wanted) - len(shown))
+
+
+def step_graph(plan: Plan, limit: int = 200) -> Graph:
+    """The plan's steps in apply order, numbered, coloured by the category of their change."""
+    category = {c.address: c.category for c in plan.changes}
+    steps = plan.steps[:limit]
+    ids = {s.id for s in steps}
+    nodes = tuple(
+        Node(s.id, f"{i}. {s.operation} {s.address}", "", category.get(s.address))
+        for i, s in enumerate(steps, 1)
+    )
+    edges = tuple(Edge(dep, s.id, "step") for s in steps for dep in s.depends_on if dep in ids)
+    return Graph(f"plan for {plan.environment}", nodes, edges, len(plan.steps) - len(steps))

@@ -1,0 +1,1 @@
+"""`dwconf docs`: a static HTML site of the configuration (maps, fields, lineage, graph, envs)."""

@@ -1,0 +1,83 @@
+"""The dependency graph of maps and its mermaid and dot text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dwconf import planning
+from dwconf.errors import DwconfError
+from dwconf.graph import model, text
+from dwconf.graph.markdown import changed_maps_block
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def dev_objects() -> dict[str, dict[str, object]]:
+    return dict(planning.load_desired(ROOT, "dev").state.objects)
+
+
+def test_depends_on_and_lookups_become_edges_from_the_map_waited_for(
+    dev_objects: dict[str, dict[str, object]],
+) -> None:
+    graph = model.dependency_graph("dev", dev_objects)
+    edges = {(e.source, e.target): e.kind for e in graph.edges}
+    customers = "map.customers-v3-accounts"
+    assert edges[("map.customer-groups-msdyn-customergroups", customers)] == "depends_on"
+    lookups = [pair for pair, kind in edges.items() if kind == "lookup"]
+    assert lookups, "lookups not stated by depends_on are drawn"
+    for source, target in lookups:
+        assert (source, target) not in {(s, t) for (s, t), k in edges.items() if k != "lookup"}
+    groups = {n.group for n in graph.nodes}
+    assert groups == {"contoso_ReferenceMaps", "contoso_CustomerMaps", "contoso_VendorMaps"}
+
+
+def test_mermaid_and_dot_name_every_node_and_edge_once(
+    dev_objects: dict[str, dict[str, object]],
+) -> None:
+    graph = model.dependency_graph("dev", dev_objects)
+    drawn = text.mermaid(graph)
+    assert drawn.startswith("flowchart LR\n")
+    assert drawn.count("-->") + drawn.count("-.->|lookup|") == len(graph.edges)
+    assert '["Customers V3 (accounts)"]' in drawn
+    dotted = text.dot(graph)
+    assert dotted.count(" -> ") == len(graph.edges)
+    assert dotted.count("subgraph cluster_") == 3
+
+
+def test_labels_cannot_break_out_of_their_quotes() -> None:
+    graph = model.Graph("t", (model.Node("map.x", 'A "quoted" <b>name</b>', 'S"1'),), ())
+    assert '["A #quot;quoted#quot; #lt;b#gt;name#lt;/b#gt;"]' in text.mermaid(graph)
+    assert 'label="A \\"quoted\\" <b>name</b>"' in text.dot(graph)
+
+
+def test_svg_without_graphviz_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text.shutil, "which", lambda name: None)
+    with pytest.raises(DwconfError) as raised:
+        text.svg(model.Graph("t", (), ()))
+    assert "install Graphviz" in raised.value.hint
+
+
+def test_a_large_plan_keeps_the_mermaid_block_small_and_says_what_was_left_out() -> None:
+    from dwconf.providers import open_reader
+
+    want = planning.load_desired(ROOT, "dev")
+    env = want.env.model.model_copy(update={"name": "graph-test"})
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        reader = open_reader(Path(scratch), env)
+        try:
+            plan = planning.plan_against(want, reader)
+        finally:
+            reader.close()
+    assert len([c for c in plan.changes if c.address.startswith("map.")]) > 10
+    lines = changed_maps_block(plan, limit=10)
+    block = "\n".join(lines)
+    assert "```mermaid" in block
+    assert block.count('["') == 10 + block.count("subgraph g")
+    left = sum(1 for c in plan.changes if c.address.startswith("map.")) - 10
+    assert f"{left} more map(s) left out of the graph to keep it small." in block
+    assert "classDef initial_sync" in block
