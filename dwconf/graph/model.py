@@ -47,21 +47,28 @@ def _maps(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, An
     return {a: o for a, o in objects.items() if o.get("kind") == "map"}
 
 
+def _name(address: str, obj: Mapping[str, Any] | None) -> str:
+    """A map's name, or its address when the object does not say."""
+    return str(((obj or {}).get("definition") or {}).get("name") or address)
+
+
 def map_edges(objects: Mapping[str, Mapping[str, Any]]) -> list[Edge]:
     """depends_on and lookup edges between the maps of a desired state, sorted."""
     maps = _maps(objects)
     by_table: dict[str, list[str]] = {}
     for address, obj in maps.items():
-        by_table.setdefault(str(obj["definition"]["dataverse_table"]).lower(), []).append(address)
+        table = str(obj.get("definition", {}).get("dataverse_table", ""))
+        by_table.setdefault(table.lower(), []).append(address)
     catalog = standard()
     edges: set[Edge] = set()
     for address, obj in maps.items():
-        definition = obj["definition"]
+        definition = obj.get("definition") or {}
         for name in definition.get("depends_on") or []:
             other = f"map.{slug(name)}"
             if other in maps:
                 edges.add(Edge(other, address, "depends_on"))
-        targets = lookup_targets(definition["fields"], definition["dataverse_table"], catalog)
+        fields = definition.get("fields") or []
+        targets = lookup_targets(fields, str(definition.get("dataverse_table", "")), catalog)
         for table in targets:
             for other in by_table.get(table, []):
                 if other != address and Edge(other, address) not in edges:
@@ -76,7 +83,7 @@ def map_edges(objects: Mapping[str, Mapping[str, Any]]) -> list[Edge]:
 def dependency_graph(title: str, objects: Mapping[str, Mapping[str, Any]]) -> Graph:
     """Every map of the desired state, grouped by solution, with its edges."""
     nodes = tuple(
-        Node(address, str(obj["definition"]["name"]), str(obj.get("solution", "")))
+        Node(address, _name(address, obj), str(obj.get("solution", "")))
         for address, obj in sorted(_maps(objects).items())
     )
     return Graph(title, nodes, tuple(map_edges(objects)))
@@ -111,12 +118,13 @@ def changed_maps_graph(plan: Plan, limit: int = 25) -> Graph | None:
     shown = wanted[:limit]
     keep = set(shown)
 
-    def label(address: str) -> str:
-        obj = objects.get(address)
-        return str(obj["definition"]["name"]) if obj else address
-
     nodes = tuple(
-        Node(a, label(a), str((objects.get(a) or {}).get("solution", "")), category.get(a))
+        Node(
+            a,
+            _name(a, objects.get(a)),
+            str((objects.get(a) or {}).get("solution", "")),
+            category.get(a),
+        )
         for a in shown
     )
     kept = tuple(e for e in edges if e.source in keep and e.target in keep)
