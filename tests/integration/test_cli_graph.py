@@ -9,28 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_MAP
+from tests.golden.scenarios import CURRENCIES, CUSTOMERS, SCHEMA
 from tests.support import Result
-
-CURRENCIES = """\
-name: Test currencies
-version: 1.0.0.0
-finops_entity: Test currencies
-dataverse_table: tst_currencies
-integration_key: [tst_code]
-fields:
-  - {finops: CODE, dataverse: tst_code}
-"""
 
 
 @pytest.fixture
 def repo(make_repo: Callable[..., Path]) -> Path:
-    schema = (Path(__file__).parents[1] / "unit/validate/cases/_schema.yaml").read_text()
-    customers = TEST_MAP.replace("fields:", "depends_on: [Test currencies]\nfields:")
     return make_repo(
         {
-            "solutions/base/schema/test.yaml": schema,
-            "solutions/base/maps/customers.yaml": customers,
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": CUSTOMERS,
             "solutions/base/maps/currencies.yaml": CURRENCIES,
         }
     )
