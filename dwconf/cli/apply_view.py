@@ -49,7 +49,7 @@ class ConsoleView:
     def plan(self, plan: Plan) -> None:
         self._total = len(plan.steps)
         if not self.json:
-            console.plain(render.text(plan).rstrip("\n"))
+            console.report(render.text(plan).rstrip("\n"))
 
     def approve(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from dwconf.diagnostics import Diagnostic, Severity
 from dwconf.redact import redact
@@ -27,6 +29,40 @@ def plain(text: str = "") -> None:
     """Write text exactly, without markup: for data meant to be piped."""
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     sys.stdout.flush()
+
+
+# A rendered plan, diff or drift report: lines by their symbol, categories where they are named.
+_LINES = (
+    (re.compile(r"(?m)^ *-/\+ .*$"), "magenta"),
+    (re.compile(r"(?m)^ *\+ .*$"), "green"),
+    (re.compile(r"(?m)^ *- .*$"), "red"),
+    (re.compile(r"(?m)^ *~ .*$"), "yellow"),
+)
+_CATEGORIES = re.compile(r"\b(start|restart|initial_sync|destructive)\b(?=\)|:)")
+_CATEGORY_STYLE = {
+    "start": "cyan",
+    "restart": "yellow",
+    "initial_sync": "dark_orange",
+    "destructive": "bold red",
+}
+
+
+def coloured() -> bool:
+    """Colour only for a person at a terminal, and never under NO_COLOR."""
+    return _color() and out.is_terminal
+
+
+def report(text: str) -> None:
+    """A rendered report (plan, diff, drift): coloured on a terminal, exactly as is otherwise."""
+    if not coloured():
+        plain(text)
+        return
+    styled = Text(text.rstrip("\n"))
+    for pattern, style in _LINES:
+        styled.highlight_regex(pattern, style)
+    for match in _CATEGORIES.finditer(styled.plain):
+        styled.stylize(_CATEGORY_STYLE[match.group(1)], match.start(), match.end())
+    out.print(styled, soft_wrap=True, highlight=False)
 
 
 def data(value: Any) -> None:

@@ -151,7 +151,7 @@ def _show_plan(root: Path, want: Desired) -> None:
         _say(f"\n{want.env.name} is not reachable from here ({exc.message}); plan it in CI.")
         return
     _say("")
-    console.plain(render.text(plan).rstrip("\n"))
+    console.report(render.text(plan).rstrip("\n"))
 
 
 @click.command("diff")
@@ -196,7 +196,8 @@ def diff_command(
 
     def body() -> int:
         found = semantic_diff(ctx.obj, rev_a, rev_b, envs)
-        console.plain(diff_render.FORMATS[fmt](found).rstrip("\n"))
+        show = console.report if fmt == "text" else console.plain
+        show(diff_render.FORMATS[fmt](found).rstrip("\n"))
         for env in found.environments:
             if env.errors:
                 console.problem(

@@ -148,7 +148,7 @@ def _save_rollback(request: Request, to: str | None, out: Path) -> int:
     say(f"Rolling {request.env} back to deployment record {back.record.id}")
     for note in back.notes:
         say(f"  note: {note}")
-    console.plain(render.text(back.plan).rstrip("\n"))
+    console.report(render.text(back.plan).rstrip("\n"))
     saved.save(back.plan, out, plan_key())
     say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {request.env} {out}")
     return 0

@@ -84,7 +84,8 @@ def plan_command(
         plan = planning.plan(ctx.obj, env, targets=targets, excludes=excludes, allowances=allowed)
         if refresh_only:
             plan = replace(plan, steps=(), refresh_only=True, blocked_by=())
-        console.plain(FORMATS[fmt](plan).rstrip("\n"))
+        show = console.report if fmt == "text" else console.plain
+        show(FORMATS[fmt](plan).rstrip("\n"))
         if out is not None:
             saved.save(plan, out, plan_key())
             if fmt == "text":

@@ -22,9 +22,14 @@ class Action(enum.Enum):
 
 @functools.total_ordering
 class Category(enum.Enum):
-    """The side effect of a change, ordered by severity (ARCHITECTURE §1)."""
+    """The side effect of a change, ordered by severity (ARCHITECTURE §1).
+
+    `start` sits between `metadata` and `restart`: a map begins live sync (a new map without an
+    initial sync, a stopped map started, a paused one resumed); nothing that runs is interrupted.
+    """
 
     METADATA = "metadata"
+    START = "start"
     RESTART = "restart"
     INITIAL_SYNC = "initial_sync"
     DESTRUCTIVE = "destructive"

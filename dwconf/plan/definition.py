@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,10 @@ class Plan:
             counts[change.action.word] += 1
         return counts
 
+    def categories(self) -> dict[str, int]:
+        """How many changes of each category, mildest first (every category, zeros too)."""
+        return category_counts(self.changes)
+
     def destructive(self) -> list[Change]:
         return [c for c in self.changes if c.category is Category.DESTRUCTIVE]
 
@@ -86,12 +90,20 @@ class Plan:
             "dwconf_version": self.dwconf_version,
             "origin": self.origin,
             "summary": self.summary(),
+            "categories": self.categories(),
             "changes": [c.as_dict() for c in self.changes],
             "unmanaged": list(self.unmanaged),
             "steps": [s.as_dict() for s in self.steps],
             "blocked_by": [b.as_dict() for b in self.blocked_by],
             "allowances": [a.value for a in self.allowances],
         }
+
+
+def category_counts(changes: Iterable[Change]) -> dict[str, int]:
+    counts = {c.value: 0 for c in Category}
+    for change in changes:
+        counts[change.category.value] += 1
+    return counts
 
 
 def make_plan(

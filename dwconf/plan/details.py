@@ -13,6 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from dwconf.plan import effects
 from dwconf.plan.actions import Category
 
 Object = dict[str, Any]
@@ -22,13 +23,14 @@ _PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
 @dataclass(frozen=True)
 class Detail:
-    """One difference: a path inside the object, before and after, and its category."""
+    """One difference: a path inside the object, before and after, its category and why."""
 
     path: str
     action: str  # added | removed | changed
     before: Any
     after: Any
     category: Category
+    reason: str = ""  # for display only
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class Detail:
             "before": self.before,
             "after": self.after,
             "category": self.category.value,
+            "reason": self.reason,
         }
 
 
@@ -75,32 +78,18 @@ def _show(parts: list[str]) -> str:
     return ".".join(parts)
 
 
-def _direction_category(before: str, after: str) -> Category:
-    if before == "both" or after not in (before, "both"):
-        return Category.DESTRUCTIVE  # data stops flowing one way
-    return Category.RESTART
-
-
-def map_category(parts: list[str], action: str, before: Any, after: Any) -> Category:
-    """The side effect of one difference inside a map definition."""
-    top = parts[0] if parts else ""
-    if top in ("name", "description", "depends_on"):
-        return Category.METADATA
-    if top in ("integration_key", "finops_entity", "dataverse_table"):
-        return Category.DESTRUCTIVE
-    if top == "fields" and len(parts) == 2 and action == "removed":
-        return Category.DESTRUCTIVE
-    if parts[-1:] == ["direction"]:
-        return _direction_category(str(before), str(after))
-    return Category.RESTART
-
-
-def diff_objects(before: Object, after: Object, kind: str) -> Iterator[Detail]:
-    """Details between two versions of one object (maps compare their keyed definitions)."""
+def diff_objects(
+    before: Object, after: Object, kind: str, *, maps_run: bool = True
+) -> Iterator[Detail]:
+    """Details between two versions of one object (maps compare their keyed definitions).
+    `maps_run`: whether any map runs now (a legal entity added then restarts nothing)."""
     if kind == "map":
         before, after = _changed_fields(before, after)
     if kind == "link":
-        yield from _link_details(before, after)
+        yield from _link_details(before, after, maps_run)
+        return
+    if kind == "solution":
+        yield from _solution_details(before, after)
         return
     found = DeepDiff(before, after, ignore_order=False, verbose_level=2)
     for report, action in (
@@ -115,14 +104,33 @@ def diff_objects(before: Object, after: Object, kind: str) -> Iterator[Detail]:
             yield _detail(kind, _parts(path), action, value)
 
 
-def _link_details(before: Object, after: Object) -> Iterator[Detail]:
+def _link_details(before: Object, after: Object, maps_run: bool) -> Iterator[Detail]:
     """Legal entities are a set of codes: each added or removed code is one detail."""
     had = set(before.get("legal_entities") or [])
     has = set(after.get("legal_entities") or [])
     for code in sorted(has - had):
-        yield Detail(f"legal_entities[{code}]", "added", None, code, Category.RESTART)
+        e = effects.legal_entity(code, True, maps_run)
+        yield Detail(f"legal_entities[{code}]", "added", None, code, e.category, e.reason)
     for code in sorted(had - has):
-        yield Detail(f"legal_entities[{code}]", "removed", code, None, Category.DESTRUCTIVE)
+        e = effects.legal_entity(code, False, maps_run)
+        yield Detail(f"legal_entities[{code}]", "removed", code, None, e.category, e.reason)
+
+
+def _solution_details(before: Object, after: Object) -> Iterator[Detail]:
+    """A solution's version, the maps it carries (a set of names) and its content: the content
+    is a hash of the map definitions, which the plan explains by the maps' own changes."""
+    if before.get("version") != after.get("version"):
+        yield Detail("version", "changed", before.get("version"), after.get("version"), _META)
+    had, has = set(before.get("maps") or []), set(after.get("maps") or [])
+    for name in sorted(has - had):
+        yield Detail(f"maps[{name}]", "added", None, name, _META)
+    for name in sorted(had - has):
+        yield Detail(f"maps[{name}]", "removed", name, None, _META)
+    if before.get("content") != after.get("content"):
+        yield Detail("content", "changed", before.get("content"), after.get("content"), _META)
+
+
+_META = Category.METADATA
 
 
 def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:
@@ -134,19 +142,16 @@ def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:
         before, after = value, None
     if kind == "map" and parts and parts[0] == "definition":
         inner = parts[1:]
-        category = map_category(inner, action, before, after)
-        return Detail(_show(inner), action, before, after, category)
-    return Detail(_show(parts), action, before, after, _category(kind, parts, action, after))
+        e = effects.map_detail(inner, action, before, after)
+        return Detail(_show(inner), action, before, after, e.category, e.reason)
+    e = _effect(kind, parts, before, after)
+    return Detail(_show(parts), action, before, after, e.category, e.reason)
 
 
-def _category(kind: str, parts: list[str], action: str, after: Any) -> Category:
+def _effect(kind: str, parts: list[str], before: Any, after: Any) -> effects.Effect:
     top = parts[0] if parts else ""
     if kind == "map" and top == "state":
-        return Category.DESTRUCTIVE if after == "stopped" else Category.RESTART
-    if kind == "map" and top == "solution":
-        return Category.METADATA
-    if kind == "link":
-        return Category.DESTRUCTIVE if action == "removed" else Category.RESTART
+        return effects.map_state(before, after)
     if kind == "key":
-        return Category.DESTRUCTIVE
-    return Category.METADATA
+        return effects.Effect(Category.DESTRUCTIVE)  # the change names the table (diff.py)
+    return effects.Effect(Category.METADATA)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dwconf.desired import normal_definition
+from dwconf.plan import effects
 from dwconf.plan.actions import Action, Category, worst
 from dwconf.plan.details import Detail, diff_objects
 from dwconf.validate.filters import ParsedFilter, canonical, parse_odata, parse_xpp
@@ -84,25 +85,64 @@ def _normalized(obj: Object) -> Object:
 
 
 def _created(address: str, after: Object, initial_sync: bool) -> Change:
-    category = Category.METADATA
-    if after["kind"] == "map" and after["state"] != "stopped":
-        category = Category.INITIAL_SYNC if initial_sync else Category.RESTART
-    if after["kind"] in ("key", "link"):
-        category = Category.RESTART
-    return Change(address, after["kind"], Action.CREATE, category, None, after)
+    e = effects.created(after, initial_sync)
+    return Change(address, after["kind"], Action.CREATE, e.category, None, after, reason=e.reason)
 
 
-def _updated(address: str, before: Object, after: Object) -> Change:
-    found = diff_objects(before, after, after["kind"])
+def _updated(address: str, before: Object, after: Object, maps_run: bool) -> Change:
+    found = diff_objects(before, after, after["kind"], maps_run=maps_run)
     details = tuple(sorted(found, key=lambda d: (d.path, d.action)))
+    if after["kind"] == "key":
+        e = effects.key_change(address.removeprefix("key."))
+        details = tuple(replace(d, reason=e.reason) for d in details)
+    if after["kind"] == "map" and before.get("state") not in effects.RUNNING:
+        details = tuple(_not_running(d) for d in details)
     category = worst([d.category for d in details])
-    if after["kind"] == "map" and before.get("state") == after.get("state") == "stopped":
-        category = Category.DESTRUCTIVE if category is Category.DESTRUCTIVE else Category.METADATA
-    replace = after["kind"] == "map" and any(
+    replace_map = after["kind"] == "map" and any(
         d.path in ("finops_entity", "dataverse_table") for d in details
     )
-    action = Action.REPLACE if replace else Action.UPDATE
-    return Change(address, after["kind"], action, category, before, after, details)
+    action = Action.REPLACE if replace_map else Action.UPDATE
+    reason = next((d.reason for d in details if d.category is category and d.reason), "")
+    return Change(address, after["kind"], action, category, before, after, details, reason)
+
+
+def _not_running(d: Detail) -> Detail:
+    """A map that doesn't run now restarts nothing when its definition changes."""
+    if d.category is not Category.RESTART or d.path == "state":
+        return d
+    return replace(d, category=Category.METADATA, reason="the map does not run now")
+
+
+def _maps_run(live: Mapping[str, Object]) -> bool:
+    return any(o["kind"] == "map" and o.get("state") in effects.RUNNING for o in live.values())
+
+
+def _explained(change: Change, changes: list[Change]) -> Change:
+    """A solution whose content changes lists the maps and paths that change, not two hashes."""
+    if change.kind != "solution" or not any(d.path == "content" for d in change.details):
+        return change
+    unique_name = change.address.removeprefix("solution.")
+    maps = [
+        c
+        for c in changes
+        if c.kind == "map" and c.details and (c.after or {}).get("solution") == unique_name
+    ]
+    details = [d for d in change.details if d.path != "content"]
+    for m in maps:
+        name = (m.after or {}).get("definition", {}).get("name") or m.address
+        paths = ", ".join(d.path for d in m.details)
+        details.append(Detail(f"content[{name}]", "changed", None, paths, Category.METADATA))
+    if not maps and not any(d.path.startswith("maps[") for d in details):
+        details.append(
+            Detail(
+                "content",
+                "changed",
+                None,
+                "the packaged map definitions change; the maps already run them",
+                Category.METADATA,
+            )
+        )
+    return replace(change, details=tuple(details))
 
 
 def diff(
@@ -121,6 +161,7 @@ def diff(
     recorded = recorded or {}
     changes: list[Change] = []
     unmanaged: list[str] = []
+    maps_run = _maps_run(live)
     for address in sorted(set(desired) | set(live)):
         want = compared(desired.get(address))
         have = compared(live.get(address))
@@ -128,14 +169,14 @@ def diff(
             changes.append(_created(address, want, initial_sync))
         elif want is not None and have is not None:
             if not _equal(want, have):
-                changes.append(_updated(address, have, want))
+                changes.append(_updated(address, have, want, maps_run))
         elif have is not None and address in recorded:
             changes.append(_deleted(address, have))
         elif have is not None and have["kind"] in ("map", "key", "alert"):
             unmanaged.append(address)
-    return Diff(tuple(changes), tuple(unmanaged))
+    return Diff(tuple(_explained(c, changes) for c in changes), tuple(unmanaged))
 
 
 def _deleted(address: str, before: Object) -> Change:
-    category = Category.METADATA if before["kind"] == "alert" else Category.DESTRUCTIVE
-    return Change(address, before["kind"], Action.DELETE, category, before, None)
+    e = effects.deleted(before, address)
+    return Change(address, before["kind"], Action.DELETE, e.category, before, None, reason=e.reason)

@@ -1,6 +1,9 @@
 """Renderers of a plan: text for terminals, markdown for pull requests, JSON for tools.
 
 All three read the same `Plan`, sort by address, and pass their output through redaction.
+Every change that is more than metadata says why (its category and reason), in text per field
+too, not only in markdown. The pieces for one change (detail lines, table rows, the legend) are
+shared with `dwconf diff` and `dwconf drift`, so the three read alike.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from dwconf.plan.diff import Change
 from dwconf.redact import redact
 
 COLLAPSE_AFTER = 15
+SYMBOL = {"added": "+", "removed": "-", "changed": "~"}
+DETAIL_TABLE = ["| | path | before | after | effect |", "|---|---|---|---|---|"]
+LEGEND = (
+    "Symbols: `+` create, `~` update, `-/+` replace, `-` delete. Effects, mildest first: "
+    "`metadata` nothing that runs is touched · `start` a map starts syncing · "
+    "`restart` a running map stops and starts, records queue meanwhile · "
+    "`initial_sync` existing rows are copied · `destructive` data stops flowing."
+)
 
 
 def _value(value: Any) -> str:
@@ -47,34 +58,63 @@ def _shown(d: Detail, value: Any) -> str:
 
 
 def detail_line(d: Detail) -> str:
-    symbol = {"added": "+", "removed": "-", "changed": "~"}[d.action]
-    if d.action == "changed":
-        body = f"{d.path}: {_value(d.before)} -> {_value(d.after)}"
+    """`~ path: before -> after`; a change with nothing before (a solution's content, listed by
+    the maps that change) shows only what it is now."""
+    if d.action == "changed" and d.before is not None:
+        body = f"{d.path}: {_shown(d, d.before)} -> {_shown(d, d.after)}"
     else:
-        body = f"{d.path}: {_shown(d, d.after if d.action == 'added' else d.before)}"
-    return f"{symbol} {body}"
+        body = f"{d.path}: {_shown(d, d.after if d.action != 'removed' else d.before)}"
+    return f"{SYMBOL[d.action]} {body}"
 
 
-def _created_lines(change: Change) -> list[str]:
-    after = change.after or {}
+def effect(category: Category, reason: str) -> str:
+    """`destructive: direction narrowed: …` — the category, and why when there is a reason."""
+    return f"{category.value}: {reason}" if reason else category.value
+
+
+def detail_lines(d: Detail) -> list[str]:
+    """A detail in text, with its effect under it unless it is plain metadata."""
+    lines = [detail_line(d)]
+    if d.category is not Category.METADATA:
+        lines.append(f"    {effect(d.category, d.reason)}")
+    return lines
+
+
+def object_summary(change: Change) -> list[str]:
+    """A created or deleted object in a line or a few."""
+    obj = change.after if change.action is Action.CREATE else change.before
+    obj = obj or {}
     if change.kind == "map":
-        definition = after.get("definition") or {}
-        fields = len(definition.get("fields", []))
-        sync = "with initial sync" if change.category is Category.INITIAL_SYNC else ""
-        master = (definition.get("initial_sync") or {}).get("master", "dataverse")
-        start = f"state: {after.get('state')}" + (f", {sync} (master: {master})" if sync else "")
-        return [f"version {definition.get('version')}, {fields} fields, {start}"]
-    keep = {k: v for k, v in after.items() if k not in ("kind", "content")}
+        definition = obj.get("definition") or {}
+        fields = len(definition.get("fields") or [])
+        return [f"version {definition.get('version')}, {fields} fields, state: {obj.get('state')}"]
+    if change.kind == "solution":
+        return [f"version {obj.get('version')}, maps: {_value(obj.get('maps'))}"]
+    keep = {k: v for k, v in obj.items() if k not in ("kind", "content")}
     return [f"{k}: {_value(v)}" for k, v in keep.items()]
+
+
+def change_body(change: Change) -> list[str]:
+    """What changes inside one change, in text, each line with its effect where it matters."""
+    if change.action in (Action.CREATE, Action.DELETE) or not change.details:
+        body = object_summary(change)
+        if change.category is not Category.METADATA:
+            body.append(effect(change.category, change.reason))
+        return body
+    return [line for d in change.details for line in detail_lines(d)]
+
+
+def change_head(change: Change) -> str:
+    return (
+        f"{change.action.value:>3} {change.address}  ({change.action.word}, "
+        f"{change.category.value})"
+    )
 
 
 def _summary_line(plan: Plan) -> str:
     counts = plan.summary()
     parts = ", ".join(f"{n} to {w}" for w, n in counts.items())
-    by_category = {c.value: 0 for c in Category}
-    for change in plan.changes:
-        by_category[change.category.value] += 1
-    cats = ", ".join(f"{n} {c}" for c, n in by_category.items() if n)
+    cats = ", ".join(f"{n} {c}" for c, n in plan.categories().items() if n)
     return f"Plan: {parts}." + (f" Side effects: {cats}." if cats else "")
 
 
@@ -83,14 +123,8 @@ def text(plan: Plan) -> str:
     if not plan.has_changes:
         lines.append("No changes. The environment matches the configuration.")
     for change in plan.changes:
-        lines.append(
-            f"{change.action.value:>3} {change.address}  "
-            f"({change.action.word}, {change.category.value})"
-        )
-        body = [detail_line(d) for d in change.details] if change.details else []
-        if change.action is Action.CREATE:
-            body = _created_lines(change)
-        lines.extend(f"      {line}" for line in body)
+        lines.append(change_head(change))
+        lines.extend(f"      {line}" for line in change_body(change))
     if plan.unmanaged:
         lines += ["", "Not managed by dwconf (left alone):"]
         lines += [f"    {address}" for address in plan.unmanaged]
@@ -103,37 +137,40 @@ def text(plan: Plan) -> str:
     return redact("\n".join(lines) + "\n")
 
 
-def _badge(category: Category) -> str:
-    return f"`{category.value}`"
+def badge(category: Category, reason: str = "") -> str:
+    """`destructive`: why — the reason only where something that runs is affected."""
+    shown = reason and category is not Category.METADATA
+    return f"`{category.value}`" + (f": {reason}" if shown else "")
+
+
+def _cell(d: Detail, value: Any) -> str:
+    return "" if value is None else _shown(d, value).replace("|", "\\|").replace("\n", " ")
+
+
+def detail_row(d: Detail) -> str:
+    cells = [SYMBOL[d.action], f"`{d.path}`", _cell(d, d.before), _cell(d, d.after)]
+    return "| " + " | ".join([*cells, badge(d.category, d.reason).replace("|", "\\|")]) + " |"
+
+
+def markdown_body(change: Change) -> list[str]:
+    """A change's table (one row per detail), or a list for a created or deleted object."""
+    if change.action in (Action.CREATE, Action.DELETE) or not change.details:
+        lines = [f"- {line}" for line in object_summary(change)]
+        if change.category is not Category.METADATA:
+            lines.append(f"- effect: {badge(change.category, change.reason)}")
+        return lines
+    return [*DETAIL_TABLE, *(detail_row(d) for d in change.details)]
 
 
 def _markdown_change(change: Change) -> list[str]:
     symbol = change.action.value.strip()
-    head = f"#### {symbol} `{change.address}` ({change.action.word}) {_badge(change.category)}"
-    if change.action is Action.CREATE or not change.details:
-        return [head, "", *(f"- {line}" for line in _created_lines(change)), ""]
-    rows = ["| | path | before | after | effect |", "|---|---|---|---|---|"]
-    for d in change.details:
-        mark = {"added": "+", "removed": "-", "changed": "~"}[d.action]
-        cells = [mark, f"`{d.path}`", _cell(d, d.before), _cell(d, d.after), _badge(d.category)]
-        rows.append("| " + " | ".join(cells) + " |")
+    head = f"#### {symbol} `{change.address}` ({change.action.word}) {badge(change.category)}"
+    body = markdown_body(change)
     if len(change.details) > COLLAPSE_AFTER:
         count = len(change.details)
-        return [
-            head,
-            "",
-            f"<details><summary>{count} changes</summary>",
-            "",
-            *rows,
-            "",
-            "</details>",
-            "",
-        ]
-    return [head, "", *rows, ""]
-
-
-def _cell(d: Detail, value: Any) -> str:
-    return "" if value is None else _shown(d, value).replace("|", "\\|")
+        fold = f"<details><summary>{count} changes</summary>"
+        return [head, "", fold, "", *body, "", "</details>", ""]
+    return [head, "", *body, ""]
 
 
 def markdown(plan: Plan) -> str:
@@ -144,13 +181,13 @@ def markdown(plan: Plan) -> str:
         lines.append(_summary_line(plan))
         lines += ["", "| change | address | effect |", "|---|---|---|"]
         for change in plan.changes:
-            lines.append(
-                f"| {change.action.word} | `{change.address}` | {_badge(change.category)} |"
-            )
+            cell = badge(change.category, change.reason).replace("|", "\\|")
+            lines.append(f"| {change.action.word} | `{change.address}` | {cell} |")
         lines.append("")
         lines.extend(changed_maps_block(plan))
         for change in plan.changes:
             lines.extend(_markdown_change(change))
+        lines.append(f"<sub>{LEGEND}</sub>")
     if plan.unmanaged:
         lines += ["", "Not managed by dwconf: " + ", ".join(f"`{a}`" for a in plan.unmanaged)]
     lines += blocked_markdown(plan)

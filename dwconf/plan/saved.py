@@ -73,7 +73,14 @@ def _check_signature(path: Path, text: str, signature: Any, key: bytes) -> None:
 
 def _change(raw: dict[str, Any]) -> Change:
     details = tuple(
-        Detail(d["path"], d["action"], d["before"], d["after"], Category(d["category"]))
+        Detail(
+            d["path"],
+            d["action"],
+            d["before"],
+            d["after"],
+            Category(d["category"]),
+            d.get("reason", ""),
+        )
         for d in raw["details"]
     )
     action = next(a for a in Action if a.word == raw["actions"][0])

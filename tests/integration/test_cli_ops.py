@@ -64,6 +64,7 @@ def test_drift_after_an_out_of_band_change(applied: Path, dwconf: Cli) -> None:
             "before": "running",
             "after": "stopped",
             "category": "destructive",
+            "reason": "the map stops: its records no longer sync",
         }
     ]
 

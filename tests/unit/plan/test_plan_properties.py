@@ -3,7 +3,8 @@
 - the diff of a state with itself is empty;
 - after apply, a new plan is empty (also when the files are then reordered);
 - a plan does not depend on file names, key order or field order;
-- every address appears once in a plan, and every step once.
+- every address appears once in a plan, and every step once;
+- every change beyond metadata says why, and nothing is a restart in a fresh environment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 
 from dwconf.apply.session import Quiet, Request, run_plan
 from dwconf.apply.verify import Basis
+from dwconf.plan.actions import Action, Category
 from dwconf.plan.definition import Plan
 from dwconf.plan.diff import diff
 from dwconf.planning import load_desired, plan_against
@@ -197,3 +199,24 @@ def test_every_address_and_step_appears_once(first: dict[str, Any], then: dict[s
     steps = Counter(s.id for s in plan.steps)
     assert all(n == 1 for n in steps.values()), steps
     assert [c.address for c in plan.changes] == sorted(addresses)
+
+
+@given(configurations(), configurations())
+@SETTINGS
+def test_every_effect_says_why_and_a_create_restarts_nothing(
+    first: dict[str, Any], then: dict[str, Any]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_repo(Path(tmp), first)
+        fresh = plan_of(root)
+        apply(root, fresh)
+        for path in (root / "solutions/base/maps").glob("*.yaml"):
+            path.unlink()
+        plan = plan_of(write_repo(root, then))
+    for change in (*fresh.changes, *plan.changes):
+        assert change.category is Category.METADATA or change.reason, change.address
+        for d in change.details:
+            assert d.category is Category.METADATA or d.reason, (change.address, d.path)
+        if change.action is Action.CREATE:
+            assert change.category is not Category.RESTART, change.address
+    assert Category.RESTART not in {c.category for c in fresh.changes}
