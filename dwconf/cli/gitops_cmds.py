@@ -185,7 +185,9 @@ def diff_command(
     REV_A defaults to the merge-base of HEAD and the default branch (main or master), REV_B to
     the working tree. Both sides are rendered per environment and compared with the plan's diff
     engine: per map, the fields, directions, value maps, filters, keys and versions that change,
-    each with its risk category. No environment is read.
+    each with its effect and why. Environments come in stage order; environments with the same
+    changes are shown once. No environment is read. Exit 1 when the configuration at REV_B has
+    errors (the diff is still shown), 2 with --detailed-exitcode when an environment changes.
 
     \b
     Examples:
@@ -198,13 +200,15 @@ def diff_command(
         found = semantic_diff(ctx.obj, rev_a, rev_b, envs)
         show = console.report if fmt == "text" else console.plain
         show(diff_render.FORMATS[fmt](found).rstrip("\n"))
-        for env in found.environments:
-            if env.errors:
-                console.problem(
-                    f"{env.environment}: the configuration at {found.head.label} has "
-                    f"{env.errors} error(s)",
-                    "run dwconf validate",
-                )
+        broken = [env for env in found.environments if env.errors]
+        for env in broken:
+            console.problem(
+                f"{env.environment}: the configuration at {found.head.label} has "
+                f"{env.errors} error(s)",
+                "run dwconf validate",
+            )
+        if broken:
+            return int(ExitCode.ERROR)
         if detailed_exitcode and found.has_changes:
             return int(ExitCode.CHANGES)
         return 0

@@ -37,7 +37,7 @@ class EnvChanges:
     """The changes one environment would see."""
 
     environment: str
-    status: str  # changed | unchanged | added | removed
+    status: str  # changed | unchanged | added | removed | unreadable (its file has errors)
     changes: tuple[Change, ...]
     errors: int = 0  # configuration errors at the head side
 
@@ -81,13 +81,45 @@ def semantic_diff(
     against `rev_b` (default: the working tree), for every environment or those in `envs`."""
     base, head = resolve_sides(root, rev_a, rev_b)
     old, new = _loader(root, base), _loader(root, head)
-    names = sorted(set(old.environments()) | set(new.environments()))
+    names = _stage_order(old, new)
     unknown = [n for n in envs if n not in names]
     if unknown:
         raise UnknownEnvironmentError(unknown, names)
     chosen = [n for n in names if not envs or n in envs]
-    found = tuple(_environment(name, _render(old, name), _render(new, name)) for name in chosen)
+    found = tuple(_compared(name, old, new) for name in chosen)
     return SemanticDiff(base, head, found)
+
+
+def _compared(name: str, old: Loader, new: Loader) -> EnvChanges:
+    after = _render(new, name)
+    broken = _file_errors(new, name) if after is None else 0
+    if broken:  # the file is there but does not load: not a removal
+        return EnvChanges(name, "unreadable", (), broken)
+    return _environment(name, _render(old, name), after)
+
+
+def _file_errors(loader: Loader, name: str) -> int:
+    """Errors in the environment file of `name` (one that has them does not load)."""
+    files = (f"environments/{name}.yaml", f"environments/{name}.yml")
+    found = {
+        d
+        for d in loader.diagnostics
+        if d.severity is Severity.ERROR and d.span.file.startswith(files)
+    }
+    return len(found)
+
+
+def _stage_order(old: Loader, new: Loader) -> list[str]:
+    """Every environment of either side, in promotion order (the head's `stages`, then the
+    base's), then by name; an environment whose stage is in neither list comes last."""
+    stages = [*new.settings().stages, *old.settings().stages]
+    found = {**old.environments(), **new.environments()}
+
+    def position(name: str) -> tuple[int, str]:
+        stage = found[name].model.stage
+        return (stages.index(stage) if stage in stages else len(stages), name)
+
+    return sorted(found, key=position)
 
 
 def resolve_sides(root: Path, rev_a: str | None, rev_b: str | None) -> tuple[Side, Side]:

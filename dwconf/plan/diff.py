@@ -142,7 +142,7 @@ def _explained(change: Change, changes: list[Change]) -> Change:
                 Category.METADATA,
             )
         )
-    return replace(change, details=tuple(details))
+    return replace(change, details=tuple(sorted(details, key=lambda d: (d.path, d.action))))
 
 
 def diff(

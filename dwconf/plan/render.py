@@ -31,6 +31,8 @@ LEGEND = (
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the YAML says it
     if isinstance(value, dict | list):
         text = json.dumps(value, sort_keys=True, default=str)
         return text if len(text) <= 80 else text[:77] + "..."
