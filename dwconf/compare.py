@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FORMAT_VERSION = "1.0"
+from dwconf.jsonout import FORMAT_VERSION
+
 Doc = Mapping[str, Any]
 
 

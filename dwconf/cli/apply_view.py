@@ -15,9 +15,10 @@ from dwconf.apply.executor import StepOutcome, StepStatus
 from dwconf.apply.session import Ending, Report
 from dwconf.cli import console
 from dwconf.errors import ExitCode, RefusedError
+from dwconf.jsonout import FORMAT_VERSION
 from dwconf.live import Lease
 from dwconf.plan import render
-from dwconf.plan.definition import FORMAT_VERSION, Plan
+from dwconf.plan.definition import Plan
 from dwconf.plan.diff import Change
 from dwconf.redact import redact
 

@@ -10,6 +10,7 @@ import yaml
 from dwconf.cli import boundary, console
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError, ExitCode
+from dwconf.jsonout import document
 from dwconf.schema import write_schemas
 from dwconf.validate.engine import Report, validate
 
@@ -33,11 +34,11 @@ def _print_report(report: Report, fmt: str, strict: bool, verbose: bool = False)
         shown = [d for d in shown if d.severity is not Severity.INFO]
     if fmt == "json":
         console.data(
-            {
-                "diagnostics": [d.as_dict() for d in shown],
-                "errors": report.errors,
-                "warnings": report.warnings,
-            }
+            document(
+                diagnostics=[d.as_dict() for d in shown],
+                errors=report.errors,
+                warnings=report.warnings,
+            )
         )
     elif fmt == "github":
         for d in shown:
@@ -128,7 +129,7 @@ def render_command(ctx: click.Context, env: str, fmt: str) -> None:
         loader = Loader.at(root)
         project = loader.project(loader.environments()[env])
         check_project(project)
-        state = build(project).as_dict()
+        state = document(**build(project).as_dict())  # the YAML says the same as the JSON
         if fmt == "json":
             console.data(state)
         else:

@@ -12,11 +12,10 @@ import click
 from dwconf import providers
 from dwconf.cli import boundary, console
 from dwconf.errors import DwconfError, RefusedError
+from dwconf.jsonout import FORMAT_VERSION
 from dwconf.live import AlertSetting, LiveMap, LiveState
 from dwconf.load.project import Loader
 from dwconf.model import Environment
-
-FORMAT_VERSION = 1
 
 
 def _root(ctx: click.Context) -> Path:
@@ -144,6 +143,50 @@ def show_environment(*, root: Path, name: str, fmt: str) -> int:
     return 0
 
 
+# env list ------------------------------------------------------------------------------------
+
+
+def environments_in_stage_order(loader: Loader) -> list[Environment]:
+    """Every environment that loads, in promotion order (`stages`), then by name."""
+    settings = loader.settings()
+    found = [spec.model for spec in loader.environments().values()]
+    return sorted(found, key=lambda e: (settings.stage_rank(e.stage), e.name))
+
+
+def _row(env: Environment) -> dict[str, str]:
+    return {"name": env.name, "stage": env.stage, "provider": env.provider.type}
+
+
+def environment_list(root: Path) -> list[dict[str, str]]:
+    """Every environment as {name, stage, provider}, in stage order; an environment whose file
+    has errors is left out (validate reports it)."""
+    return [_row(e) for e in environments_in_stage_order(Loader.at(root))]
+
+
+def list_environments(*, root: Path, fmt: str) -> int:
+    loader = Loader.at(root)
+    rows = [_row(e) for e in environments_in_stage_order(loader)]
+    if fmt == "json":
+        console.data({"format_version": FORMAT_VERSION, "environments": rows})
+    else:
+        table = _table([(r["name"], r["stage"], r["provider"]) for r in rows])
+        console.plain("\n".join(line.removeprefix("  ") for line in table))
+    broken = sorted(
+        {
+            d.span.file
+            for d in loader.diagnostics
+            if d.severity is Severity.ERROR and d.span.file.startswith("environments/")
+        }
+    )
+    if broken:
+        console.problem(
+            f"left out environment files that have errors: {', '.join(broken)}",
+            "run dwconf validate",
+        )
+        return 1
+    return 0
+
+
 # env reset -----------------------------------------------------------------------------------
 
 
@@ -176,37 +219,6 @@ def reset_environment(*, root: Path, name: str, yes: bool) -> int:
     return 0
 
 
-# env list ------------------------------------------------------------------------------------
-
-LIST_FORMAT_VERSION = "1.0"
-
-
-def environment_list(root: Path) -> list[dict[str, str]]:
-    """Every environment as {name, stage, provider}, in the order of dwconf.yaml's stages (then
-    by name); an environment whose file has errors is left out (validate reports it)."""
-    loader = Loader.at(root)
-    stages = list(loader.settings().stages)
-    found = [spec.model for spec in loader.environments().values()]
-
-    def order(env: Environment) -> tuple[int, str]:
-        rank = stages.index(env.stage) if env.stage in stages else len(stages)
-        return (rank, env.name)
-
-    return [
-        {"name": e.name, "stage": e.stage, "provider": e.provider.type}
-        for e in sorted(found, key=order)
-    ]
-
-
-def list_environments(*, root: Path, fmt: str) -> int:
-    found = environment_list(root)
-    if fmt == "json":
-        console.data({"format_version": LIST_FORMAT_VERSION, "environments": found})
-    else:
-        console.plain("\n".join(_table([(e["name"], e["stage"], e["provider"]) for e in found])))
-    return 0
-
-
 # Commands ------------------------------------------------------------------------------------
 
 
@@ -216,10 +228,11 @@ def env_group() -> None:
 
     \b
     Examples:
+      dwconf env list
+      dwconf env list --format json | jq -c '[.environments[].name]'
       dwconf env show dev
       dwconf env show dev --format json | jq .fingerprint
       dwconf env reset dev --yes
-      dwconf env list --format json          # feeds a CI matrix
     """
 
 
@@ -229,15 +242,16 @@ def env_group() -> None:
 )
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str) -> None:
-    """List the environments of the configuration in promotion (stage) order.
+    """List the configured environments in stage order: name, stage and provider.
 
-    Reads only the configuration, never an environment. The JSON is
-    {"format_version": "1.0", "environments": [{"name", "stage", "provider"}]}.
+    Reads only the configuration (no environment is reached), so a pipeline can build its
+    matrix from it: one job per environment, each under that environment's own lock. Exit 1
+    when an environment file has errors (the others are still listed).
 
     \b
     Examples:
       dwconf env list
-      dwconf env list --format json | jq -r '.environments[].name'
+      dwconf env list --format json
     """
     ctx.exit(boundary.run(lambda: list_environments(root=_root(ctx), fmt=fmt)))
 

@@ -17,6 +17,7 @@ from dwconf.cli import boundary, console
 from dwconf.cli.apply_view import ConsoleView, say
 from dwconf.cli.plan_cmds import parse_duration, plan_key, show
 from dwconf.errors import ExitCode
+from dwconf.jsonout import document
 from dwconf.live import DeploymentRecord, Lease
 from dwconf.plan import drift as drifts
 from dwconf.plan import render, saved
@@ -45,7 +46,8 @@ def run_drift(*, root: Path, env: str, ignore: tuple[str, ...], fmt: str) -> int
     model = load_environment(root, env)
     with closing(open_reader(root, model)) as reader:
         found = drift_against(env, reader, ignore)
-    console.plain((drifts.as_json if fmt == "json" else drifts.text)(found).rstrip("\n"))
+    show = console.report if fmt == "text" else console.plain
+    show(drifts.FORMATS[fmt](found).rstrip("\n"))
     return int(ExitCode.CHANGES) if found.found else 0
 
 
@@ -57,7 +59,14 @@ def run_drift(*, root: Path, env: str, ignore: tuple[str, ...], fmt: str) -> int
     metavar="ADDR[:PATH]",
     help="Leave out an address (map.* patterns) or a path prefix inside one (map.x:state).",
 )
-@FORMAT
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(drifts.FORMATS)),
+    default="text",
+    show_default=True,
+    help="markdown is written for an issue or a pull-request comment.",
+)
 @click.pass_context
 def drift_command(ctx: click.Context, env: str, ignore: tuple[str, ...], fmt: str) -> None:
     """Show what changed in ENV outside dwconf since its last successful apply.
@@ -71,6 +80,7 @@ def drift_command(ctx: click.Context, env: str, ignore: tuple[str, ...], fmt: st
       dwconf drift prod
       dwconf drift prod --ignore 'alert.*' --ignore map.customers-v3-accounts:state
       dwconf drift prod --format json
+      dwconf drift prod --format markdown > drift.md
     """
     ctx.exit(boundary.run(lambda: run_drift(root=ctx.obj, env=env, ignore=ignore, fmt=fmt)))
 
@@ -102,7 +112,7 @@ def run_history(*, root: Path, env: str, fmt: str) -> int:
     with closing(open_reader(root, model)) as reader:
         records = reader.records()
     if fmt == "json":
-        _json({"environment": env, "records": [record_summary(r) for r in reversed(records)]})
+        _json(document(environment=env, records=[record_summary(r) for r in reversed(records)]))
         return 0
     if not records:
         say(f"{env} has no deployment records yet.")
@@ -221,7 +231,7 @@ def run_lock_status(*, root: Path, env: str, fmt: str) -> int:
     with closing(open_reader(root, model)) as reader:
         lease = reader.lock_status()
     if fmt == "json":
-        _json({"environment": env, "lock": _lease_document(lease) if lease else None})
+        _json(document(environment=env, lock=_lease_document(lease) if lease else None))
     elif lease is None:
         say(f"{env} is not locked.")
     else:

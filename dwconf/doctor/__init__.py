@@ -14,9 +14,9 @@ from typing import Any
 from dwconf.doctor.checks import CHECKS
 from dwconf.doctor.model import Check, Context, Finding, Limits, Requirement, Status, failed
 from dwconf.errors import DwconfError
+from dwconf.jsonout import FORMAT_VERSION
 from dwconf.model import Solution
 
-FORMAT_VERSION = 1
 EXIT_CODES = {Status.PASS: 0, Status.FAIL: 1, Status.WARN: 2}
 
 

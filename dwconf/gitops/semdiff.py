@@ -110,16 +110,10 @@ def _file_errors(loader: Loader, name: str) -> int:
 
 
 def _stage_order(old: Loader, new: Loader) -> list[str]:
-    """Every environment of either side, in promotion order (the head's `stages`, then the
-    base's), then by name; an environment whose stage is in neither list comes last."""
-    stages = [*new.settings().stages, *old.settings().stages]
+    """Every environment of either side, in the head's promotion order, then by name."""
+    settings = new.settings()
     found = {**old.environments(), **new.environments()}
-
-    def position(name: str) -> tuple[int, str]:
-        stage = found[name].model.stage
-        return (stages.index(stage) if stage in stages else len(stages), name)
-
-    return sorted(found, key=position)
+    return sorted(found, key=lambda n: (settings.stage_rank(found[n].model.stage), n))
 
 
 def resolve_sides(root: Path, rev_a: str | None, rev_b: str | None) -> tuple[Side, Side]:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf import __version__
+from dwconf.jsonout import FORMAT_VERSION
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.diff import Change, diff
 from dwconf.plan.order import Step, build_steps
 
-FORMAT_VERSION = "1.0"
 Object = dict[str, Any]
 
 

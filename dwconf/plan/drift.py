@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from dwconf.jsonout import FORMAT_VERSION
+from dwconf.plan import render
 from dwconf.plan.actions import Action, worst
 from dwconf.plan.diff import Change, diff
-from dwconf.plan.render import detail_line
 from dwconf.redact import redact
 
 Object = dict[str, Any]
-FORMAT_VERSION = "1.0"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def text(drift: Drift) -> str:
         lines.append("No drift. The environment matches what dwconf last applied.")
     for change in drift.changes:
         lines.append(f"{change.action.value:>3} {change.address}  ({_words(change)})")
-        lines.extend(f"      {detail_line(d)}" for d in change.details)
+        lines.extend(f"      {render.detail_line(d)}" for d in change.details)
     if drift.ignored:
         lines += ["", "Ignored: " + ", ".join(drift.ignored)]
     if drift.found:
@@ -119,5 +119,40 @@ def text(drift: Drift) -> str:
     return redact("\n".join(lines) + "\n")
 
 
+def markdown(drift: Drift) -> str:
+    """For an issue or a pull-request comment: a table of what drifted, then one table per
+    object (before: what dwconf recorded; after: what the environment holds now)."""
+    record = drift.record
+    lines = [
+        f"### dwconf drift: `{drift.environment}`",
+        "",
+        f"Compared with deployment record `{record.get('id')}` ({record.get('created')}, "
+        f"by {record.get('who')}).",
+        "",
+    ]
+    if not drift.found:
+        lines.append("No drift. The environment matches what dwconf last applied.")
+    else:
+        lines += [f"**{len(drift.changes)} object(s) changed outside dwconf.**", ""]
+        lines += ["| change | address | effect |", "|---|---|---|"]
+        lines += [
+            f"| {_words(c)} | `{c.address}` | {render.badge(c.category)} |" for c in drift.changes
+        ]
+        for change in drift.changes:
+            symbol = change.action.value.strip()
+            lines += ["", f"#### {symbol} `{change.address}` ({_words(change)})", ""]
+            lines += render.markdown_body(change)
+        lines += [
+            "",
+            f"`dwconf plan {drift.environment}` shows how apply would put them back.",
+        ]
+    if drift.ignored:
+        lines += ["", "Ignored: " + ", ".join(f"`{i}`" for i in drift.ignored)]
+    return redact("\n".join(lines) + "\n")
+
+
 def as_json(drift: Drift) -> str:
     return redact(json.dumps(drift.as_dict(), indent=2, default=str) + "\n")
+
+
+FORMATS = {"text": text, "markdown": markdown, "json": as_json}

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from dwconf.errors import DwconfError, RefusedError
+from dwconf.jsonout import FORMAT_VERSION
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
-from dwconf.plan.definition import FORMAT_VERSION, GitInfo, Plan, canonical_json
+from dwconf.plan.definition import GitInfo, Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
 from dwconf.plan.order import Operation, Step

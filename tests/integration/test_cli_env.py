@@ -91,7 +91,7 @@ def test_show_as_json_is_stable(repo: Path, dwconf: Cli) -> None:
     assert first.exit_code == 0, first.err
     assert dwconf("-C", str(repo), "env", "show", "dev", "--format", "json").out == first.out
     document = json.loads(first.out)
-    assert document["format_version"] == 1
+    assert document["format_version"] == "1.0"
     assert (document["environment"], document["provider"]) == ("dev", "local")
     assert document["fingerprint"] == fingerprint
     assert [m["name"] for m in document["maps"]] == [CURRENCIES, CUSTOMERS]
@@ -223,3 +223,38 @@ def test_a_damaged_environment_file_is_reported_and_can_be_reset(repo: Path, dwc
     assert "dwconf env reset dev" in result.err
     assert dwconf("-C", str(repo), "env", "reset", "dev", "--yes").exit_code == 0
     assert dwconf("-C", str(repo), "env", "show", "dev").exit_code == 0
+
+
+# env list ------------------------------------------------------------------------------------
+
+QA = "name: qa\nstage: test\n"
+
+
+def test_list_in_stage_order_as_text_and_json(make_repo: Repo, dwconf: Cli) -> None:
+    root = make_repo(
+        {
+            "dwconf.yaml": "project: t\nstages: [dev, test, prod]\n",
+            "environments/prod.yaml": PROD,
+            "environments/qa.yaml": QA,
+        }
+    )
+    text = dwconf("-C", str(root), "env", "list")
+    assert text.exit_code == 0, text.err
+    assert text.out == "dev   dev   local\nqa    test  local\nprod  prod  dynamics\n"
+    result = dwconf("-C", str(root), "env", "list", "--format", "json")
+    assert json.loads(result.out) == {
+        "format_version": "1.0",
+        "environments": [
+            {"name": "dev", "stage": "dev", "provider": "local"},
+            {"name": "qa", "stage": "test", "provider": "local"},
+            {"name": "prod", "stage": "prod", "provider": "dynamics"},
+        ],
+    }
+
+
+def test_list_names_an_environment_file_that_does_not_load(make_repo: Repo, dwconf: Cli) -> None:
+    root = make_repo({"environments/qa.yaml": "name: qa\nstage: [test\n"})
+    result = dwconf("-C", str(root), "env", "list", "--format", "json")
+    assert result.exit_code == 1
+    assert [e["name"] for e in json.loads(result.out)["environments"]] == ["dev"]
+    assert "environments/qa.yaml" in result.err and "dwconf validate" in result.err

@@ -69,6 +69,19 @@ def test_drift_after_an_out_of_band_change(applied: Path, dwconf: Cli) -> None:
     ]
 
 
+def test_drift_as_markdown(applied: Path, dwconf: Cli) -> None:
+    with live(applied) as env:
+        env.stop_map("Test customers")
+    result = dwconf("-C", str(applied), "drift", "dev", "--format", "markdown")
+    assert result.exit_code == 2, result.err
+    out = result.out
+    assert out.startswith("### dwconf drift: `dev`\n")
+    assert "**1 object(s) changed outside dwconf.**" in out
+    assert "| changed outside dwconf | `map.test-customers` | `destructive` |" in out
+    assert "| | path | before | after | effect |" in out
+    assert "| ~ | `state` | running | stopped | `destructive`: the map stops" in out
+
+
 def test_drift_ignores_addresses_and_paths(applied: Path, dwconf: Cli) -> None:
     with live(applied) as env:
         env.stop_map("Test customers")

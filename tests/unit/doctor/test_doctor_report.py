@@ -66,7 +66,7 @@ def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
 
 def test_json_rendering(deployed: Environment, context: MakeContext) -> None:
     document = json.loads(render.as_json(diagnose(context(deployed))))
-    assert document["format_version"] == 1
+    assert document["format_version"] == "1.0"
     assert (document["environment"], document["status"]) == ("dev", "pass")
     assert document["summary"] == {"pass": 13, "warn": 0, "fail": 0}
     assert set(document["checks"][0]) == {

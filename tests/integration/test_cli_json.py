@@ -1,0 +1,62 @@
+"""One JSON contract: every command that prints JSON starts with `format_version` "1.0" (a
+string, config-format.md), and docs/json.md describes each of them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dwconf.jsonout import FORMAT_VERSION
+from tests.golden.scenarios import FILES, commit, write
+from tests.support import Result
+
+ROOT = Path(__file__).resolve().parents[2]
+Cli = Callable[..., Result]
+
+# Every command that prints JSON, with the arguments that make it print some.
+COMMANDS = {
+    "validate": ["validate", "--format", "json"],
+    "render": ["render", "dev", "--format", "json"],
+    "plan": ["plan", "dev", "--format", "json"],
+    "drift": ["drift", "dev", "--format", "json"],
+    "history": ["history", "dev", "--format", "json"],
+    "lock status": ["lock", "status", "dev", "--format", "json"],
+    "env show": ["env", "show", "dev", "--format", "json"],
+    "env list": ["env", "list", "--format", "json"],
+    "doctor": ["doctor", "dev", "--format", "json"],
+    "diff": ["diff", "HEAD", "--format", "json"],
+}
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = write(tmp_path_factory.mktemp("json") / "repo", dict(FILES))
+    commit(root, "base")
+    return root
+
+
+@pytest.fixture
+def deployed(applied: Path, dwconf: Cli) -> Path:
+    result = dwconf("-C", str(applied), "apply", "dev", "--auto-approve")
+    assert result.exit_code == 0, result.err
+    return applied
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_json_output_starts_with_the_format_version(
+    name: str, deployed: Path, dwconf: Cli
+) -> None:
+    result = dwconf("-C", str(deployed), *COMMANDS[name])
+    assert result.exit_code in (0, 2), result.err
+    document = json.loads(result.out)
+    assert next(iter(document)) == "format_version", name
+    assert document["format_version"] == FORMAT_VERSION == "1.0", name
+
+
+def test_docs_json_describes_every_command() -> None:
+    text = (ROOT / "docs/json.md").read_text(encoding="utf-8")
+    for name, args in COMMANDS.items():
+        assert f"## `dwconf {' '.join(a for a in args if a not in ('dev', 'HEAD'))}`" in text, name
