@@ -253,7 +253,12 @@ def run_import(
         state = reader.read()
     settings = None if (out / "dwconf.yaml").exists() else loader.settings()
     imported = import_environment(
-        model, state, maps=maps, settings=settings, pin_installed=pin_installed
+        model,
+        state,
+        maps=maps,
+        settings=settings,
+        pin_installed=pin_installed,
+        catalog=loader.catalog(),
     )
     solutions = tuple(sorted({p.rsplit("/", 1)[0] for p in imported.files if "/maps/" in p}))
     _write_files(out, imported.files, force, solutions)
@@ -288,9 +293,11 @@ def import_command(
     """Write the configuration of a live environment ENV as YAML.
 
     Reads ENV (never writes it) and writes its maps at their active versions, grouped into
-    solutions by the installed solution that carries them, each solution.yaml, and
-    environments/ENV.yaml with the legal entities, integration keys, run states, alert settings
-    and solution pins. `dwconf plan ENV` right after shows no changes.
+    solutions by the installed solution that carries them, each solution.yaml, the custom
+    fields the maps use (solutions/<s>/schema/custom-fields.yaml, typed where this repository
+    describes them, `unknown` otherwise), and environments/ENV.yaml with the legal entities,
+    integration keys, run states, alert settings and solution pins. `dwconf validate` passes and
+    `dwconf plan ENV` right after shows no changes.
 
     \b
     Examples:

@@ -4,9 +4,10 @@ Maps are written at their active versions, grouped into solution folders by the 
 solution that carries them (the solution whose "apply" made the active version available);
 the environment file gets the linked legal entities, the run states (`maps.default_state` is the
 most common one, `maps.state` the exceptions), the alert settings and a pin per solution.
-Integration keys go into the `integration_key` of the maps of their table. What the
-configuration can't say (a key of a table no map uses, a map without an active version) is left
-out and reported as a note.
+Integration keys go into the `integration_key` of the maps of their table. Custom fields the
+maps use go into each solution's `schema/custom-fields.yaml` (custom_schema.py), so the files
+validate. What the configuration can't say (a key of a table no map uses, a map without an
+active version) is left out and reported as a note.
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from dwconf import catalog as catalog_module
+from dwconf.catalog import Catalog
 from dwconf.errors import DwconfError
 from dwconf.live import InstalledSolution, LiveMap, LiveState
 from dwconf.model import Environment, Settings, Solution, TableMap
 from dwconf.model.common import slug
 from dwconf.model.environment import Alert
+from dwconf.package.custom_schema import custom_schema
 from dwconf.package.unpack import map_file_names
 from dwconf.package.yamlout import Flow, document, environment_yaml, map_yaml, solution_yaml
 from dwconf.plan.live_view import map_state
@@ -214,14 +218,15 @@ def _key_notes(state: LiveState, maps: list[_Map]) -> Iterable[str]:
 
 
 def _solution_files(
-    folder: str, solution: Solution, maps: list[_Map], header: list[str]
-) -> dict[str, str]:
+    folder: str, solution: Solution, maps: list[_Map], header: list[str], known: Catalog
+) -> tuple[dict[str, str], list[str]]:
     note = "The live API doesn't show the publisher's prefixes: check publisher below."
     files = {f"solutions/{folder}/solution.yaml": solution_yaml(solution, [*header, note])}
     names = map_file_names(m.model.name for m in maps)
     for m in sorted(maps, key=lambda m: m.model.name):
         files[f"solutions/{folder}/{names[m.model.name]}"] = map_yaml(m.model, header)
-    return files
+    schema, notes = custom_schema(folder, (m.model for m in maps), known, header)
+    return {**files, **schema}, notes
 
 
 def settings_yaml(settings: Settings, stage: str) -> str:
@@ -236,9 +241,12 @@ def import_environment(
     maps: Sequence[str] = (),
     settings: Settings | None = None,
     pin_installed: bool = False,
+    catalog: Catalog | None = None,
 ) -> Imported:
-    """The configuration files that describe `state` (the live state of `source`)."""
+    """The configuration files that describe `state` (the live state of `source`). `catalog`
+    describes custom fields the maps use (default: the standard catalog, which doesn't)."""
     notes: list[str] = []
+    known = catalog if catalog is not None else catalog_module.standard()
     chosen = _chosen_maps(state, maps, notes)
     by_solution: dict[str, list[_Map]] = {}
     for m in chosen:
@@ -254,11 +262,11 @@ def import_environment(
     for name, folder in folders.items():
         installed = state.solution(name)
         assert installed is not None  # `_map` keeps only maps of installed solutions
-        files.update(
-            _solution_files(
-                folder, _solution(installed, depends[folder]), by_solution[name], header
-            )
+        written, schema_notes = _solution_files(
+            folder, _solution(installed, depends[folder]), by_solution[name], header, known
         )
+        files.update(written)
+        notes.extend(schema_notes)
         notes.extend(_carried_notes(installed, by_solution[name]))
         pins[folder] = installed.version if pin_installed else "workspace"
         comments[folder] = f"installed {installed.version}"

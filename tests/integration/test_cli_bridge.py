@@ -120,10 +120,16 @@ def test_import_then_plan_shows_no_changes(applied: Path, dwconf: Cli, tmp_path:
         "dwconf.yaml",
         "environments/dev.yaml",
         "solutions/tst-customers/maps/test-customers.yaml",
+        "solutions/tst-customers/schema/custom-fields.yaml",
         "solutions/tst-customers/solution.yaml",
         "solutions/tst-reference/maps/test-currencies.yaml",
+        "solutions/tst-reference/schema/custom-fields.yaml",
         "solutions/tst-reference/solution.yaml",
     ]
+    # the test entities are described by this repository's schema: their fields keep its types
+    schema = (fresh / "solutions/tst-customers/schema/custom-fields.yaml").read_text()
+    assert "  Test customers:\n    company: specific\n    fields:\n" in schema
+    assert "      STATUS: {type: enum, values: ['no', 'yes']}\n" in schema
     environment = (fresh / "environments/dev.yaml").read_text()
     assert "  tst-customers: workspace  # installed 1.2.0.0\n" in environment
     assert "  state:\n    Test customers: stopped\n" in environment
@@ -134,6 +140,75 @@ def test_import_then_plan_shows_no_changes(applied: Path, dwconf: Cli, tmp_path:
     plan = dwconf("-C", str(fresh), "plan", "dev", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.out + plan.err
     assert "No changes." in plan.out
+
+
+LOYALTY_MAP = """\
+    name: Customer groups (msdyn_customergroups)
+    version: 1.0.0.0
+    finops_entity: Customer groups
+    dataverse_table: msdyn_customergroups
+    integration_key: [msdyn_groupid]
+    fields:
+      - {finops: CUSTOMERGROUPID, dataverse: msdyn_groupid, direction: both}
+      - {finops: DESCRIPTION, dataverse: msdyn_description, direction: both}
+      - finops: CNTLOYALTYTIER
+        dataverse: cnt_loyaltytier
+        direction: both
+        value_map: {none: 100000000, silver: 100000001, gold: 100000002}
+    """
+LOYALTY_SCHEMA = """\
+    finops_entities:
+      Customer groups:
+        fields:
+          CNTLOYALTYTIER: {type: enum, values: [none, silver, gold]}
+    dataverse_tables:
+      msdyn_customergroups:
+        columns:
+          cnt_loyaltytier: {type: optionset, values: [100000000, 100000001, 100000002]}
+    """
+LOYALTY_FILES = {
+    "dwconf.yaml": "project: loyalty\nstages: [dev, test, prod]\n",
+    "environments/dev.yaml": "name: dev\nstage: dev\nlink:\n  legal_entities: [USMF]\n"
+    "solutions:\n  groups: workspace\n",
+    "solutions/groups/solution.yaml": FILES["solutions/reference/solution.yaml"].replace(
+        "tst_Reference", "cnt_Groups"
+    ),
+    "solutions/groups/schema/loyalty.yaml": LOYALTY_SCHEMA,
+    "solutions/groups/maps/customer-groups.yaml": LOYALTY_MAP,
+}
+
+
+@pytest.mark.parametrize("described", [True, False], ids=["typed-here", "unknown-here"])
+def test_import_writes_custom_fields_so_validate_passes_and_plan_is_empty(
+    make_repo: Repo, dwconf: Cli, described: bool
+) -> None:
+    """An environment whose map uses custom fields (CNTLOYALTYTIER) imported into a repository
+    that doesn't describe them: validate passes, plan shows no changes."""
+    root = make_repo(LOYALTY_FILES, base=False)
+    assert dwconf("-C", str(root), "validate").exit_code == 0
+    assert dwconf("-C", str(root), "apply", "dev", "--auto-approve").exit_code == 0
+    if not described:  # the environment was configured elsewhere: nothing here knows the types
+        (root / "solutions/groups/schema/loyalty.yaml").unlink()
+    shutil.rmtree(root / "solutions/groups/maps")
+    result = dwconf("-C", str(root), "import", "dev", "--force")
+    assert result.exit_code == 0, result.err
+    schema = (root / "solutions/cnt-groups/schema/custom-fields.yaml").read_text()
+    types = (
+        ("{type: enum, values: [none, silver, gold]}", "{type: optionset, values: [100000000,")
+        if described
+        else ("{type: unknown}", "{type: unknown}")
+    )
+    assert f"      CNTLOYALTYTIER: {types[0]}" in schema
+    assert f"      cnt_loyaltytier: {types[1]}" in schema
+    assert "DESCRIPTION" not in schema and "msdyn_groupid" not in schema
+    shutil.rmtree(root / "solutions/groups")  # the imported folder replaces it
+    environment = root / "environments/dev.yaml"
+    assert "cnt-groups: workspace" in environment.read_text()
+    validate = dwconf("-C", str(root), "validate")
+    assert validate.exit_code == 0, validate.out + validate.err
+    assert "DW2001" not in validate.out and "DW2002" not in validate.out
+    plan = dwconf("-C", str(root), "plan", "dev", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.out + plan.err
 
 
 def test_import_is_deterministic_and_refuses_to_overwrite(
