@@ -117,7 +117,7 @@ def _describe(err: Any, path: Path) -> tuple[str, str, str]:
         return "DW1104", f"'{where}': invalid value", f"use one of {expected}"
     if kind == "string_pattern_mismatch":
         return "DW1104", f"'{where}' has an invalid form", message
-    return "DW1104", f"'{where}': {message}", ""
+    return "DW1104", f"'{where}': {message}", str(err.get("ctx", {}).get("hint", ""))
 
 
 def _one_per_value(errors: list[Any], paths: list[Path]) -> list[tuple[Any, Path]]:

@@ -80,6 +80,7 @@ class Project:
     environment: EnvSpec | None = None
     releases: Releases | None = None  # resolved when the environment pins released versions
     broken_maps: frozenset[str] = frozenset()  # names of map files that did not load
+    broken_schemas: frozenset[str] = frozenset()  # schema files that did not load
 
     def maps(self) -> list[MapSpec]:
         return [m for s in self.solutions.values() for m in s.maps]
@@ -226,6 +227,8 @@ class Loader:
                     maps.append(self._map_spec(folder, doc, model))
                 elif isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
                     broken.add(doc.data["name"])
+                elif "name" in doc.partial:  # a syntax error after its name
+                    broken.add(doc.partial["name"])
             solutions[folder] = SolutionSpec(folder, files.solution, solution, tuple(maps), release)
         pins_versions = env is not None and any(
             FOUR_PART.match(str(v)) for v in env.model.solutions.values()
@@ -240,6 +243,12 @@ class Loader:
             environment=env,
             releases=self.releases() if pins_versions else None,
             broken_maps=frozenset(broken),
+            broken_schemas=frozenset(
+                doc.path
+                for files, _ in chosen.values()
+                for doc in files.schemas
+                if self._validate(doc, SchemaFile, None) is None
+            ),
         )
 
     def _map_spec(self, folder: str, doc: Document, model: TableMap) -> MapSpec:

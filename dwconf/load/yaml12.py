@@ -91,6 +91,9 @@ class Document:
     def __init__(self, path: str, data: Any = None, *, text: str | None = None) -> None:
         self.path = path
         self.data = data
+        # a file that does not parse: the top-level `key: value` texts read before the error,
+        # so that other files' references to it (a map's `name`) are known to be broken
+        self.partial: dict[str, str] = {}
         self.templates: list[Path] = []
         self._text = text
         self._where = _Where() if text is None else None
@@ -297,6 +300,27 @@ def _yaml_error(exc: yaml.YAMLError, text: str, display: str) -> Diagnostic:
     return error("DW1003", f"YAML syntax error: {problem}", where, hint)
 
 
+def _top_level_scalars(text: str) -> dict[str, str]:
+    """The plain `key: value` pairs of a document's top-level mapping, up to a syntax error."""
+    found: dict[str, str] = {}
+    depth, key = 0, None
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth, key = depth + 1, (key if depth != 1 else None)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif depth == 1 and isinstance(event, yaml.ScalarEvent) and key is None:
+                key = event.value
+            elif depth == 1 and isinstance(event, yaml.NodeEvent):
+                if isinstance(event, yaml.ScalarEvent) and key is not None:
+                    found.setdefault(key, event.value)
+                key = None
+    except yaml.YAMLError:
+        pass  # what came before the error is all there is
+    return found
+
+
 def fast_data(raw: bytes) -> Any | None:
     """The data `parse` takes from the fast path for these bytes, or None when it does not."""
     if len(raw) > MAX_FILE_BYTES or b"\x00" in raw[:8192]:
@@ -351,6 +375,7 @@ def _parse_careful(text: str, display: str) -> tuple[Document, list[Diagnostic]]
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
+        doc.partial = _top_level_scalars(text)
         return doc, [_yaml_error(exc, text, display)]
     except RecursionError:
         return doc, [

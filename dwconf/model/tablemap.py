@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from dwconf.model.common import FourPartVersion, Scalar, Strict, slug
 
@@ -33,8 +35,38 @@ class Direction(enum.Enum):
 _DIRECTION_ALIASES = {"=": "both", ">": "to_dataverse", "<": "to_finops"}
 
 
+_DIRECTIONS = ("both", "to_dataverse", "to_finops")
+_FORMS = "both (or '='), to_dataverse (or '>'), to_finops (or '<')"
+
+
 def _direction_alias(value: Any) -> Any:
-    return _DIRECTION_ALIASES.get(value, value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    found = _DIRECTION_ALIASES.get(value, value)
+    if found in _DIRECTIONS:
+        return found
+    raise PydanticCustomError(
+        "direction",
+        "{value} is not a direction: use " + _FORMS,
+        {"value": repr(value), "hint": _direction_hint(value)},
+    )
+
+
+def _direction_hint(value: str) -> str:
+    """What was probably meant, and why a bare `>` comes out empty."""
+    if not value.strip():
+        return (
+            "a bare > or | starts a YAML block scalar, which leaves the value empty: "
+            "quote the symbol (direction: '>') or write the word (direction: to_dataverse)"
+        )
+    symbol = value.strip()[0]
+    if symbol in _DIRECTION_ALIASES:
+        meant = _DIRECTION_ALIASES[symbol]
+        return f"did you mean '{symbol}' ({meant})? write symbols quoted: direction: '{symbol}'"
+    close = difflib.get_close_matches(value.strip().lower(), _DIRECTIONS, n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return f"write one of {_FORMS}; quote the symbols: direction: '>'"
 
 
 class Master(enum.Enum):

@@ -50,6 +50,8 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
     names = list(by_name)
     for spec in project.maps():
         allowed = solution_closure(project, spec.solution)
+        # a solution.yaml that did not load hides its depends_on: its own error comes first
+        known = all(project.solutions[f].model is not None for f in allowed)
         for k, name in enumerate(spec.model.depends_on):
             target = by_name.get(name)
             if target is None and name in project.broken_maps:
@@ -62,7 +64,7 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
                     spec.doc.span(("depends_on", k)),
                     f"did you mean '{close[0]}'?" if close else "use the exact name of a map",
                 )
-            elif target.solution not in allowed:
+            elif known and target.solution not in allowed:
                 yield error(
                     "DW2604",
                     f"'{name}' is in solution '{target.solution}', which solution "

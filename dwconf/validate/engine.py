@@ -13,6 +13,10 @@ from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
 from dwconf.validate.context import MapContext
 from dwconf.validate.rules import ENVIRONMENT_RULES, MAP_RULES, PROJECT_RULES
 
+# What a schema file describes: with one that did not load, a field it adds would be reported
+# unknown in every map that uses it. Its own error says what to fix; these wait until it loads.
+NEEDS_EVERY_SCHEMA = frozenset({"DW2001", "DW2002", "DW2003", "DW2004", "DW2503", "DW2504"})
+
 
 @dataclass(frozen=True)
 class Report:
@@ -44,6 +48,8 @@ def check_project(
     if project.environment is not None:
         for env_rule in ENVIRONMENT_RULES:
             found.extend(env_rule(project, project.environment))
+    if project.broken_schemas:
+        found = [d for d in found if d.code not in NEEDS_EVERY_SCHEMA]
     return found
 
 

@@ -16,24 +16,36 @@ def _suggest(name: str, candidates: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
+def _suggest_name(name: str, candidates: list[str]) -> str:
+    """`did you mean 'Customers V3'?` for an entity or table name, compared case-insensitively
+    (the catalog has hundreds of names: the closest one only, and only when it is close)."""
+    by_folded = {c.casefold(): c for c in candidates}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.8)
+    return f"did you mean '{by_folded[close[0]]}'?" if close else ""
+
+
 def unknown_names(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2001/DW2002: every field and column named exists in the catalog."""
     entity, table = ctx.entity, ctx.table
     if entity is None:
+        close = _suggest_name(ctx.map.finops_entity, list(ctx.catalog.entities))
         yield warning(
             "DW2003",
             f"F&O entity '{ctx.map.finops_entity}' is not in the catalog; "
             "its fields are not checked",
             ctx.span("finops_entity"),
-            "check the name, or describe the entity in solutions/<s>/schema/*.yaml",
+            (f"{close}; " if close else "check the name, or ")
+            + "describe the entity in solutions/<s>/schema/*.yaml",
         )
     if table is None:
+        close = _suggest_name(ctx.map.dataverse_table.lower(), list(ctx.catalog.tables))
         yield warning(
             "DW2004",
             f"Dataverse table '{ctx.map.dataverse_table}' is not in the catalog; "
             "its columns are not checked",
             ctx.span("dataverse_table"),
-            "use the entity set name (e.g. accounts), or describe it in solutions/<s>/schema/",
+            (f"{close}; " if close else "use the entity set name (e.g. accounts), or ")
+            + "describe it in solutions/<s>/schema/",
         )
     for i, (f, columns) in enumerate(zip(ctx.map.fields, ctx.columns, strict=True)):
         if entity is not None and f.finops and columns.finops is None:

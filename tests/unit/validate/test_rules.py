@@ -51,3 +51,53 @@ def test_rule_case(case: dict[str, Any], make_repo: Callable[..., Path]) -> None
 
 def test_every_case_file_is_used() -> None:
     assert len(_cases()) >= 60
+
+
+def test_an_unknown_entity_or_table_stays_a_warning_with_a_did_you_mean(
+    make_repo: Callable[..., Path],
+) -> None:
+    map_text = (
+        "name: Customers\nversion: 1.0.0.0\nfinops_entity: Customers V33\n"
+        "dataverse_table: acounts\nintegration_key: [accountnumber]\n"
+        "fields:\n  - {finops: CUSTOMERACCOUNT, dataverse: accountnumber}\n"
+    )
+    far = map_text.replace("Customers V33", "Zebra crossings").replace("acounts", "zz_qq")
+    for text, hints in (
+        (map_text, ("did you mean 'Customers V3'?", "did you mean 'accounts'?")),
+        (far, ("check the name, or describe", "use the entity set name (e.g. accounts)")),
+    ):
+        report = validate(make_repo({MAP_FILE: text}))
+        found = {d.code: d for d in report.diagnostics if d.code in ("DW2003", "DW2004")}
+        assert {d.severity for d in found.values()} == {Severity.WARNING}
+        assert report.errors == 0
+        assert found["DW2003"].hint.startswith(hints[0]), found["DW2003"].hint
+        assert found["DW2004"].hint.startswith(hints[1]), found["DW2004"].hint
+
+
+@pytest.mark.parametrize(
+    ("written", "shown", "hint"),
+    [
+        ("to_dv", "'to_dv'", "did you mean 'to_dataverse'?"),
+        ("'>>'", "'>>'", "did you mean '>' (to_dataverse)? write symbols quoted: direction: '>'"),
+        (">", "''", "a bare > or | starts a YAML block scalar"),
+        ("sideways", "'sideways'", "write one of both (or '='), to_dataverse (or '>')"),
+    ],
+)
+def test_a_bad_direction_shows_the_value_and_the_fix(
+    written: str, shown: str, hint: str, make_repo: Callable[..., Path]
+) -> None:
+    text = (
+        "name: Test customers\nversion: 1.0.0.0\nfinops_entity: Test customers\n"
+        "dataverse_table: tst_customers\nintegration_key: [tst_account]\nfields:\n"
+        "  - finops: ACCOUNT\n    dataverse: tst_account\n"
+        f"    direction: {written}\n"
+        "  - {finops: NAME, dataverse: tst_name}\n"
+    )
+    report = validate(make_repo({"solutions/base/schema/test.yaml": SCHEMA, MAP_FILE: text}))
+    (found,) = [d for d in report.diagnostics if d.code == "DW1104"]
+    assert (found.span.line, found.span.column) == (9, 16)
+    assert found.message == (
+        f"'fields.0.direction': {shown} is not a direction: "
+        "use both (or '='), to_dataverse (or '>'), to_finops (or '<')"
+    )
+    assert found.hint.startswith(hint), found.hint
