@@ -1,8 +1,9 @@
 """`dwconf doctor`: the troubleshooting guides as checks against a live environment.
 
 `diagnose` runs every registered check (`checks.CHECKS`) over one read of the environment
-(`Context`) and returns a `Report`: per check a status (pass, warn, fail), the evidence and the
-fix. It never writes. Exit codes: 0 all pass, 1 any fail, 2 warnings only.
+(`Context`) and returns a `Report`: per check a status (pass, skip when it could not decide,
+warn, fail), the evidence and the fix. It never writes. Exit codes: 0 no warning or failure
+(skips are not findings), 1 any fail, 2 warnings only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dwconf.errors import DwconfError
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.model import Solution
 
-EXIT_CODES = {Status.PASS: 0, Status.FAIL: 1, Status.WARN: 2}
+EXIT_CODES = {Status.PASS: 0, Status.SKIP: 0, Status.FAIL: 1, Status.WARN: 2}
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ class Report:
 
     @property
     def status(self) -> Status:
-        return max(
-            (i.finding.status for i in self.items), key=lambda s: s.rank, default=Status.PASS
-        )
+        """The worst finding; `pass` when there is none (a skip is not one)."""
+        found = [i.finding.status for i in self.items if i.finding.status.finding]
+        return max(found, key=lambda s: s.rank, default=Status.PASS)
 
     @property
     def exit_code(self) -> int:

@@ -15,13 +15,20 @@ GIB = 1024 * 1024 * 1024
 
 
 class Status(enum.Enum):
+    """`skip`: the check could not decide (nothing to compare with); not a finding."""
+
     PASS = "pass"
+    SKIP = "skip"
     WARN = "warn"
     FAIL = "fail"
 
     @property
     def rank(self) -> int:
-        return (Status.PASS, Status.WARN, Status.FAIL).index(self)
+        return (Status.PASS, Status.SKIP, Status.WARN, Status.FAIL).index(self)
+
+    @property
+    def finding(self) -> bool:
+        return self in (Status.WARN, Status.FAIL)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,11 @@ class Finding:
 
 def passed(summary: str, evidence: str = "") -> Finding:
     return Finding(Status.PASS, summary, evidence)
+
+
+def skipped(summary: str, evidence: str) -> Finding:
+    """The check could not decide: `evidence` says what it lacked."""
+    return Finding(Status.SKIP, summary, evidence)
 
 
 def warned(summary: str, evidence: str, fix: str) -> Finding:

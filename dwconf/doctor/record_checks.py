@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from dwconf.doctor.model import Context, Finding, passed, warned
+from dwconf.doctor.model import Context, Finding, passed, skipped, warned
 from dwconf.live import DeploymentRecord, LiveMap, RunState
 from dwconf.plan.diff import compared
 from dwconf.plan.drift import find_drift
@@ -78,7 +78,7 @@ def alert_restart(ctx: Context) -> list[Finding]:
     records = _succeeded(ctx)
     if not records:
         return [
-            passed(
+            skipped(
                 "Can't tell when the alert settings changed",
                 "no deployment record to compare with, and the environment doesn't record when "
                 "alert settings change",
@@ -99,7 +99,7 @@ def alert_restart(ctx: Context) -> list[Finding]:
     record, earliest = _changed_by(records)
     if earliest is None:
         return [
-            passed(
+            skipped(
                 "Can't tell whether maps started before the alert settings",
                 f"the settings came with dwconf's first apply here (deployment record "
                 f"{record.id}), with the maps it started",
@@ -127,7 +127,7 @@ def _managed(desired: Mapping[str, Any]) -> set[str]:
 def deployment_drift(ctx: Context) -> list[Finding]:
     records = _succeeded(ctx)
     if not records:
-        return [passed("No deployment record to compare with", "dwconf has not applied here")]
+        return [skipped("No deployment record to compare with", "dwconf has not applied here")]
     record = records[-1]
     live = live_objects(ctx.state, _managed(record.desired))
     changes = find_drift(record.desired, live)

@@ -7,7 +7,7 @@ import json
 from dwconf.doctor import Report, Status
 from dwconf.redact import redact
 
-_MARK = {Status.PASS: "pass", Status.WARN: "WARN", Status.FAIL: "FAIL"}
+_MARK = {Status.PASS: "pass", Status.SKIP: "skip", Status.WARN: "WARN", Status.FAIL: "FAIL"}
 
 
 def text(report: Report) -> str:
@@ -22,14 +22,22 @@ def text(report: Report) -> str:
             lines.append(f"{pad}evidence: {finding.evidence}")
         if finding.fix:
             lines.append(f"{pad}fix: {finding.fix}")
-    checks = len({i.check.id for i in report.items})
-    findings = len(report.items)
-    lines += [
-        "",
-        f"{checks} checks, {findings} findings: {report.count(Status.PASS)} passed, "
-        f"{report.count(Status.WARN)} warning(s), {report.count(Status.FAIL)} failed",
-    ]
+    lines += ["", _summary(report)]
     return redact("\n".join(lines) + "\n")
+
+
+def _summary(report: Report) -> str:
+    """`13 checks, 1 finding: 10 passed, 2 skipped (could not decide), 0 warnings, 1 failed`:
+    a finding is a warning or a failure; a check that could not decide is skipped, not one."""
+    checks = len({i.check.id for i in report.items})
+    results = len(report.items)
+    findings = report.count(Status.WARN) + report.count(Status.FAIL)
+    head = f"{checks} checks" + (f" ({results} results)" if results != checks else "")
+    return (
+        f"{head}, {findings} finding(s): {report.count(Status.PASS)} passed, "
+        f"{report.count(Status.SKIP)} skipped (could not decide), "
+        f"{report.count(Status.WARN)} warning(s), {report.count(Status.FAIL)} failed"
+    )
 
 
 def as_json(report: Report) -> str:

@@ -23,6 +23,8 @@ def test_all_pass_exits_0(deployed: Environment, context: MakeContext) -> None:
     report = diagnose(context(deployed))
     assert [i.check.id for i in report.items] == [c.id for c in CHECKS]
     assert report.status is Status.PASS and report.exit_code == 0
+    # without a deployment record two checks can't decide: skipped, not findings
+    assert report.count(Status.SKIP) == 2 and report.count(Status.PASS) == 11
 
 
 def test_warnings_only_exit_2(deployed: Environment, context: MakeContext) -> None:
@@ -61,14 +63,17 @@ def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
     assert "pass  core-solution         The dual-write core solution was found" in lines
     assert "FAIL  legal-entities        DWDVEV1003 Legal entity DEMF is not linked" in lines
     assert "                            evidence: dev configures DEMF; the link has USMF" in lines
-    assert lines[-1] == "13 checks, 13 findings: 12 passed, 0 warning(s), 1 failed"
+    assert lines[-1] == (
+        "13 checks, 1 finding(s): 10 passed, 2 skipped (could not decide), 0 warning(s), 1 failed"
+    )
+    assert "skip  deployment-drift      No deployment record to compare with" in lines
 
 
 def test_json_rendering(deployed: Environment, context: MakeContext) -> None:
     document = json.loads(render.as_json(diagnose(context(deployed))))
     assert document["format_version"] == "1.0"
     assert (document["environment"], document["status"]) == ("dev", "pass")
-    assert document["summary"] == {"pass": 13, "warn": 0, "fail": 0}
+    assert document["summary"] == {"pass": 11, "skip": 2, "warn": 0, "fail": 0}
     assert set(document["checks"][0]) == {
         "check",
         "code",
