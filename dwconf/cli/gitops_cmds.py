@@ -73,6 +73,7 @@ def _show_release(done: Released) -> None:
 @click.option(
     "--no-gate", is_flag=True, help="Skip the check that SRC ran the versions successfully."
 )
+@click.option("--show-plan", is_flag=True, help="Print DST's whole plan, not only its summary.")
 @click.pass_context
 def promote_command(
     ctx: click.Context,
@@ -82,19 +83,21 @@ def promote_command(
     branch: str | None,
     dry_run: bool,
     no_gate: bool,
+    show_plan: bool,
 ) -> None:
     """Pin DST to the released versions SRC runs, on a new branch, in one commit.
 
     The gate lets through only versions that SRC's deployment records show as applied
     successfully and that SRC still runs. DST's stage must come after SRC's. DST's file keeps
-    its comments and formatting. Then the plan for DST is shown (read-only). Exit 4 when the
-    gate or the stage order refuses.
+    its comments and formatting. Then DST's plan is summed up in a line (read-only; the whole
+    plan with --show-plan, or `dwconf plan DST` later), and the command that pushes the branch
+    comes last. Exit 4 when the gate or the stage order refuses.
 
     \b
     Examples:
       dwconf promote dev test
       dwconf promote test prod --dry-run
-      dwconf promote dev test --solution contoso-customer-maps
+      dwconf promote dev test --solution contoso-customer-maps --show-plan
       git push -u origin HEAD && gh pr create --fill      # then review and merge
     """
 
@@ -110,7 +113,8 @@ def promote_command(
         )
         _show_promotion(done, dry_run)
         if done.desired is not None:
-            _show_plan(ctx.obj, done.desired)
+            _show_plan(ctx.obj, done.desired, show_plan)
+        _show_next(done, dry_run)
         return 0
 
     ctx.exit(boundary.run(body))
@@ -136,11 +140,11 @@ def _show_promotion(done: Promotion, dry_run: bool) -> None:
         return
     assert done.branch and done.commit
     _say(f"Committed {done.commit[:7]} on the new branch {done.branch} (now checked out).")
-    _say(f"Push it and open a pull request:  git push -u origin {done.branch}")
-    _say("                                   gh pr create --fill")
 
 
-def _show_plan(root: Path, want: Desired) -> None:
+def _show_plan(root: Path, want: Desired, whole: bool) -> None:
+    """DST's plan in one line (its summary), or whole; never the last thing printed."""
+    name = want.env.name
     try:
         reader = open_reader(root, want.env.model)
         try:
@@ -148,10 +152,25 @@ def _show_plan(root: Path, want: Desired) -> None:
         finally:
             reader.close()
     except DwconfError as exc:
-        _say(f"\n{want.env.name} is not reachable from here ({exc.message}); plan it in CI.")
+        _say(f"\n{name} is not reachable from here ({exc.message}); plan it in CI.")
         return
     _say("")
-    console.report(render.text(plan).rstrip("\n"))
+    if whole:
+        console.report(render.text(plan).rstrip("\n"))
+        return
+    _say(f"{name}: {render.summary_line(plan)}")
+    if plan.has_changes:
+        _say(f"  The whole plan: dwconf plan {name} (or promote with --show-plan).")
+
+
+def _show_next(done: Promotion, dry_run: bool) -> None:
+    """What to do next, always last: the push command must not scroll away."""
+    if dry_run or not done.changes or not done.branch:
+        return
+    _say("")
+    _say("Push it and open a pull request:")
+    _say(f"  git push -u origin {done.branch}")
+    _say("  gh pr create --fill")
 
 
 @click.command("diff")

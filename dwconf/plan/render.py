@@ -113,7 +113,7 @@ def change_head(change: Change) -> str:
     )
 
 
-def _summary_line(plan: Plan) -> str:
+def summary_line(plan: Plan) -> str:
     counts = plan.summary()
     parts = ", ".join(f"{n} to {w}" for w, n in counts.items())
     cats = ", ".join(f"{n} {c}" for c, n in plan.categories().items() if n)
@@ -135,7 +135,7 @@ def text(plan: Plan) -> str:
         lines += ["", "Steps:"]
         for i, step in enumerate(plan.steps, 1):
             lines.append(f"  {i:>3}. {step.operation} {step.address}")
-    lines += ["", _summary_line(plan)]
+    lines += ["", summary_line(plan)]
     return redact("\n".join(lines) + "\n")
 
 
@@ -180,7 +180,7 @@ def markdown(plan: Plan) -> str:
     if not plan.has_changes:
         lines.append("No changes.")
     else:
-        lines.append(_summary_line(plan))
+        lines.append(summary_line(plan))
         lines += ["", "| change | address | effect |", "|---|---|---|"]
         for change in plan.changes:
             cell = badge(change.category, change.reason).replace("|", "\\|")

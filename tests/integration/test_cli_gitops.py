@@ -291,8 +291,26 @@ def test_promote_opens_a_branch_with_one_commit_of_the_pins(repo: Repo, run: Cli
     assert made.message.startswith("Promote dev to test\n\n- base: 1.0.0.0 -> 1.1.0.0\n")
     assert "Gate: dev runs these versions (deployment record" in made.message
     assert f"new branch {branch}" in result.out
-    assert "dwconf plan for test" in result.out and "+ map.test-customers" in result.out
     assert not repo.git.is_dirty(untracked_files=True)
+    # short: the plan in one line, and the push command last, where it can't scroll away
+    lines = result.out.splitlines()
+    assert len(lines) < 15, result.out
+    assert "test: Plan: 3 to create, 1 to update, 0 to replace, 0 to delete." in result.out
+    assert "The whole plan: dwconf plan test (or promote with --show-plan)." in result.out
+    assert lines[-3:] == [
+        "Push it and open a pull request:",
+        f"  git push -u origin {branch}",
+        "  gh pr create --fill",
+    ]
+
+
+def test_promote_shows_the_whole_plan_when_asked(repo: Repo, run: Cli) -> None:
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    result = run("promote", "dev", "test", "--show-plan")
+    assert result.exit_code == 0, result.err
+    assert "dwconf plan for test" in result.out and "+ map.test-customers" in result.out
+    assert result.out.splitlines()[-1] == "  gh pr create --fill"
 
 
 def test_promote_changes_only_what_differs(repo: Repo, run: Cli) -> None:
