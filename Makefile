@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 
 demo: setup
 	$(BIN)/dwconf validate
+	@echo "make demo starts the local dev environment over: dwconf env reset dev deletes"
+	@echo ".dwconf/dev.sqlite with dev's maps, link settings and deployment records."
 	$(BIN)/dwconf env reset dev --yes
 	$(BIN)/dwconf plan dev
 	$(BIN)/dwconf apply dev --auto-approve

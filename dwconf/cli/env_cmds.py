@@ -206,10 +206,26 @@ def _confirm(name: str, path: Path, yes: bool) -> None:
         raise DwconfError(f"reset of '{name}' cancelled; nothing was changed")
 
 
+def _records(root: Path, env: Environment) -> str:
+    """How many deployment records the reset deletes, in words."""
+    if not providers.local_state_path(root, env).exists():
+        return "no deployment records"
+    try:
+        with closing(providers.open_reader(root, env)) as reader:
+            return f"{len(reader.records())} deployment record(s)"
+    except DwconfError:  # a damaged file is what a reset is for: say so and go on
+        return "deployment records that could not be read"
+
+
 def reset_environment(*, root: Path, name: str, yes: bool) -> int:
     env = _environment(root, name)
     _confirm(name, providers.local_state_path(root, env), yes)
+    deleted = _records(root, env)
     state = providers.reset_local(root, env)
+    console.out.print(
+        f"{name}: deleted the local environment with its maps, link settings and {deleted}",
+        markup=False,
+    )
     console.out.print(
         f"{name}: fresh environment, {len(state.solutions)} solution(s), "
         f"{len(state.maps)} map(s); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -147,7 +148,10 @@ def test_reset_with_yes_gives_a_fresh_environment(repo: Path, dwconf: Cli, tmp_p
     result = dwconf("-C", str(repo), "env", "reset", "dev", "--yes")
     assert result.exit_code == 0, result.err
     seed = seed_fingerprint(tmp_path)
-    assert result.out == f"dev: fresh environment, 21 solution(s), 0 map(s); fingerprint {seed}\n"
+    assert result.out == (
+        "dev: deleted the local environment with its maps, link settings and 1 deployment "
+        f"record(s)\ndev: fresh environment, 21 solution(s), 0 map(s); fingerprint {seed}\n"
+    )
     shown = json.loads(dwconf("-C", str(repo), "env", "show", "dev", "--format", "json").out)
     assert (shown["fingerprint"], shown["maps"], shown["records"]) == (seed, [], 0)
 
@@ -258,3 +262,13 @@ def test_list_names_an_environment_file_that_does_not_load(make_repo: Repo, dwco
     assert result.exit_code == 1
     assert [e["name"] for e in json.loads(result.out)["environments"]] == ["dev"]
     assert "environments/qa.yaml" in result.err and "dwconf validate" in result.err
+
+
+def test_make_demo_says_that_it_resets_dev_before_it_does() -> None:
+    root = Path(__file__).resolve().parents[2]
+    shown = subprocess.run(
+        ["make", "-n", "demo"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    reset = next(i for i, line in enumerate(shown) if "dwconf env reset dev --yes" in line)
+    said = " ".join(shown[:reset])
+    assert "starts the local dev environment over" in said and "deployment records" in said
