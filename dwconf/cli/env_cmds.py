@@ -11,6 +11,7 @@ import click
 
 from dwconf import providers
 from dwconf.cli import boundary, console
+from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.live import AlertSetting, LiveMap, LiveState

@@ -51,7 +51,7 @@ def map_dependencies(project: Project) -> Iterator[Diagnostic]:
     for spec in project.maps():
         allowed = solution_closure(project, spec.solution)
         # a solution.yaml that did not load hides its depends_on: its own error comes first
-        known = all(project.solutions[f].model is not None for f in allowed)
+        known = all(project.solutions[f].model for f in allowed & set(project.solutions))
         for k, name in enumerate(spec.model.depends_on):
             target = by_name.get(name)
             if target is None and name in project.broken_maps:

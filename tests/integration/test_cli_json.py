@@ -28,6 +28,8 @@ COMMANDS = {
     "env list": ["env", "list", "--format", "json"],
     "doctor": ["doctor", "dev", "--format", "json"],
     "diff": ["diff", "HEAD", "--format", "json"],
+    "apply": ["apply", "dev", "--auto-approve", "--format", "json"],
+    "compare": ["compare", "dev", "dev", "--format", "json"],
 }
 
 
@@ -59,4 +61,5 @@ def test_every_json_output_starts_with_the_format_version(
 def test_docs_json_describes_every_command() -> None:
     text = (ROOT / "docs/json.md").read_text(encoding="utf-8")
     for name, args in COMMANDS.items():
-        assert f"## `dwconf {' '.join(a for a in args if a not in ('dev', 'HEAD'))}`" in text, name
+        shown = " ".join(a for a in args if a not in ("dev", "HEAD", "--auto-approve"))
+        assert f"## `dwconf {shown}`" in text, name
