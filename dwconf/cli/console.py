@@ -33,6 +33,7 @@ def plain(text: str = "") -> None:
 
 # A rendered plan, diff or drift report: lines by their symbol, categories where they are named.
 _LINES = (
+    (re.compile(r"(?m)^ *! .*$"), "bold red"),  # what apply would refuse
     (re.compile(r"(?m)^ *-/\+ .*$"), "magenta"),
     (re.compile(r"(?m)^ *\+ .*$"), "green"),
     (re.compile(r"(?m)^ *- .*$"), "red"),

@@ -58,7 +58,8 @@ def groups(envs: list[EnvChanges]) -> list[list[EnvChanges]]:
     """Environments with the same changes together, in the order the first of each comes."""
     found: dict[str, list[EnvChanges]] = {}
     for env in envs:
-        key = json.dumps([c.as_dict() for c in env.changes], sort_keys=True, default=str)
+        shown = [[c.as_dict() for c in env.changes], bool(env.blocked_by)]
+        key = json.dumps(shown, sort_keys=True, default=str)
         found.setdefault(key, []).append(env)
     return list(found.values())
 
@@ -99,6 +100,11 @@ def _text_group(group: list[EnvChanges]) -> list[str]:
     for change in first.changes:
         lines.append(f"  {render.change_head(change)}")
         lines.extend(f"        {line}" for line in render.change_body(change))
+    for env in group:
+        if env.blocked_by:
+            lines.append(f"  Apply would refuse this in {env.environment}:")
+        for block in env.blocked_by:
+            lines += [f"  ! {block.address}: {block.reason}", f"      fix: {block.hint}"]
     return lines
 
 
@@ -139,12 +145,35 @@ def markdown(found: SemanticDiff) -> str:
         for env in _errors(group):
             note = f"{env.environment}: {env.errors} configuration error(s)"
             lines += [f"> ⚠️ {note}; run `dwconf validate`.", ""]
+        lines += _blocked(group)
         for change in group[0].changes:
             lines.extend(_markdown_change(change))
         lines = _trimmed(lines)
     if found.affected:
         lines += ["", f"<sub>{render.LEGEND}</sub>"]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+def _blocked(group: list[EnvChanges]) -> list[str]:
+    """What apply would refuse in these environments, and how a reviewer allows it."""
+    lines = []
+    for env in group:
+        if not env.blocked_by:
+            continue
+        lines += [
+            f"> ⛔ **Apply would refuse this in {env.environment}**: it sets "
+            "`protect.prevent_destroy`. To allow it, after review: the pull-request label "
+            f"`dwconf:allow-destroy`, or `dwconf plan {env.environment} --allow-destroy` "
+            "(recorded in the plan).",
+            "",
+            "| address | reason | how to fix |",
+            "|---|---|---|",
+        ]
+        for block in env.blocked_by:
+            cells = [f"`{block.address}`", block.reason, block.hint]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return lines
 
 
 def _trimmed(lines: list[str]) -> list[str]:
@@ -187,6 +216,7 @@ def _env_dict(env: EnvChanges) -> dict[str, Any]:
         "errors": env.errors,
         "summary": env.summary(),
         "changes": [c.as_dict() for c in env.changes],
+        "blocked_by": [b.as_dict() for b in env.blocked_by],
     }
 
 

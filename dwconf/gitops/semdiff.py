@@ -17,6 +17,7 @@ from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, UnknownEnvironmentError
 from dwconf.git import Repository
 from dwconf.load.project import Loader
+from dwconf.plan import blocks
 from dwconf.plan.actions import Category, worst
 from dwconf.plan.diff import Change, diff
 from dwconf.validate.engine import check_project
@@ -40,6 +41,7 @@ class EnvChanges:
     status: str  # changed | unchanged | added | removed | unreadable (its file has errors)
     changes: tuple[Change, ...]
     errors: int = 0  # configuration errors at the head side
+    blocked_by: tuple[blocks.Block, ...] = ()  # what apply would refuse (protect.prevent_destroy)
 
     @property
     def category(self) -> Category | None:
@@ -72,6 +74,7 @@ class _Rendered:
     objects: dict[str, Object]
     initial_sync: bool
     errors: int
+    prevent_destroy: bool
 
 
 def semantic_diff(
@@ -147,7 +150,12 @@ def _render(loader: Loader, name: str) -> _Rendered | None:
     found = check_project(project) + loader.diagnostics
     errors = len({d for d in found if d.severity is Severity.ERROR})
     state = build(project)
-    return _Rendered(state.objects, env.model.maps.initial_sync == "run", errors)
+    return _Rendered(
+        state.objects,
+        env.model.maps.initial_sync == "run",
+        errors,
+        env.model.protect.prevent_destroy,
+    )
 
 
 def _environment(name: str, old: _Rendered | None, new: _Rendered | None) -> EnvChanges:
@@ -162,4 +170,6 @@ def _environment(name: str, old: _Rendered | None, new: _Rendered | None) -> Env
         status = "removed"
     else:
         status = "changed" if changes else "unchanged"
-    return EnvChanges(name, status, changes, new.errors if new else 0)
+    protected = bool(new and new.prevent_destroy)
+    refused = tuple(blocks.protections(name, changes, protected, ()))
+    return EnvChanges(name, status, changes, new.errors if new else 0, refused)

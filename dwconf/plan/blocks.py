@@ -80,7 +80,7 @@ def find(
     found = [
         *_requirements(changes, desired, state),
         *_dependencies(changes, desired, state),
-        *_protections(environment, changes, prevent_destroy, allowances),
+        *protections(environment, changes, prevent_destroy, allowances),
         *_lock(environment, state.lock, now or datetime.now(UTC)),
     ]
     return tuple(sorted(found, key=lambda b: (b.address, b.kind.value, b.reason)))
@@ -139,7 +139,7 @@ def _will_run(name: str, wanted: Mapping[str, Object], state: LiveState) -> bool
     return live is not None and live.state in (RunState.RUNNING, RunState.INITIALIZING)
 
 
-def _protections(
+def protections(
     environment: str,
     changes: tuple[Change, ...],
     prevent_destroy: bool,

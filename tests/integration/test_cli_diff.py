@@ -76,3 +76,24 @@ def test_an_environment_file_that_does_not_load_is_not_a_removal(
     assert result.exit_code == 1
     prod = next(e for e in json.loads(result.out)["environments"] if e["environment"] == "prod")
     assert prod["status"] == "unreadable" and prod["changes"] == [] and prod["errors"] == 1
+
+
+def test_a_destructive_change_where_prevent_destroy_is_set_says_it_is_blocked(
+    tmp_path: Path, dwconf: Cli
+) -> None:
+    repo = _everywhere(tmp_path)
+    repo.write("environments/prod.yaml", PROD + "protect:\n  prevent_destroy: true\n")
+    repo.commit("prod prevents destructive changes")
+    tst_kind = '  - {dataverse: tst_kind, direction: to_dataverse, default: "{{ vars.code }}"}\n'
+    repo.edit("solutions/base/maps/customers.yaml", tst_kind, "")  # a field removed
+    data = json.loads(dwconf("-C", str(repo.root), "diff", "HEAD", "--format", "json").out)
+    blocked = {e["environment"]: e["blocked_by"] for e in data["environments"]}
+    assert blocked["dev"] == [] and blocked["test"] == []
+    (block,) = blocked["prod"]
+    assert block["address"] == "map.test-customers" and block["kind"] == "protection"
+    assert "--allow-destroy" in block["hint"]
+    out = dwconf("-C", str(repo.root), "diff", "HEAD", "--format", "markdown").out
+    assert "#### dev, test" in out and "#### prod" in out
+    assert "> ⛔ **Apply would refuse this in prod**" in out and "`dwconf:allow-destroy`" in out
+    text = dwconf("-C", str(repo.root), "diff", "HEAD").out
+    assert "Apply would refuse this in prod:" in text and "  ! map.test-customers:" in text

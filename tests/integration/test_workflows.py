@@ -262,6 +262,18 @@ def test_a_valid_change_is_diffed_and_planned_for_every_environment(tmp_path: Pa
     assert (repo / "review/plans/dev.dwplan").exists()
 
 
+def test_the_allow_destroy_label_is_recorded_in_the_plans(tmp_path: Path) -> None:
+    repo = _pull_request(tmp_path, broken=False)  # narrows a direction: destructive
+    script = _step("pull-request.yml", "review", "Validate, diff and plan")["run"]
+    done = _run(script, repo, BASE_REF="main", PLAN_ENVIRONMENTS="dev", ALLOW_DESTROY="true")
+    assert done.returncode == 0, done.stderr
+    review = (repo / "review/review.md").read_text(encoding="utf-8")
+    assert "> **dwconf:allow-destroy**: the plans below allow destructive changes" in review
+    assert "**This plan allows** destructive changes" in review
+    saved = json.loads((repo / "review/plans/dev.dwplan").read_text(encoding="utf-8"))
+    assert saved["allowances"] == ["destroy"]
+
+
 def _comment(tmp_path: Path, review: str | None) -> str:
     script = _step(
         "pull-request.yml", "comment", "The comment, cut to GitHub's limit and saying so"
