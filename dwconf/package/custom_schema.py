@@ -58,39 +58,54 @@ def _spec(column: Column | None) -> Flow:
     return Flow(spec)
 
 
-def _entity(found: _Found, model: TableMap, known: Catalog) -> dict[str, Any] | None:
-    """Where the custom fields of `model`'s entity go; None when it can't be described."""
-    name = model.finops_entity
-    if name in found.entities:
-        return found.entities[name]
-    if catalog_module.standard().entity(name) is None:
-        described = known.entity(name)
-        if described is None:
-            found.notes.append(
-                f"F&O entity '{name}' is not in the catalog: describe it in a schema file"
-            )
+def _place(
+    into: dict[str, dict[str, Any]],
+    name: str,
+    *,
+    standard: bool,
+    described: dict[str, Any] | None,
+    what: str,
+    notes: list[str],
+) -> dict[str, Any] | None:
+    """Where the custom fields of entity (or table) `name` go: a standard one needs only its
+    new fields; another one its attributes as `described` (None: it can't be described)."""
+    if name not in into:
+        if standard:
+            into[name] = {}
+        elif described is None:
+            notes.append(f"{what} '{name}' is not in the catalog: {_DESCRIBE}")
             return None
-        found.entities[name] = {"company": described.company, "fields": {}}
-    else:
-        found.entities[name] = {"fields": {}}
-    return found.entities[name]
+        else:
+            into[name] = dict(described)
+    return into[name]
+
+
+def _entity(found: _Found, model: TableMap, known: Catalog) -> dict[str, Any] | None:
+    name = model.finops_entity
+    described = known.entity(name)
+    held = _place(
+        found.entities,
+        name,
+        standard=catalog_module.standard().entity(name) is not None,
+        described={"company": described.company} if described else None,
+        what="F&O entity",
+        notes=found.notes,
+    )
+    return None if held is None else held.setdefault("fields", {})
 
 
 def _table(found: _Found, model: TableMap, known: Catalog) -> dict[str, Any] | None:
     name = model.dataverse_table.lower()
-    if name in found.tables:
-        return found.tables[name]
-    if catalog_module.standard().table(name) is None:
-        described = known.table(name)
-        if described is None:
-            found.notes.append(
-                f"Dataverse table '{name}' is not in the catalog: describe it in a schema file"
-            )
-            return None
-        found.tables[name] = _table_attributes(described)
-    else:
-        found.tables[name] = {"columns": {}}
-    return found.tables[name]
+    described = known.table(name)
+    held = _place(
+        found.tables,
+        name,
+        standard=catalog_module.standard().table(name) is not None,
+        described=_table_attributes(described) if described else None,
+        what="Dataverse table",
+        notes=found.notes,
+    )
+    return None if held is None else held.setdefault("columns", {})
 
 
 def _table_attributes(table: Table) -> dict[str, Any]:
@@ -102,7 +117,7 @@ def _table_attributes(table: Table) -> dict[str, Any]:
     attributes["versionnumber"] = table.versionnumber
     if table.alternate_keys:
         attributes["alternate_keys"] = Flow([list(k) for k in table.alternate_keys])
-    return {**attributes, "columns": {}}
+    return attributes
 
 
 def _standard_field(entity: Entity | None, name: str) -> bool:
@@ -139,16 +154,16 @@ def _add_map(found: _Found, model: TableMap, known: Catalog) -> None:
     finops, dataverse = _names(model)
     for name in finops:
         if not _standard_field(std_entity, name):
-            entity = _entity(found, model, known)
-            if entity is not None:
+            fields = _entity(found, model, known)
+            if fields is not None:
                 column = have_entity.field(name) if have_entity else None
-                entity["fields"][name.upper()] = _spec(column)
+                fields[name.upper()] = _spec(column)
     for root in dataverse:
         if not _standard_column(std_table, root):
-            table = _table(found, model, known)
-            if table is not None:
+            columns = _table(found, model, known)
+            if columns is not None:
                 column = have_table.column(root) if have_table else None
-                table["columns"][root] = _spec(column)
+                columns[root] = _spec(column)
 
 
 def _sorted(items: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -167,8 +182,8 @@ def custom_schema(
     for model in maps:
         _add_map(found, model, known)
     data: dict[str, Any] = {}
-    entities = {n: e for n, e in found.entities.items() if e["fields"]}
-    tables = {n: t for n, t in found.tables.items() if t["columns"]}
+    entities = {n: e for n, e in found.entities.items() if e.get("fields")}
+    tables = {n: t for n, t in found.tables.items() if t.get("columns")}
     if entities:
         data["finops_entities"] = _sorted(entities, "fields")
     if tables:

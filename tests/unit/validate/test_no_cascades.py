@@ -7,20 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dwconf.validate.engine import validate
+from tests.golden.scenarios import CURRENCIES
 from tests.unit.validate.test_rules import SCHEMA
 
 Repo = Callable[..., Path]
 
-CURRENCIES = """\
-name: Test currencies
-version: 1.0.0.0
-finops_entity: Test currencies
-dataverse_table: tst_currencies
-integration_key: [tst_code]
-fields:
-  - {finops: CODE, dataverse: tst_code, direction: both}
-  - {finops: NAME, dataverse: tst_name, direction: both}
-"""
 CUSTOMERS = """\
 name: Test customers
 version: 1.0.0.0
