@@ -130,14 +130,21 @@ def _one_way_presence(ctx: MapContext, i: int, f: FieldMapping) -> Iterator[Diag
 
 
 def duplicates(ctx: MapContext) -> Iterator[Diagnostic]:
-    """DW2106/DW2107: one F&O field in two two-way fields; a destination written twice.
+    """DW2106/DW2107: one F&O field in two-way fields fed by two plain columns; a destination
+    written twice.
 
-    A field may be a source twice when at most one of its uses is two-way (the standard
-    Warehouses template maps WAREHOUSEID both ways and one way); what must not happen is two
-    fields writing the same destination.
+    A field may be a source twice: the standard Warehouses template maps WAREHOUSEID both ways
+    and one way, and the service's own Fiscal calendar period, Fiscal calendar year and (older)
+    CDS sales order lines templates map one F&O field two-way to two columns. So DIPV1023 is
+    not applied to F&O fields in several two-way fields: where at least one of them goes
+    through a lookup (the lookup and the column name the same record, as in the Fiscal calendar
+    templates) nothing is said, and where all are plain columns a warning says that Dataverse
+    then writes the field from two columns (docs/diagnostics.md). Two one-way fields writing
+    one destination, or a one-way and a two-way one, stay errors (DIPV1026).
     """
     written_dv: dict[str, int] = {}
     written_fo: dict[str, int] = {}
+    two_way: dict[str, list[int]] = {}
     pairs: set[tuple[str, str]] = set()
     fields = ctx.map.fields
     for i, f in enumerate(fields):
@@ -150,23 +157,39 @@ def duplicates(ctx: MapContext) -> Iterator[Diagnostic]:
         if dv and f.direction.writes_dataverse:
             first = written_dv.setdefault(dv, i)
             if first != i:
-                yield _twice(ctx, first, i, dv, side="dataverse", code="DW2107")
+                yield _twice(ctx, first, i, dv, side="dataverse")
+        if fo and f.direction is Direction.BOTH:
+            two_way.setdefault(fo, []).append(i)
         if fo and f.direction.writes_finops:
             first = written_fo.setdefault(fo, i)
-            if first != i:
-                both = fields[first].direction is f.direction is Direction.BOTH
-                code = "DW2106" if both else "DW2107"
-                yield _twice(ctx, first, i, fo, side="finops", code=code)
+            both = fields[first].direction is f.direction is Direction.BOTH
+            if first != i and not both:
+                yield _twice(ctx, first, i, fo, side="finops")
+    for fo, uses in two_way.items():
+        plain = all("." not in (fields[i].dataverse or "") for i in uses)
+        if len(uses) > 1 and plain:
+            yield _two_columns(ctx, uses, fo)
 
 
-def _twice(ctx: MapContext, first: int, i: int, name: str, *, side: str, code: str) -> Diagnostic:
+def _two_columns(ctx: MapContext, uses: list[int], name: str) -> Diagnostic:
+    first_span = ctx.field_span(uses[0], "finops")
+    columns = ", ".join(f"'{ctx.map.fields[i].dataverse}'" for i in uses)
+    return warning(
+        "DW2106",
+        f"'{name}' is two-way with {len(uses)} plain columns ({columns}; first at line "
+        f"{first_span.line}), so each of them writes it from Dataverse "
+        "(DIPV1023 in the Dual-write workspace)",
+        ctx.field_span(uses[1], "finops"),
+        "make all but one of them one-way (to_dataverse), unless the columns always agree",
+    )
+
+
+def _twice(ctx: MapContext, first: int, i: int, name: str, *, side: str) -> Diagnostic:
     first_span = ctx.field_span(first, side)
-    what = "destination" if code == "DW2107" else "source of two two-way fields"
-    dipv = "DIPV1026" if code == "DW2107" else "DIPV1023"
     return error(
-        code,
-        f"'{name}' is used twice as {what} (first at line {first_span.line}; "
-        f"{dipv} in the Dual-write workspace)",
+        "DW2107",
+        f"'{name}' is used twice as destination (first at line {first_span.line}; "
+        "DIPV1026 in the Dual-write workspace)",
         ctx.field_span(i, side),
         "keep one field mapping for it",
     )
