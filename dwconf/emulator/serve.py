@@ -2,8 +2,9 @@
 URLs, stops cleanly on SIGINT and SIGTERM) or in a background thread for tests (`running`).
 
 The socket is bound before uvicorn starts, so port 0 gives a free port that is known up front.
-With TLS, a throw-away CA made with trustme signs the server certificate; clients trust the CA
-file the emulator writes (their `verify` setting), never by turning verification off.
+With TLS, a CA made with trustme (kept in the data folder, so a restart on the same `--data`
+keeps it) signs the server certificate; clients trust the CA file the emulator writes (their
+`verify` setting), never by turning verification off.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -32,6 +34,7 @@ from dwconf.errors import DwconfError
 
 CA_FILE = "emulator-ca.pem"
 SERVER_FILE = "emulator-server.pem"
+CA_KEY_FILE = "emulator-ca-key.pem"  # private: 0600
 STARTUP_TIMEOUT_SECONDS = 20.0
 
 
@@ -90,21 +93,42 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def write_certificates(folder: Path, host: str) -> tuple[Path, Path]:
-    """A CA (written to `folder/emulator-ca.pem`) and a server certificate it signed for the
-    loopback names and `host`; returns (CA file, server key+chain file)."""
+def _ca(folder: Path) -> Any:
+    """The CA kept in `folder` (made and written there the first time), so clients that trust
+    its file keep trusting the emulator across restarts on the same `--data`."""
     try:
         import trustme
     except ImportError as exc:  # pragma: no cover - a dependency of dwconf
         raise DwconfError("--tls needs the trustme package", "pip install trustme") from exc
+    ca_file, key_file = folder / CA_FILE, folder / CA_KEY_FILE
+    if ca_file.exists() and key_file.exists():
+        try:
+            return trustme.CA.from_pem(ca_file.read_bytes(), key_file.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise DwconfError(
+                f"cannot read the emulator's CA in {folder}: {exc}",
+                f"delete {ca_file.name} and {key_file.name} there to make a new CA (clients "
+                "must then trust the new file)",
+            ) from exc
     ca = trustme.CA()
+    key_file.touch(mode=0o600)
+    os.chmod(key_file, 0o600)
+    ca.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ca
+
+
+def write_certificates(folder: Path, host: str) -> tuple[Path, Path]:
+    """A server certificate for the loopback names and `host`, signed by the CA in `folder`
+    (`emulator-ca.pem`, made on first use); returns (CA file, server key+chain file)."""
+    ca = _ca(folder)
     names = sorted({"127.0.0.1", "localhost", "::1", host})
     server = ca.issue_cert(*names)
-    ca_file, server_file = folder / CA_FILE, folder / SERVER_FILE
-    ca.cert_pem.write_to_path(str(ca_file))
-    server.private_key_and_cert_chain_pem.write_to_path(str(server_file))
+    server_file = folder / SERVER_FILE
+    server_file.touch(mode=0o600)
     os.chmod(server_file, 0o600)
-    return ca_file, server_file
+    server.private_key_and_cert_chain_pem.write_to_path(str(server_file))
+    return folder / CA_FILE, server_file
 
 
 def _url_host(host: str) -> str:

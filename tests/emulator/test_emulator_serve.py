@@ -96,3 +96,25 @@ def test_serve_prints_urls_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert SECRET_VALUE not in out + err
     assert "Traceback" not in err  # a client killed mid-request is let go quietly
     assert (tmp_path / "data" / "dev.sqlite").exists()
+
+
+def test_the_ca_is_kept_in_the_data_folder_across_restarts(tmp_path: Path) -> None:
+    """A client that trusts the CA file of the first start trusts the second start too."""
+    from dwconf.emulator.serve import running
+    from tests.emulator.conftest import emulator_config
+
+    data = tmp_path / "data"
+    with running(emulator_config(), tls=True, data_dir=data) as first:
+        assert first.ca_file is not None
+        trusted = first.ca_file.read_bytes()
+    key = data / "emulator-ca-key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    with running(emulator_config(), tls=True, data_dir=data) as second:
+        assert second.ca_file is not None and second.ca_file.read_bytes() == trusted
+        pinned = tmp_path / "trusted-ca.pem"
+        pinned.write_bytes(trusted)
+        context = ssl.create_default_context(cafile=str(pinned))
+        with httpx.Client(verify=context) as client:
+            assert client.get(f"{second.base_url}/_emulator").status_code == 200
+    with running(emulator_config(), tls=True, data_dir=tmp_path / "other") as elsewhere:
+        assert elsewhere.ca_file is not None and elsewhere.ca_file.read_bytes() != trusted
