@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dwconf.desired import canonical_map
 from dwconf.emulator import Client, EmulatorConfig, EnvConfig
+from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.live.state import Definition
 from dwconf.model import Environment, TableMap
@@ -42,6 +43,13 @@ from dwconf.providers.local import LocalProvider
 
 ENV = "bench"
 CLIENT_ID, SECRET = "b3nch000-0000-4000-8000-000000000001", "bench-secret-not-real-0123"
+USER, PASSWORD = "bench-admin@contoso.example", "bench-password-not-real-0123"
+ENVIRON = {
+    "BENCH_CLIENT_ID": CLIENT_ID,
+    "BENCH_SECRET": SECRET,
+    "BENCH_USER": USER,
+    "BENCH_PASSWORD": PASSWORD,
+}
 CORE = {"unique_name": "DualWriteCore", "version": "1.0.24062.1", "publisher": "microsoftdynamics"}
 DATAVERSE_SETS = (
     "solutions",
@@ -100,8 +108,23 @@ def environment(server: Running) -> Environment:
         "tenant_id": server.hub.config.tenant_id,
         "ca_file": str(server.ca_file),
         "auth": {"client_id_env": "BENCH_CLIENT_ID", "client_secret_env": "BENCH_SECRET"},
+        "gateway_auth": {
+            "method": "username_password",
+            "username_env": "BENCH_USER",
+            "password_env": "BENCH_PASSWORD",
+        },
     }
     return Environment.model_validate({"name": ENV, "stage": "dev", "provider": provider})
+
+
+def emulator_config() -> EmulatorConfig:
+    """One environment, the application that reads Dataverse and the user who reads the
+    gateway; `ENVIRON` holds their credentials."""
+    return EmulatorConfig(
+        environments=(EnvConfig(ENV),),
+        clients=(Client(CLIENT_ID, SECRET),),
+        users=(User(USER, PASSWORD),),
+    )
 
 
 class TestApi:
@@ -209,8 +232,7 @@ def main() -> None:
     parser.add_argument("--maps", type=int, default=1000)
     parser.add_argument("--fields", type=int, default=10)
     args = parser.parse_args()
-    config = EmulatorConfig(environments=(EnvConfig(ENV),), clients=(Client(CLIENT_ID, SECRET),))
-    environ = {"BENCH_CLIENT_ID": CLIENT_ID, "BENCH_SECRET": SECRET}
+    config, environ = emulator_config(), ENVIRON
     document = seed(args.maps, args.fields)
     with running(config, tls=True) as server, tempfile.TemporaryDirectory() as folder:
         api = TestApi(server)

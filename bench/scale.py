@@ -94,14 +94,10 @@ def emulator_read(maps: int, fields: int) -> Figures:
 
 def _emulator_read(maps: int, fields: int) -> Figures:
     from bench import read_bench as rb  # written alongside the dynamics provider
-    from dwconf.emulator import Client, EmulatorConfig, EnvConfig
     from dwconf.emulator.serve import running
     from dwconf.providers.dynamics import DynamicsProvider, Tuning
 
-    config = EmulatorConfig(
-        environments=(EnvConfig(rb.ENV),), clients=(Client(rb.CLIENT_ID, rb.SECRET),)
-    )
-    environ = {"BENCH_CLIENT_ID": rb.CLIENT_ID, "BENCH_SECRET": rb.SECRET}
+    config, environ = rb.emulator_config(), rb.ENVIRON
     found: Figures = {}
     with running(config, tls=True) as server, tempfile.TemporaryDirectory() as folder:
         api = rb.TestApi(server)

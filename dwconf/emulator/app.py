@@ -2,8 +2,8 @@
 
 URL scheme (one host, everything under it; docs/emulator.md):
 
-- `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/oauth2/v2.0/token`: Entra;
-  the authority base URL is the emulator's root.
+- `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/oauth2/v2.0/token`,
+  `/{tenant}/oauth2/v2.0/devicecode`: Entra; the authority base URL is the emulator's root.
 - `/env/{name}/dataverse/api/data/v9.2/…`: Dataverse of environment `name`
   (`dataverse_url` = `<root>/env/{name}/dataverse`).
 - `/env/{name}/gateway/api/…`: the dual-write gateway (`gateway_url` = `<root>/env/{name}/gateway`).
@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dwconf.emulator import auth, dataverse, gateway, odata, testapi
+from dwconf.emulator import auth, dataverse, gateway, odata, signin_api, testapi
 from dwconf.emulator.config import EmulatorConfig
 from dwconf.emulator.dv_request import DvRequest
 from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
@@ -107,8 +107,10 @@ ROUTES = [
         "/{tenant}/v2.0/.well-known/openid-configuration", auth.discovery_endpoint, methods=["GET"]
     ),
     Route("/{tenant}/oauth2/v2.0/token", auth.token_endpoint, methods=["POST"]),
+    Route("/{tenant}/oauth2/v2.0/devicecode", auth.device_code_endpoint, methods=["POST"]),
     Route("/{tenant}/discovery/v2.0/keys", auth.keys_endpoint, methods=["GET"]),
     Route("/common/discovery/instance", auth.instance_discovery_endpoint, methods=["GET"]),
+    Route("/common/userrealm/{username}", auth.user_realm_endpoint, methods=["GET"]),
     Route(
         "/env/{env}/dataverse" + DATAVERSE_ROOT + "/{rest:path}",
         dataverse_endpoint,
@@ -117,6 +119,7 @@ ROUTES = [
     Route("/env/{env}/dataverse/{rest:path}", dataverse_fallback, methods=METHODS),
     Route("/env/{env}/gateway/{rest:path}", gateway_endpoint, methods=METHODS),
     *testapi.ROUTES,
+    *signin_api.ROUTES,
 ]
 
 

@@ -1,16 +1,20 @@
 """Entra ID as far as dwconf needs it (live-api.md §4, §6.1): OIDC discovery (msal reads it
 before anything else), the v2.0 token endpoint with the client-credentials grant (client secret
-or client assertion for workload identity), and the bearer check every data request passes.
+or client assertion for workload identity) and the user grants of `signins` (device code,
+password, refresh token), the device-code endpoint, and the bearer check every data request
+passes.
 
 Access tokens are HS256 JWTs signed with a key made at start-up; `aud` is the resource the
 client asked for (`<resource>/.default`), so a Dataverse token is refused by the gateway and
-the other way round. Secrets are compared in constant time and never logged or echoed.
+the other way round. A user's token carries `scp` and `idtyp: user`, an application's
+`idtyp: app` and no `scp`. Secrets are compared in constant time and never logged or echoed.
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -21,21 +25,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from dwconf.emulator import tokens
-from dwconf.emulator.config import Client, EmulatorConfig
+from dwconf.emulator.config import Client, EmulatorConfig, User
 from dwconf.emulator.registry import Clock, Registry, stable_id
+from dwconf.emulator.signins import DEVICE_CODE_GRANT, USER_GRANTS, OAuthError, Signins
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _PLANE_RESOURCE = re.compile(
     r"^https?://[^/]+/env/(?P<env>[^/]+)/(?P<plane>dataverse|gateway)$", re.I
 )
-
-
-class OAuthError(Exception):
-    """A token-endpoint refusal: OAuth error, AADSTS code and description."""
-
-    def __init__(self, error: str, code: int, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error, self.code, self.description, self.status = error, code, description, status
 
 
 def normal(url: str) -> str:
@@ -54,6 +51,7 @@ class Authority:
         self.registry = registry
         self.clock = clock
         self.key = uuid.uuid4().bytes + uuid.uuid4().bytes
+        self.signins = Signins(config, clock)
 
     # Discovery -----------------------------------------------------------------------------
 
@@ -87,7 +85,7 @@ class Authority:
     # Token endpoint ------------------------------------------------------------------------
 
     def _client(self, client_id: str) -> Client:
-        found = next((c for c in self.config.clients if c.client_id == client_id), None)
+        found = self.config.client(client_id)
         if found is None:
             raise OAuthError(
                 "unauthorized_client",
@@ -176,9 +174,9 @@ class Authority:
     def issue(
         self, form: dict[str, str], basic: tuple[str, str] | None, base: str
     ) -> dict[str, Any]:
-        """Run the client-credentials grant; OAuthError when it is refused."""
+        """Run the grant the form asks for; OAuthError when it is refused."""
         grant = form.get("grant_type", "")
-        if grant != "client_credentials":
+        if grant != "client_credentials" and grant not in USER_GRANTS:
             raise OAuthError(
                 "unsupported_grant_type",
                 70003,
@@ -192,6 +190,17 @@ class Authority:
                 "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
             )
         client = self._client(client_id)
+        if grant in USER_GRANTS:
+            user, scope = self._user(client, grant, form, basic)
+            return self._user_token(client, user, self._resource(scope), base)
+        self._authenticate(client, form, basic, required=True)
+        resource = self._resource(form.get("scope", ""))
+        return self._token(client, resource, base)
+
+    def _authenticate(
+        self, client: Client, form: dict[str, str], basic: tuple[str, str] | None, required: bool
+    ) -> None:
+        """A confidential client proves itself; a public one has nothing to prove."""
         secret = form.get("client_secret") or (basic[1] if basic else None)
         if secret is not None:
             self._check_secret(client, secret)
@@ -199,39 +208,114 @@ class Authority:
             self._check_assertion(
                 client, form.get("client_assertion_type", ""), form["client_assertion"]
             )
-        else:
+        elif required or not client.public:
             raise OAuthError(
                 "invalid_client",
-                7000216,
+                7000216 if required else 7000218,
                 "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for "
-                "the 'client_credentials' grant type.",
+                "the 'client_credentials' grant type."
+                if required
+                else "AADSTS7000218: The request body must contain the following parameter: "
+                "'client_assertion' or 'client_secret'.",
             )
-        resource = self._resource(form.get("scope", ""))
-        return self._token(client, resource, base)
 
-    def _token(self, client: Client, resource: str, base: str) -> dict[str, Any]:
+    def _user(
+        self, client: Client, grant: str, form: dict[str, str], basic: tuple[str, str] | None
+    ) -> tuple[User, str]:
+        """The user a user grant signs in, and the scope asked for (a device code's scope
+        was given when the code was asked for)."""
+        self._authenticate(client, form, basic, required=False)
+        scope = form.get("scope", "")
+        if grant == DEVICE_CODE_GRANT:
+            entry = self.signins.redeem_device_code(client, form.get("device_code", ""))
+            assert entry.user is not None
+            return entry.user, scope or entry.scope
+        if grant == "refresh_token":
+            return self.signins.redeem_refresh_token(client, form.get("refresh_token", "")), scope
+        return self.signins.password(form.get("username", ""), form.get("password", "")), scope
+
+    def device_code(self, form: dict[str, str], base: str) -> dict[str, Any]:
+        """`/devicecode`: a code for the user to approve (through the test API here)."""
+        client = self._client(form.get("client_id", ""))
+        scope = form.get("scope", "")
+        self._resource(scope)
+        entry = self.signins.start(client, scope)
+        page = f"{base}/_emulator/devicelogin"
+        lifetime = self.config.device_code_lifetime_seconds
+        return {
+            "user_code": entry.user_code,
+            "device_code": entry.device_code,
+            "verification_uri": page,
+            "expires_in": lifetime,
+            "interval": self.config.device_code_interval_seconds,
+            "message": f"To sign in, use a web browser to open the page {page} and enter the "
+            f"code {entry.user_code} to authenticate.",
+        }
+
+    def _claims(self, resource: str, base: str) -> dict[str, Any]:
         now = int(self.clock.time())
-        lifetime = self.config.token_lifetime_seconds
-        principal = stable_id("serviceprincipal", client.client_id)
-        claims = {
+        return {
             "aud": resource,
             "iss": f"{base}/{self.config.tenant_id}/v2.0",
             "iat": now,
             "nbf": now,
-            "exp": now + lifetime,
-            "appid": client.client_id,
-            "azp": client.client_id,
-            "oid": principal,
-            "sub": principal,
+            "exp": now + self.config.token_lifetime_seconds,
             "tid": self.config.tenant_id,
             "ver": "1.0",
             "jti": str(uuid.uuid4()),
         }
+
+    def _answer(self, access: dict[str, Any]) -> dict[str, Any]:
+        lifetime = self.config.token_lifetime_seconds
         return {
             "token_type": "Bearer",
             "expires_in": lifetime,
             "ext_expires_in": lifetime,
-            "access_token": tokens.encode(claims, self.key),
+            "access_token": tokens.encode(access, self.key),
+        }
+
+    def _token(self, client: Client, resource: str, base: str) -> dict[str, Any]:
+        principal = stable_id("serviceprincipal", client.client_id)
+        claims = {
+            **self._claims(resource, base),
+            "appid": client.client_id,
+            "azp": client.client_id,
+            "oid": principal,
+            "sub": principal,
+            "idtyp": "app",
+        }
+        return self._answer(claims)
+
+    def _user_token(self, client: Client, user: User, resource: str, base: str) -> dict[str, Any]:
+        """An access token for `user` through `client`, with a refresh token, an ID token and
+        `client_info`."""
+        oid = stable_id("user", user.username.lower())
+        claims = {
+            **self._claims(resource, base),
+            "appid": client.client_id,
+            "azp": client.client_id,
+            "oid": oid,
+            "sub": stable_id("subject", f"{oid}|{resource}"),
+            "upn": user.username,
+            "unique_name": user.username,
+            "scp": "user_impersonation",
+            "idtyp": "user",
+        }
+        identity = {
+            **self._claims(client.client_id, base),
+            "ver": "2.0",
+            "oid": oid,
+            "sub": stable_id("subject", f"{oid}|{client.client_id}"),
+            "preferred_username": user.username,
+            "name": user.username.split("@")[0],
+        }
+        info = {"uid": oid, "utid": self.config.tenant_id}
+        return {
+            **self._answer(claims),
+            "scope": f"{resource}/.default",
+            "refresh_token": self.signins.new_refresh_token(user, client),
+            "id_token": tokens.encode(identity, self.key),
+            "client_info": tokens.b64(json.dumps(info).encode("utf-8")),
         }
 
     # Bearer check --------------------------------------------------------------------------
@@ -315,8 +399,54 @@ async def instance_discovery_endpoint(request: Request) -> Response:
     )
 
 
+async def user_realm_endpoint(request: Request) -> Response:
+    """Home realm discovery, which msal asks before a password sign-in: every user of the
+    emulator is a cloud ("Managed") account, none federated."""
+    authority: Authority = request.app.state.hub.authority
+    username = request.path_params["username"]
+    return JSONResponse(
+        {
+            "ver": "1.0",
+            "account_type": "Managed",
+            "domain_name": username.rpartition("@")[2],
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+            "tenant_id": authority.config.tenant_id,
+        }
+    )
+
+
 async def keys_endpoint(request: Request) -> Response:
     return JSONResponse({"keys": []})
+
+
+def _oauth_error(exc: OAuthError, headers: dict[str, str]) -> JSONResponse:
+    body = {
+        "error": exc.error,
+        "error_description": exc.description,
+        "error_codes": [exc.code],
+        "trace_id": str(uuid.uuid4()),
+        "correlation_id": str(uuid.uuid4()),
+    }
+    return JSONResponse(body, exc.status, headers=headers)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    raw = (await request.body()).decode("utf-8", "replace")
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+async def device_code_endpoint(request: Request) -> Response:
+    authority: Authority = request.app.state.hub.authority
+    tenant = request.path_params["tenant"]
+    if not authority.known_tenant(tenant):
+        return _tenant_error(tenant)
+    headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+    try:
+        started = authority.device_code(await _form(request), base_url(request))
+    except OAuthError as exc:
+        return _oauth_error(exc, headers)
+    return JSONResponse(started, headers=headers)
 
 
 async def token_endpoint(request: Request) -> Response:
@@ -324,21 +454,11 @@ async def token_endpoint(request: Request) -> Response:
     tenant = request.path_params["tenant"]
     if not authority.known_tenant(tenant):
         return _tenant_error(tenant)
-    form = dict(
-        parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    )
     headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
     try:
         issued = authority.issue(
-            form, _basic(request.headers.get("authorization")), base_url(request)
+            await _form(request), _basic(request.headers.get("authorization")), base_url(request)
         )
     except OAuthError as exc:
-        body = {
-            "error": exc.error,
-            "error_description": exc.description,
-            "error_codes": [exc.code],
-            "trace_id": str(uuid.uuid4()),
-            "correlation_id": str(uuid.uuid4()),
-        }
-        return JSONResponse(body, exc.status, headers=headers)
+        return _oauth_error(exc, headers)
     return JSONResponse(issued, headers=headers)

@@ -1,10 +1,11 @@
-"""The emulator's configuration: environments, the clients allowed to get tokens, token
-lifetime and the service-protection limits.
+"""The emulator's configuration: environments, the clients allowed to get tokens, the users
+who may sign in, token lifetime, whether the gateway takes app-only tokens, and the
+service-protection limits.
 
 Read from a YAML file (`dwconf emulator serve --config FILE`, format in docs/emulator.md).
 Client ids and secrets are given directly or, better, as names of environment variables
-(`client_id_env`, `client_secret_env`); secrets are held only in memory and never printed
-(`Client.__repr__` hides them).
+(`client_id_env`, `client_secret_env`), and so are users' names and passwords; secrets are held
+only in memory and never printed (`Client.__repr__` and `User.__repr__` hide them).
 """
 
 from __future__ import annotations
@@ -23,8 +24,22 @@ from dwconf.load.yaml12 import load_plain
 
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000e1"
 INTEGRATOR_RESOURCE = "https://IntegratorApp.com"
+# The first-party Data Integrator application Microsoft's dual-write tool signs users in with
+# (Dual-write-automations, DWLibary/TokenRefresh.cs): a public client, known in every tenant.
+DATA_INTEGRATOR_CLIENT = "2e49aa60-1bd3-43b6-8ab6-03ada3d9f08b"
+USERNAME_VARIABLE, PASSWORD_VARIABLE = "DWCONF_GATEWAY_USERNAME", "DWCONF_GATEWAY_PASSWORD"
 ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_TOP_KEYS = {"tenant_id", "environments", "clients", "tokens", "throttle", "gateway_resource"}
+_TOP_KEYS = {
+    "tenant_id",
+    "environments",
+    "clients",
+    "users",
+    "tokens",
+    "throttle",
+    "gateway_resource",
+    "gateway_app_only",
+    "device_code",
+}
 DWCONF_TABLES = ("present", "absent")
 
 
@@ -43,15 +58,34 @@ class Federated:
 
 @dataclass(frozen=True)
 class Client:
-    """An application registration: a secret, a federated credential, or both."""
+    """An application registration: a secret, a federated credential, or both (a confidential
+    client), or neither with `public` (users sign in through it: device code, password,
+    refresh token)."""
 
     client_id: str
     secret: str | None = field(default=None, repr=False)
     federated: Federated | None = None
+    public: bool = False
 
     def __repr__(self) -> str:
         secret = "<set>" if self.secret else None
-        return f"Client(client_id={self.client_id!r}, secret={secret}, federated={self.federated})"
+        return (
+            f"Client(client_id={self.client_id!r}, secret={secret}, "
+            f"federated={self.federated}, public={self.public})"
+        )
+
+
+@dataclass(frozen=True)
+class User:
+    """A user who may sign in (device code, password); `mfa` refuses the password grant as
+    Entra does for accounts with multi-factor authentication."""
+
+    username: str = field(repr=False)
+    password: str | None = field(default=None, repr=False)
+    mfa: bool = False
+
+    def __repr__(self) -> str:
+        return f"User(username=<set>, password={'<set>' if self.password else None})"
 
 
 @dataclass(frozen=True)
@@ -85,14 +119,29 @@ class EmulatorConfig:
     tenant_id: str = DEFAULT_TENANT
     environments: tuple[EnvConfig, ...] = (EnvConfig("dev"),)
     clients: tuple[Client, ...] = ()
+    users: tuple[User, ...] = ()
     token_lifetime_seconds: int = 3599
     gateway_resource: str = INTEGRATOR_RESOURCE
+    gateway_app_only: bool = False  # True: the gateway also takes app-only tokens [I]
+    device_code_interval_seconds: int = 5
+    device_code_lifetime_seconds: int = 900
     limits: Limits = Limits()
     data_dir: Path | None = None
     default_seed: Path | None = None
 
     def environment(self, name: str) -> EnvConfig | None:
         return next((e for e in self.environments if e.name == name), None)
+
+    def client(self, client_id: str) -> Client | None:
+        """A configured client, or the Data Integrator's public client every tenant has."""
+        found = next((c for c in self.clients if c.client_id == client_id), None)
+        if found is None and client_id == DATA_INTEGRATOR_CLIENT:
+            return Client(DATA_INTEGRATOR_CLIENT, public=True)
+        return found
+
+    def user(self, username: str) -> User | None:
+        """A user by name, compared without case as Entra compares user principal names."""
+        return next((u for u in self.users if u.username.lower() == username.lower()), None)
 
     def with_data(self, data_dir: Path, seed: Path | None) -> EmulatorConfig:
         return replace(self, data_dir=data_dir, default_seed=seed or self.default_seed)
@@ -146,9 +195,39 @@ def _client(raw: Any, index: int) -> Client:
     assert client_id is not None
     secret = _from_env(raw, "client_secret", where, required=False)
     federated = _federated(raw.get("federated"), where)
-    if secret is None and federated is None:
-        raise EmulatorConfigError(f"{where}: give a client secret or a federated credential.")
-    return Client(client_id, secret, federated)
+    public = raw.get("public", False)
+    if not isinstance(public, bool):
+        raise EmulatorConfigError(f"{where}: 'public' is true or false.")
+    if secret is None and federated is None and not public:
+        raise EmulatorConfigError(
+            f"{where}: give a client secret, a federated credential or 'public: true'."
+        )
+    return Client(client_id, secret, federated, public)
+
+
+def _user(raw: Any, index: int) -> User:
+    where = f"users[{index}]"
+    if not isinstance(raw, Mapping):
+        raise EmulatorConfigError(f"{where}: a user is a mapping.")
+    username = _from_env(raw, "username", where, required=True)
+    assert username is not None
+    password = _from_env(raw, "password", where, required=False)
+    mfa = raw.get("mfa", False)
+    if not isinstance(mfa, bool):
+        raise EmulatorConfigError(f"{where}: 'mfa' is true or false.")
+    return User(username, password, mfa)
+
+
+def _device_code(raw: Any) -> tuple[int, int]:
+    raw = raw or {}
+    if not isinstance(raw, Mapping) or set(raw) - {"interval_seconds", "lifetime_seconds"}:
+        raise EmulatorConfigError("device_code: a mapping with interval_seconds, lifetime_seconds.")
+    interval = raw.get("interval_seconds", 5)
+    lifetime = raw.get("lifetime_seconds", 900)
+    for key, value in (("interval_seconds", interval), ("lifetime_seconds", lifetime)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise EmulatorConfigError(f"device_code.{key}: expected a whole number >= 1.")
+    return interval, lifetime
 
 
 def _environment(name: Any, raw: Any, base: Path) -> EnvConfig:
@@ -204,21 +283,31 @@ def parse(data: Any, base: Path) -> EmulatorConfig:
     if not isinstance(envs_raw, Mapping):
         raise EmulatorConfigError("environments: expected a mapping of name to settings.")
     clients_raw = data.get("clients") or []
-    if not isinstance(clients_raw, list):
-        raise EmulatorConfigError("clients: expected a list.")
+    users_raw = data.get("users") or []
+    if not isinstance(clients_raw, list) or not isinstance(users_raw, list):
+        raise EmulatorConfigError("clients and users: expected lists.")
+    app_only = data.get("gateway_app_only", False)
+    if not isinstance(app_only, bool):
+        raise EmulatorConfigError("gateway_app_only: true or false.")
+    interval, lifetime = _device_code(data.get("device_code"))
     return EmulatorConfig(
         tenant_id=_text(data, "tenant_id", "config") or DEFAULT_TENANT,
         environments=tuple(_environment(n, r, base) for n, r in envs_raw.items()),
         clients=tuple(_client(c, i) for i, c in enumerate(clients_raw)),
+        users=tuple(_user(u, i) for i, u in enumerate(users_raw)),
         token_lifetime_seconds=_tokens(data.get("tokens")),
         gateway_resource=_text(data, "gateway_resource", "config") or INTEGRATOR_RESOURCE,
+        gateway_app_only=app_only,
+        device_code_interval_seconds=interval,
+        device_code_lifetime_seconds=lifetime,
         limits=_limits(data.get("throttle")),
     )
 
 
 def load(path: Path | None) -> EmulatorConfig:
-    """The configuration in `path`; without a file, one environment `dev` and, when both
-    DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET are set, that client."""
+    """The configuration in `path`; without a file, one environment `dev`, the client in
+    DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET and the user in DWCONF_GATEWAY_USERNAME and
+    DWCONF_GATEWAY_PASSWORD, each when both of its variables are set."""
     if path is None:
         return _default()
     try:
@@ -236,4 +325,7 @@ def _default() -> EmulatorConfig:
     client_id = os.environ.get("DWCONF_CLIENT_ID")
     secret = os.environ.get("DWCONF_CLIENT_SECRET")
     clients = (Client(client_id, secret),) if client_id and secret else ()
-    return EmulatorConfig(clients=clients)
+    username = os.environ.get(USERNAME_VARIABLE)
+    password = os.environ.get(PASSWORD_VARIABLE)
+    users = (User(username, password),) if username and password else ()
+    return EmulatorConfig(clients=clients, users=users)

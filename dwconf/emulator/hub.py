@@ -41,8 +41,10 @@ class Hub:
         )
 
     def reset(self) -> None:
-        """Back to the start: environments re-seeded, no faults, statistics or throttling."""
+        """Back to the start: environments re-seeded, no faults, statistics, throttling or
+        sign-ins."""
         self.registry.reset()
+        self.authority.signins.clear()
         self.faults.clear()
         self.faults.fired = 0
         self.stats.reset()

@@ -3,7 +3,8 @@ path, statuses, the requests being handled now and the most in flight at once pe
 environment plane, and the requests carrying each `x-dwconf-step` header value (so a test can
 see that a retried step wrote once), also by outcome: the status answered, `dropped` (a fault
 closed the connection before the request was handled) or `lost` (it was carried out and its
-answer dropped). Requests to /_emulator/ are not counted.
+answer dropped), and the bearers each plane was shown (`bearers`: `{"dev/dataverse": {"app
+<audience>": n}}`, counted by the guard). Requests to /_emulator/ are not counted.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Stats:
         self.step_outcomes: defaultdict[str, defaultdict[str, Counter[str]]] = defaultdict(
             lambda: defaultdict(Counter)
         )
+        self.bearers: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     def enter(self, groups: list[str]) -> None:
         for group in groups:
@@ -61,6 +63,7 @@ class Stats:
                 step: {request: dict(outcomes) for request, outcomes in requests.items()}
                 for step, requests in self.step_outcomes.items()
             },
+            "bearers": {plane: dict(kinds) for plane, kinds in self.bearers.items()},
         }
 
 

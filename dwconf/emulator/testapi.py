@@ -45,11 +45,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _error(status: int, message: str, code: str = "emulator.invalid") -> JSONResponse:
+def error_response(status: int, message: str, code: str = "emulator.invalid") -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status)
 
 
-async def _json(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw:
         return {}
@@ -72,24 +72,24 @@ def _state(handle: EnvHandle) -> dict[str, Any]:
 async def seed(request: Request) -> Response:
     hub = _hub(request)
     try:
-        body = await _json(request)
+        body = await json_body(request)
         name = str(body.get("environment") or "dev")
         document = body.get("seed")
         handle = hub.registry.seed(name, document)
     except (ValueError, LiveError, AttributeError) as exc:
-        return _error(400, str(exc))
+        return error_response(400, str(exc))
     return JSONResponse({"environment": name, **_state(handle)})
 
 
 async def reset(request: Request) -> Response:
     hub = _hub(request)
-    body = await _json(request)
+    body = await json_body(request)
     name = body.get("environment") if isinstance(body, dict) else None
     if name:
         try:
             hub.registry.seed(str(name), None)
         except LiveError as exc:
-            return _error(400, str(exc))
+            return error_response(400, str(exc))
     else:
         hub.reset()
     return JSONResponse({"environments": hub.registry.names()})
@@ -111,7 +111,7 @@ async def state(request: Request) -> Response:
     try:
         environments = {n: _state(hub.registry.get(n)) for n in names}
     except UnknownEnvironment as exc:
-        return _error(404, f"No environment '{exc.name}'.", "emulator.not_found")
+        return error_response(404, f"No environment '{exc.name}'.", "emulator.not_found")
     return JSONResponse({"environments": environments, "counters": _counters(hub)})
 
 
@@ -119,18 +119,20 @@ async def env_state(request: Request) -> Response:
     hub = _hub(request)
     handle = hub.registry.find(request.path_params["name"])
     if handle is None:
-        return _error(404, f"No environment '{request.path_params['name']}'.", "emulator.not_found")
+        return error_response(
+            404, f"No environment '{request.path_params['name']}'.", "emulator.not_found"
+        )
     return JSONResponse({"environment": handle.name, **_state(handle), "counters": _counters(hub)})
 
 
 async def add_faults(request: Request) -> Response:
     hub = _hub(request)
     try:
-        body = await _json(request)
+        body = await json_body(request)
         specs = body if isinstance(body, list) else [body]
         added = [fault_rules.parse(s) for s in specs]
     except (ValueError, fault_rules.FaultSpecError) as exc:
-        return _error(400, str(exc))
+        return error_response(400, str(exc))
     for fault in added:
         hub.faults.add(fault)
     return JSONResponse({"faults": [f.as_json() for f in added]})
@@ -147,7 +149,7 @@ async def clear_faults(request: Request) -> Response:
 
 async def remove_fault(request: Request) -> Response:
     if not _hub(request).faults.remove(request.path_params["fault_id"]):
-        return _error(404, "No such fault.", "emulator.not_found")
+        return error_response(404, "No such fault.", "emulator.not_found")
     return Response(status_code=204)
 
 
@@ -163,10 +165,10 @@ async def clear_stats(request: Request) -> Response:
 
 async def clock(request: Request) -> Response:
     hub = _hub(request)
-    body = await _json(request)
+    body = await json_body(request)
     seconds = body.get("advance_seconds", 0) if isinstance(body, dict) else 0
     if not isinstance(seconds, int | float) or seconds < 0:
-        return _error(400, "advance_seconds must be a non-negative number.")
+        return error_response(400, "advance_seconds must be a non-negative number.")
     hub.clock.offset += float(seconds)
     return JSONResponse({"now": iso(hub.clock.now()), "offset_seconds": hub.clock.offset})
 
@@ -277,9 +279,9 @@ MAP_ACTIONS = {
 def _run(hub: Hub, name: str, operation: str, args: dict[str, Any]) -> Response:
     handle = hub.registry.find(name)
     if handle is None:
-        return _error(404, f"No environment '{name}'.", "emulator.not_found")
+        return error_response(404, f"No environment '{name}'.", "emulator.not_found")
     if operation not in OPERATIONS:
-        return _error(
+        return error_response(
             400, f"Unknown operation '{operation}'. Known: {', '.join(sorted(OPERATIONS))}."
         )
     try:
@@ -288,17 +290,17 @@ def _run(hub: Hub, name: str, operation: str, args: dict[str, Any]) -> Response:
         body = {"error": {"code": exc.code, "message": exc.message, "hint": exc.hint}}
         return JSONResponse(body, exc.http_status)
     except (KeyError, TypeError, ValueError) as exc:
-        return _error(400, f"Bad arguments for {operation}: {exc!r}")
+        return error_response(400, f"Bad arguments for {operation}: {exc!r}")
     return JSONResponse({"result": jsonable(result), "fingerprint": handle.env.read().fingerprint})
 
 
 async def call(request: Request) -> Response:
     try:
-        body = await _json(request)
+        body = await json_body(request)
     except ValueError as exc:
-        return _error(400, str(exc))
+        return error_response(400, str(exc))
     if not isinstance(body, dict):
-        return _error(400, 'Expected {"op": "...", "args": {...}}.')
+        return error_response(400, 'Expected {"op": "...", "args": {...}}.')
     return _run(
         _hub(request),
         request.path_params["name"],
@@ -310,11 +312,11 @@ async def call(request: Request) -> Response:
 async def map_action(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in MAP_ACTIONS:
-        return _error(404, f"Unknown map action '{action}'.", "emulator.not_found")
+        return error_response(404, f"Unknown map action '{action}'.", "emulator.not_found")
     try:
-        body = await _json(request)
+        body = await json_body(request)
     except ValueError as exc:
-        return _error(400, str(exc))
+        return error_response(400, str(exc))
     args = {**(body if isinstance(body, dict) else {}), "name": request.path_params["map"]}
     return _run(_hub(request), request.path_params["name"], MAP_ACTIONS[action], args)
 

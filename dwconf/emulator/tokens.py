@@ -19,7 +19,8 @@ class TokenError(ValueError):
     """A token that can't be read or whose signature doesn't match."""
 
 
-def _b64encode(raw: bytes) -> str:
+def b64(raw: bytes) -> str:
+    """base64url without padding (JWT parts, `client_info`)."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
@@ -41,13 +42,13 @@ def _json_part(text: str) -> Claims:
 
 
 def _sign(key: bytes, signing_input: str) -> str:
-    return _b64encode(hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest())
+    return b64(hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest())
 
 
 def encode(claims: Claims, key: bytes) -> str:
     """An HS256 JWT carrying `claims`."""
-    header = _b64encode(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = _b64encode(json.dumps(claims, separators=(",", ":")).encode())
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{body}"
     return f"{signing_input}.{_sign(key, signing_input)}"
 

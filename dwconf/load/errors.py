@@ -81,7 +81,8 @@ _SECRET_WORDS = ("secret", "password", "token", "key")
 
 def _unknown_key(doc: Document, path: Path, known: list[str]) -> Diagnostic:
     key = str(path[-1])
-    if "auth" in path and any(w in key.lower() for w in _SECRET_WORDS):
+    in_auth = "auth" in path or "gateway_auth" in path
+    if in_auth and any(w in key.lower() for w in _SECRET_WORDS):
         return error(
             "DW2810",
             f"'{key}' would put a secret in YAML (value not shown); secrets never go in YAML",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from dwconf.model.common import Strict
 
@@ -26,6 +27,86 @@ class Auth(Strict):
     token_file_env: str | None = None
 
 
+class GatewayMethod(enum.Enum):
+    """How dwconf signs in to the dual-write gateway (docs/signin.md)."""
+
+    USER = "user"  # the sign-in `dwconf login` keeps in the user's token cache
+    REFRESH_TOKEN = "refresh_token"  # a user's refresh token from a variable (pipelines)
+    USERNAME_PASSWORD = "username_password"  # a user without MFA (pipelines)
+    TOKEN = "token"  # a pre-acquired user token from a variable
+    APP_ONLY = "app_only"  # provider.auth's application: unverified
+
+
+# The variables each method reads, by setting name (other `*_env` settings are refused there).
+GATEWAY_VARIABLES: dict[GatewayMethod, tuple[str, ...]] = {
+    GatewayMethod.USER: (),
+    GatewayMethod.REFRESH_TOKEN: ("refresh_token_env",),
+    GatewayMethod.USERNAME_PASSWORD: ("username_env", "password_env"),
+    GatewayMethod.TOKEN: ("token_env",),
+    GatewayMethod.APP_ONLY: (),
+}
+
+
+# Names people reach for, and the method that does what they mean (hints only, not accepted).
+_MEANT = {
+    "device_code": "user",
+    "devicecode": "user",
+    "browser": "user",
+    "interactive": "user",
+    "delegated": "user",
+    "password": "username_password",
+    "ropc": "username_password",
+    "client_secret": "app_only",
+    "workload_identity": "app_only",
+}
+
+
+# Variables a method may also read: a pre-acquired token renewed by a refresh token.
+GATEWAY_OPTIONAL: dict[GatewayMethod, tuple[str, ...]] = {
+    GatewayMethod.TOKEN: ("refresh_token_env",),
+}
+
+
+def _known_method(value: Any) -> Any:
+    """A method name, or an error that suggests the closest one."""
+    names = [m.value for m in GatewayMethod]
+    if not isinstance(value, str) or value in names:
+        return value
+    wanted = value.replace("-", "_").lower()
+    close = [_MEANT[wanted]] if wanted in _MEANT else []
+    close = close or difflib.get_close_matches(wanted, names, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise ValueError(f"'{value}' is not a sign-in method: {hint}use one of {', '.join(names)}")
+
+
+class GatewayAuth(Strict):
+    """Sign-in to the gateway, separate from Dataverse's `auth`: the gateway's one public
+    client signs in as a user (live-api.md §4)."""
+
+    method: Annotated[GatewayMethod, BeforeValidator(_known_method)] = GatewayMethod.USER
+    client_id_env: str | None = None  # a public client; default: the Data Integrator app
+    refresh_token_env: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    token_env: str | None = None
+
+    @model_validator(mode="after")
+    def _variables_of_the_method(self) -> Self:
+        wanted = GATEWAY_VARIABLES[self.method]
+        missing = [k for k in wanted if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"method {self.method.value} needs {' and '.join(missing)}")
+        allowed = wanted + GATEWAY_OPTIONAL.get(self.method, ())
+        stray = [
+            k
+            for k in ("refresh_token_env", "username_env", "password_env", "token_env")
+            if k not in allowed and getattr(self, k) is not None
+        ]
+        if stray:
+            raise ValueError(f"method {self.method.value} does not read {', '.join(stray)}")
+        return self
+
+
 class Provider(Strict):
     type: Literal["local", "dynamics"] = "local"
     finops_url: str | None = None
@@ -35,6 +116,16 @@ class Provider(Strict):
     authority: str = "https://login.microsoftonline.com"
     ca_file: str | None = None
     auth: Auth = Field(default_factory=Auth)
+    gateway_auth: GatewayAuth | None = None  # None: `user`, or `auth`'s token for method token
+
+    @model_validator(mode="after")
+    def _one_gateway_sign_in(self) -> Self:
+        if self.gateway_auth is not None and self.auth.method is AuthMethod.TOKEN:
+            raise ValueError(
+                "auth.method token already names the gateway's token: drop gateway_auth, or "
+                "sign in to Dataverse with client_secret or workload_identity"
+            )
+        return self
 
 
 class Link(Strict):

@@ -1,5 +1,5 @@
-"""Environment rules: stages, promotion order, legal-entity limits, state overrides, pins, and
-secrets that must never be written in YAML."""
+"""Environment rules: stages, promotion order, legal-entity limits, state overrides, pins,
+sign-in settings, and secrets that must never be written in YAML."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dwconf.git import Releases, release_tag
 from dwconf.load.project import EnvSpec, Project, SolutionSpec
 from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
+from dwconf.model.environment import AuthMethod, GatewayMethod
 
 MAX_LEGAL_ENTITIES = 250
 MAX_INITIAL_SYNC_LEGAL_ENTITIES = 40
@@ -200,28 +201,70 @@ def provider(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
             )
 
 
+def sign_in(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2815/DW2816: no gateway token for Dataverse; app-only for the gateway is unverified."""
+    p = env.model.provider
+    if p.type != "dynamics":
+        return
+    if p.auth.method is AuthMethod.TOKEN and not p.auth.client_id_env:
+        yield error(
+            "DW2815",
+            "provider.auth.method token signs in to the gateway only, and Dataverse then has no "
+            "sign-in of its own (a gateway token is never sent to Dataverse)",
+            env.doc.span(("provider", "auth", "method")),
+            "add client_id_env and client_secret_env (or a federated token) for Dataverse's "
+            "application, or use method client_secret with gateway_auth: {method: token}",
+        )
+    gateway = p.gateway_auth
+    if gateway is not None and gateway.method is GatewayMethod.APP_ONLY:
+        yield warning(
+            "DW2816",
+            "gateway_auth.method app_only is unverified: nothing public shows the gateway "
+            "accepting an application's token (Microsoft's client signs in as a user)",
+            env.doc.span(("provider", "gateway_auth", "method")),
+            "sign in as a user (method user with `dwconf login`, or refresh_token / "
+            "username_password in pipelines); see docs/signin.md",
+        )
+
+
+_AUTH_VARIABLES = {
+    "auth": ("client_id_env", "client_secret_env", "token_env", "token_file_env"),
+    "gateway_auth": (
+        "client_id_env",
+        "refresh_token_env",
+        "username_env",
+        "password_env",
+        "token_env",
+    ),
+}
+
+
 def secrets(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
     """DW2809/DW2810: auth names environment variables; no value looks like a secret."""
-    auth = env.model.provider.auth
-    for key in ("client_id_env", "client_secret_env", "token_env", "token_file_env"):
-        value = getattr(auth, key)
-        if value is None or ENV_VAR.match(value):
-            continue
-        yield error(
-            "DW2809",
-            f"provider.auth.{key} must name an environment variable"
-            + (" and this value looks like a secret (not shown)" if looks_secret(value) else ""),
-            env.doc.span(("provider", "auth", key)),
-            "write the variable's name (e.g. DWCONF_CLIENT_SECRET) and set its value in the "
-            "pipeline; if a secret was committed, rotate it",
-        )
+    provider = env.model.provider
+    for block, keys in _AUTH_VARIABLES.items():
+        auth = getattr(provider, block)
+        for key in keys if auth is not None else ():
+            value = getattr(auth, key)
+            if value is None or ENV_VAR.match(value):
+                continue
+            yield error(
+                "DW2809",
+                f"provider.{block}.{key} must name an environment variable"
+                + (
+                    " and this value looks like a secret (not shown)" if looks_secret(value) else ""
+                ),
+                env.doc.span(("provider", block, key)),
+                "write the variable's name (e.g. DWCONF_CLIENT_SECRET) and set its value in the "
+                "pipeline; if a secret was committed, rotate it",
+            )
     yield from _secret_strings(env, env.doc.data, ())
 
 
 def _secret_strings(env: EnvSpec, data: Any, path: Path) -> Iterator[Diagnostic]:
     if isinstance(data, dict):
         for key, value in data.items():
-            if path == ("provider", "auth"):
+            if path in (("provider", "auth"), ("provider", "gateway_auth")):
                 continue
             yield from _secret_strings(env, value, (*path, key))
     elif isinstance(data, list):

@@ -57,5 +57,6 @@ ENVIRONMENT_RULES: tuple[EnvironmentRule, ...] = (
     environments.pins,
     environments.state_overrides,
     environments.provider,
+    environments.sign_in,
     environments.secrets,
 )

@@ -9,13 +9,16 @@ from dataclasses import replace
 import pytest
 
 from dwconf.emulator import Client, EmulatorConfig, EnvConfig, Federated
+from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from tests.emulator.helpers import (
     CLIENT_ID,
     FEDERATED_CLIENT,
     GITHUB_ISSUER,
     GITHUB_SUBJECT,
+    PASSWORD,
     SECRET,
+    USERNAME,
     Api,
 )
 
@@ -27,6 +30,7 @@ def emulator_config(**changes: object) -> EmulatorConfig:
             Client(CLIENT_ID, SECRET),
             Client(FEDERATED_CLIENT, None, Federated(GITHUB_ISSUER, GITHUB_SUBJECT)),
         ),
+        users=(User(USERNAME, PASSWORD),),
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -24,6 +24,9 @@ SECRET = "not-a-real-secret-but-long-enough"
 FEDERATED_CLIENT = "11111111-aaaa-4bbb-8ccc-000000000002"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_SUBJECT = "repo:contoso/dual-write:ref:refs/heads/main"
+USERNAME = "dual-write-admin@contoso.example"  # the test user who signs in to the gateway
+PASSWORD = "not-a-real-password-either"
+DATA_INTEGRATOR = "2e49aa60-1bd3-43b6-8ab6-03ada3d9f08b"  # the gateway's public client
 API = "/api/data/v9.2"
 GW = "/api/DualWriteManagement/1.0"
 
@@ -221,9 +224,24 @@ class Api:
         }
         return self.http.post(self.running.token_url(), data=data)
 
+    def user_token_response(self, resource: str, **form: str) -> httpx.Response:
+        """The password grant for the test user, through the gateway's public client."""
+        data = {
+            "grant_type": "password",
+            "client_id": DATA_INTEGRATOR,
+            "username": USERNAME,
+            "password": PASSWORD,
+            "scope": f"{resource}/.default openid profile offline_access",
+            **form,
+        }
+        return self.http.post(self.running.token_url(), data=data)
+
     def token(self, resource: str) -> str:
+        """An application's token for Dataverse, the test user's for the gateway (which takes
+        no app-only token)."""
         if resource not in self._tokens:
-            response = self.token_response(resource)
+            gateway = "/gateway" in resource or resource.lower() == "https://integratorapp.com"
+            response = (self.user_token_response if gateway else self.token_response)(resource)
             assert response.status_code == 200, response.text
             self._tokens[resource] = response.json()["access_token"]
         return self._tokens[resource]

@@ -85,7 +85,9 @@ def test_token_refusals(api: Api, server: Running) -> None:
     assert (unknown.status_code, unknown.json()["error"]) == (400, "unauthorized_client")
     scope = api.token_response(f"{server.base_url}/env/nowhere/dataverse")
     assert (scope.status_code, scope.json()["error"]) == (400, "invalid_scope")
-    grant = api.token_response(resource, grant_type="password")
+    grant = api.token_response(
+        resource, grant_type="urn:ietf:params:oauth:grant-type:saml1_1-bearer"
+    )
     assert grant.json()["error"] == "unsupported_grant_type"
 
 

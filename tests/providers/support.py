@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from dwconf.emulator import Client, EmulatorConfig, EnvConfig, Federated
+from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.model import Environment
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
@@ -27,11 +28,23 @@ SECRET = "dwconf-FAKE-secret-9d41c7e2b6"  # recognisable: tests scan output for 
 FEDERATED_CLIENT = "5c0ffee0-0000-4000-8000-00000000d1a2"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_SUBJECT = "repo:contoso/dual-write-config:ref:refs/heads/main"
-ENVIRON = {"DWCONF_CLIENT_ID": CLIENT_ID, "DWCONF_CLIENT_SECRET": SECRET}
+USERNAME = "dual-write-admin@contoso.example"  # who signs in to the gateway
+PASSWORD = "dwconf-FAKE-password-51e0c3"  # recognisable too
+ENVIRON = {
+    "DWCONF_CLIENT_ID": CLIENT_ID,
+    "DWCONF_CLIENT_SECRET": SECRET,
+    "DWCONF_GATEWAY_USERNAME": USERNAME,
+    "DWCONF_GATEWAY_PASSWORD": PASSWORD,
+}
 SECRET_AUTH = {
     "method": "client_secret",
     "client_id_env": "DWCONF_CLIENT_ID",
     "client_secret_env": "DWCONF_CLIENT_SECRET",
+}
+PASSWORD_AUTH = {
+    "method": "username_password",
+    "username_env": "DWCONF_GATEWAY_USERNAME",
+    "password_env": "DWCONF_GATEWAY_PASSWORD",
 }
 FAST = Tuning(
     poll_interval_s=0.002,
@@ -41,13 +54,16 @@ FAST = Tuning(
 
 
 def emulator_config(**changes: Any) -> EmulatorConfig:
-    """Two environments (dev shows transitional states for two polls) and two clients."""
+    """Two environments (dev shows transitional states for two polls), two clients and the
+    user who signs in to the gateway."""
     base = EmulatorConfig(
         environments=(EnvConfig("dev", polls=2), EnvConfig("test")),
         clients=(
             Client(CLIENT_ID, SECRET),
             Client(FEDERATED_CLIENT, None, Federated(GITHUB_ISSUER, GITHUB_SUBJECT)),
         ),
+        users=(User(USERNAME, PASSWORD),),
+        device_code_interval_seconds=1,
     )
     return replace(base, **changes)
 
@@ -101,9 +117,14 @@ class TestApi:
 
 
 def environment(
-    server: Running, env: str = "dev", auth: Mapping[str, Any] | None = None, **provider: Any
+    server: Running,
+    env: str = "dev",
+    auth: Mapping[str, Any] | None = None,
+    gateway_auth: Mapping[str, Any] | None = PASSWORD_AUTH,
+    **provider: Any,
 ) -> Environment:
-    """An environment file's model pointing at `server`'s environment `env`."""
+    """An environment file's model pointing at `server`'s environment `env`: an application
+    for Dataverse, the test user (password grant) for the gateway."""
     settings = {
         "type": "dynamics",
         "dataverse_url": server.dataverse_url(env),
@@ -113,6 +134,7 @@ def environment(
         "tenant_id": server.hub.config.tenant_id,
         "ca_file": str(server.ca_file) if server.ca_file else None,
         "auth": dict(auth or SECRET_AUTH),
+        **({"gateway_auth": dict(gateway_auth)} if gateway_auth is not None else {}),
         **provider,
     }
     return Environment.model_validate({"name": env, "stage": "dev", "provider": settings})
@@ -126,10 +148,10 @@ def open_provider(
     environ: Mapping[str, str] = ENVIRON,
     tuning: Tuning = FAST,
     auth: Mapping[str, Any] | None = None,
+    gateway_auth: Mapping[str, Any] | None = PASSWORD_AUTH,
 ) -> DynamicsProvider:
-    return DynamicsProvider.open(
-        root, environment(server, env, auth), environ=environ, tuning=tuning
-    )
+    model = environment(server, env, auth, gateway_auth)
+    return DynamicsProvider.open(root, model, environ=environ, tuning=tuning)
 
 
 _shared: list[tuple[Running, TestApi]] = []
@@ -162,7 +184,8 @@ def started(config: EmulatorConfig) -> Iterator[tuple[Running, TestApi]]:
 
 def provider_block(server: Running, env: str) -> str:
     """The `provider:` block of an environment file for the emulator's environment `env`,
-    reading the client id and secret from DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET."""
+    reading the client id and secret from DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET, and the
+    gateway user's name and password from DWCONF_GATEWAY_USERNAME and DWCONF_GATEWAY_PASSWORD."""
     return f"""provider:
   type: dynamics
   dataverse_url: {server.dataverse_url(env)}
@@ -175,4 +198,8 @@ def provider_block(server: Running, env: str) -> str:
     method: client_secret
     client_id_env: DWCONF_CLIENT_ID
     client_secret_env: DWCONF_CLIENT_SECRET
+  gateway_auth:
+    method: username_password
+    username_env: DWCONF_GATEWAY_USERNAME
+    password_env: DWCONF_GATEWAY_PASSWORD
 """

@@ -29,13 +29,16 @@ from tests.providers.support import (
     FEDERATED_CLIENT,
     GITHUB_ISSUER,
     GITHUB_SUBJECT,
+    PASSWORD,
     SECRET,
     SECRET_AUTH,
+    USERNAME,
     TestApi,
 )
 
 GATEWAY_RESOURCE = "https://IntegratorApp.com"
 WORKLOAD = {"method": "workload_identity", "client_id_env": "DWCONF_CLIENT_ID"}
+GATEWAY_USER = {"DWCONF_GATEWAY_USERNAME": USERNAME, "DWCONF_GATEWAY_PASSWORD": PASSWORD}
 REQUEST_TOKEN = "gh-request-token-4c1f0a9e77"
 
 
@@ -95,7 +98,11 @@ def test_a_missing_variable_is_named_not_guessed(tmp_path: Path, server: Running
 def test_workload_identity_from_a_token_file(opened: Open, api: TestApi, tmp_path: Path) -> None:
     token_file = tmp_path / "federated-token"
     token_file.write_text(assertion())
-    environ = {"DWCONF_CLIENT_ID": FEDERATED_CLIENT, "AZURE_FEDERATED_TOKEN_FILE": str(token_file)}
+    environ = {
+        "DWCONF_CLIENT_ID": FEDERATED_CLIENT,
+        "AZURE_FEDERATED_TOKEN_FILE": str(token_file),
+        **GATEWAY_USER,
+    }
     provider = opened(auth=WORKLOAD, environ=environ)
     assert provider.read().solution("DualWriteCore") is not None
     assert token_requests(api) == 2
@@ -108,6 +115,7 @@ def test_the_token_file_named_in_the_configuration_wins(opened: Open, tmp_path: 
         "DWCONF_CLIENT_ID": FEDERATED_CLIENT,
         "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "wrong"),
         "MY_TOKEN_FILE": str(tmp_path / "right"),
+        **GATEWAY_USER,
     }
     provider = opened(auth={**WORKLOAD, "token_file_env": "MY_TOKEN_FILE"}, environ=environ)
     assert provider.lock_status() is None
@@ -118,6 +126,7 @@ def test_a_federated_token_for_another_subject_is_refused(opened: Open, tmp_path
     environ = {
         "DWCONF_CLIENT_ID": FEDERATED_CLIENT,
         "AZURE_FEDERATED_TOKEN_FILE": str(tmp_path / "token"),
+        **GATEWAY_USER,
     }
     with pytest.raises(ProviderError, match="AADSTS700213"):
         opened(auth=WORKLOAD, environ=environ).lock_status()
@@ -164,6 +173,7 @@ def test_workload_identity_from_github_actions_oidc(opened: Open, github: str) -
         "DWCONF_CLIENT_ID": FEDERATED_CLIENT,
         "ACTIONS_ID_TOKEN_REQUEST_URL": github,
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+        **GATEWAY_USER,
     }
     provider = opened(auth=WORKLOAD, environ=environ)
     assert provider.read().solution("DualWriteCore") is not None
@@ -175,18 +185,20 @@ def test_workload_identity_from_github_actions_oidc(opened: Open, github: str) -
 
 def test_workload_identity_without_a_federated_token_says_what_to_set(opened: Open) -> None:
     with pytest.raises(ProviderError, match="AZURE_FEDERATED_TOKEN_FILE"):
-        opened(auth=WORKLOAD, environ={"DWCONF_CLIENT_ID": FEDERATED_CLIENT})
+        opened(auth=WORKLOAD, environ={"DWCONF_CLIENT_ID": FEDERATED_CLIENT, **GATEWAY_USER})
 
 
 # A pre-acquired token ------------------------------------------------------------------------
 
 
 def gateway_token(server: Running) -> str:
+    """A user's token for the gateway, acquired outside dwconf (the password grant)."""
     with httpx.Client(verify=ssl_context(str(server.ca_file))) as client:
         form = {
-            "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": SECRET,
+            "grant_type": "password",
+            "client_id": "2e49aa60-1bd3-43b6-8ab6-03ada3d9f08b",
+            "username": USERNAME,
+            "password": PASSWORD,
             "scope": f"{GATEWAY_RESOURCE}/.default",
         }
         response = client.post(server.token_url(), data=form)
@@ -198,19 +210,37 @@ def test_a_pre_acquired_token_for_the_gateway(opened: Open, api: TestApi, server
     token = gateway_token(server)
     api.clear_stats()
     auth = {**SECRET_AUTH, "method": "token", "token_env": "DWCONF_GATEWAY_TOKEN"}
-    provider = opened(auth=auth, environ={**ENVIRON, "DWCONF_GATEWAY_TOKEN": token})
+    environ = {**ENVIRON, "DWCONF_GATEWAY_TOKEN": token}
+    provider = opened(auth=auth, gateway_auth=None, environ=environ)
     assert provider.read().solution("DualWriteCore") is not None
     assert token_requests(api) == 1  # only Dataverse's: the gateway uses the given token
+    assert set(api.stats()["bearers"]["dev/dataverse"]) == {f"app {server.dataverse_url('dev')}"}
 
 
 def test_a_refused_pre_acquired_token_names_its_variable(opened: Open) -> None:
-    auth = {"method": "token", "token_env": "DWCONF_GATEWAY_TOKEN"}
+    auth = {**SECRET_AUTH, "method": "token", "token_env": "DWCONF_GATEWAY_TOKEN"}
     bogus = "not-a-valid-token-0123456789"
-    provider = opened(auth=auth, environ={"DWCONF_GATEWAY_TOKEN": bogus})
+    environ = {**ENVIRON, "DWCONF_GATEWAY_TOKEN": bogus}
+    provider = opened(auth=auth, gateway_auth=None, environ=environ)
     with pytest.raises(ProviderError) as caught:
         provider.read()
     assert caught.value.message.startswith("the token in $DWCONF_GATEWAY_TOKEN was refused by")
     assert bogus not in caught.value.message + caught.value.hint
+
+
+def test_the_token_method_never_sends_the_gateway_token_to_dataverse(
+    tmp_path: Path, server: Running, api: TestApi
+) -> None:
+    """Without an application for Dataverse the environment is refused before any request."""
+    from tests.providers.support import open_provider
+
+    api.clear_stats()
+    auth = {"method": "token", "token_env": "DWCONF_GATEWAY_TOKEN"}
+    environ = {"DWCONF_GATEWAY_TOKEN": gateway_token(server)}
+    with pytest.raises(ProviderError) as caught:
+        open_provider(tmp_path, server, auth=auth, gateway_auth=None, environ=environ)
+    assert "a gateway token is never sent to Dataverse" in caught.value.message
+    assert api.stats()["bearers"] == {}
 
 
 # Nothing leaks -------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""Tokens for the dynamics provider (live-api.md §4), one cache per resource.
+"""Tokens for the dynamics provider (live-api.md §4): the pieces `credentials` puts together.
 
-Three ways in, chosen by `provider.auth.method`:
+An application signs in to Dataverse, chosen by `provider.auth.method`:
 
 - `client_secret`: msal's client-credentials grant with the id and secret from the environment
   variables the configuration names;
 - `workload_identity`: the same grant with a client assertion (`federated`: a token file or a
   GitHub Actions OIDC token);
-- `token`: a pre-acquired bearer in the variable `token_env` names, for the gateway's delegated
-  mode; Dataverse then uses client credentials when they are configured, else the same token.
+- `token`: the gateway's pre-acquired bearer is in `token_env`; Dataverse then signs in with
+  the client credentials also configured, never with that token.
+
+A user signs in to the gateway (`signin`); `EnvToken` is the pre-acquired bearer of either way.
 
 msal talks to Entra through the provider's own transport (`MsalHttp`), so the configured CA
 bundle verifies the authority too and `REQUESTS_CA_BUNDLE` can't swap it behind our back. A
@@ -60,21 +62,35 @@ class ResourceToken:
 
 
 class MsalHttp:
-    """msal's `http_client`, sending through the provider's transport."""
+    """msal's `http_client`, sending through the provider's transport.
 
-    def __init__(self, transport: Transport) -> None:
+    msal builds its user-realm discovery URL (before a password sign-in) from the authority's
+    host name without its port; `authority` puts the port back, so an authority on a port of
+    its own (the emulator) is asked, not port 443 of the same host."""
+
+    def __init__(self, transport: Transport, authority: str | None = None) -> None:
         self._transport = transport
+        self._authority = urlsplit(authority) if authority else None
+
+    def _url(self, url: str) -> str:
+        known, parts = self._authority, urlsplit(url)
+        if known is None or not known.port or parts.port or parts.hostname != known.hostname:
+            return url
+        return parts._replace(netloc=known.netloc).geturl()
 
     def post(
         self, url: str, params: Any = None, data: Any = None, headers: Any = None, **kwargs: Any
     ) -> httpx.Response:
-        request = Request("sign in", "POST", url, params=params, headers=headers, data=data)
+        request = Request(
+            "sign in", "POST", self._url(url), params=params, headers=headers, data=data
+        )
         return self._transport.send(_idempotent(request))
 
     def get(
         self, url: str, params: Any = None, headers: Any = None, **kwargs: Any
     ) -> httpx.Response:
-        return self._transport.send(Request("sign in", "GET", url, params=params, headers=headers))
+        request = Request("sign in", "GET", self._url(url), params=params, headers=headers)
+        return self._transport.send(request)
 
     def close(self) -> None:
         """The transport belongs to the provider."""
@@ -137,7 +153,7 @@ class MsalCredential:
             ) from None
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
-            raise _refused(self._authority, resource, result)
+            raise refused(self._authority, resource, result)
         lifetime = float(result.get("expires_in") or 0)
         early = min(MAX_EARLY_REFRESH_S, lifetime / 2)
         self._cache[resource] = _Cached(str(token), time.monotonic() + lifetime - early)
@@ -149,37 +165,47 @@ class MsalCredential:
             if cached is not None and cached.token == refused:
                 del self._cache[resource]
             if self._app is not None:
-                _forget(self._app, [f"{resource}/.default"])
+                forget_tokens(self._app, [f"{resource}/.default"], refused)
 
 
-def _forget(app: Any, scopes: list[str]) -> None:
-    """Drop msal's cached access tokens for `scopes` (msal would hand the refused one back)."""
+def forget_tokens(app: Any, scopes: list[str], refused: str) -> None:
+    """Drop the refused access token from msal's cache (msal would hand it back), and only
+    that one: another thread may already have put a fresh one there. Scopes compare without
+    case: Entra may answer with the resource spelled otherwise, and msal keeps its spelling."""
     cache = app.token_cache
-    found = list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN, target=scopes))
+    wanted = {s.lower() for s in scopes}
+    found = [
+        entry
+        for entry in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)
+        if wanted <= set(str(entry.get("target", "")).lower().split())
+        and entry.get("secret") == refused
+    ]
     for entry in found:
         cache.remove_at(entry)
 
 
-def _refused(authority: str, resource: str, result: Any) -> ProviderError:
+APP_HINT = "Check the client id, its secret or federated credential, and provider.tenant_id."
+
+
+def refused(authority: str, resource: str, result: Any, hint: str = APP_HINT) -> ProviderError:
+    """Entra's refusal (an msal result with `error`), first line of its description only."""
     data = result if isinstance(result, dict) else {}
     error = data.get("error") or "no token"
     description = str(data.get("error_description") or "").splitlines()[0:1]
     detail = f"{error}: {description[0]}" if description else str(error)
     return ProviderError(
-        masked(f"sign in to {authority} for {resource} was refused: {detail}"),
-        hint="Check the client id, its secret or federated credential, and provider.tenant_id.",
+        masked(f"sign in to {authority} for {resource} was refused: {detail}"), hint=hint
     )
 
 
 class EnvToken:
-    """A pre-acquired bearer from an environment variable, read again on every use so a
-    wrapper script can refresh it."""
+    """A pre-acquired bearer from an environment variable (named by `setting`)."""
 
-    def __init__(self, variable: str, environ: Mapping[str, str]) -> None:
-        self._variable, self._environ = variable, environ
+    def __init__(self, variable: str, environ: Mapping[str, str], setting: str) -> None:
+        self._variable, self._environ, self._setting = variable, environ, setting
 
     def token(self, resource: str) -> str:
-        return required(self._environ, self._variable, "provider.auth.token_env")
+        return required(self._environ, self._variable, self._setting)
 
     def invalidate(self, resource: str, refused: str) -> None:
         if self.token(resource) == refused:
@@ -218,22 +244,27 @@ def required(environ: Mapping[str, str], variable: str | None, setting: str) -> 
             f"sign in: environment variable {variable} ({setting}) is not set.",
             hint=f"export {variable} before running dwconf.",
         )
-    return remember_secret(value) if setting != "provider.auth.client_id_env" else value
+    return value if setting.endswith(".client_id_env") else remember_secret(value)
 
 
-# Building the credential ---------------------------------------------------------------------
+# Building Dataverse's credential -------------------------------------------------------------
+
+
+def instance_discovery(settings: Settings) -> bool:
+    """msal asks the public cloud about an authority only when it is one of the cloud's own
+    hosts (else the emulator, or a sovereign cloud, would be refused)."""
+    host = urlsplit(settings.authority).hostname or ""
+    return host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS
 
 
 def _msal(settings: Settings, client_id: str, credential: Any, transport: Transport) -> Credential:
-    host = urlsplit(settings.authority).hostname or ""
-
     def make_app() -> Any:
         return msal.ConfidentialClientApplication(
             client_id,
             client_credential=credential,
             authority=settings.authority_url,
-            http_client=MsalHttp(transport),
-            instance_discovery=host in msal.authority.WELL_KNOWN_AUTHORITY_HOSTS,
+            http_client=MsalHttp(transport, settings.authority),
+            instance_discovery=instance_discovery(settings),
             token_cache=msal.TokenCache(),
         )
 
@@ -265,26 +296,32 @@ def _secret(settings: Settings, environ: Mapping[str, str], transport: Transport
     return _msal(settings, client_id, secret, transport)
 
 
-def _for_token_method(
+def _beside_a_token(
     settings: Settings, environ: Mapping[str, str], transport: Transport
 ) -> Credential:
-    bearer = EnvToken(str(settings.auth.token_env or ""), environ)
-    bearer.token(settings.gateway_resource)  # fail now if the variable is missing
+    """Dataverse's application when `auth.method: token` gives the gateway's token."""
     auth = settings.auth
     if auth.client_id_env and auth.client_secret_env:
-        return Routed(bearer, _secret(settings, environ, transport), settings.gateway_resource)
+        return _secret(settings, environ, transport)
     if auth.client_id_env and assertion_for(settings, environ, transport) is not None:
-        return Routed(bearer, _workload(settings, environ, transport), settings.gateway_resource)
-    return bearer
+        return _workload(settings, environ, transport)
+    raise ProviderError(
+        f"sign in: provider.auth.method token gives the gateway's token only, and environment "
+        f"'{settings.environment}' has no sign-in for Dataverse (a gateway token is never "
+        "sent to Dataverse).",
+        hint="Add provider.auth.client_id_env with client_secret_env (or a federated token), "
+        "or use method client_secret with provider.gateway_auth: {method: token} "
+        "(docs/signin.md).",
+    )
 
 
-def credential_for(
+def dataverse_credential(
     settings: Settings, environ: Mapping[str, str], transport: Transport
 ) -> Credential:
-    """The credential `provider.auth` describes; missing variables are named now."""
+    """The application `provider.auth` describes; missing variables are named now."""
     method = settings.auth.method
     if method is AuthMethod.TOKEN:
-        return _for_token_method(settings, environ, transport)
+        return _beside_a_token(settings, environ, transport)
     if method is AuthMethod.WORKLOAD_IDENTITY:
         return _workload(settings, environ, transport)
     return _secret(settings, environ, transport)

@@ -31,6 +31,7 @@ from dwconf.live.state import MasterSide
 from dwconf.model import Environment
 from dwconf.providers.dynamics import auth, shapes, solutions
 from dwconf.providers.dynamics.cache import DefinitionCache
+from dwconf.providers.dynamics.credentials import credential_for
 from dwconf.providers.dynamics.dataverse import Dataverse
 from dwconf.providers.dynamics.gateway import Gateway
 from dwconf.providers.dynamics.http import Transport, ssl_context
@@ -63,7 +64,7 @@ class DynamicsProvider:
             retry=self.tuning.retry,
             sleep=self.tuning.sleep,
         )
-        credential = auth.credential_for(settings, environ, self.transport)
+        credential = credential_for(settings, environ, self.transport)
         dv_auth = auth.source(credential, settings.dataverse_url)
         gw_auth = auth.source(credential, settings.gateway_resource)
         self.dataverse = Dataverse(self.transport, dv_auth, settings.dataverse_url, self.tuning)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from dwconf.errors import ProviderError
 from dwconf.model import Environment
-from dwconf.model.environment import Auth
+from dwconf.model.environment import Auth, AuthMethod, GatewayAuth, GatewayMethod
 from dwconf.providers.dynamics.http import RetryPolicy, Sleep
 
 GATEWAY_RESOURCE = "https://IntegratorApp.com"
@@ -48,7 +48,8 @@ class Settings:
     tenant_id: str
     authority: str
     ca_file: str | None
-    auth: Auth
+    auth: Auth  # Dataverse's sign-in (an application)
+    gateway_auth: GatewayAuth = field(default_factory=GatewayAuth)  # see `gateway_sign_in`
     gateway_resource: str = GATEWAY_RESOURCE
 
     @property
@@ -83,6 +84,20 @@ def _ca_file(root: Path, configured: str | None, environ: Mapping[str, str]) -> 
     return str(path if path.is_absolute() else root / path)
 
 
+def gateway_sign_in(env: str, auth: Auth, configured: GatewayAuth | None) -> GatewayAuth:
+    """The gateway's sign-in: `gateway_auth` as written; else, for `auth.method: token`, that
+    token; else the user's sign-in from `dwconf login`."""
+    if configured is not None:
+        return configured
+    if auth.method is not AuthMethod.TOKEN:
+        return GatewayAuth()
+    if not auth.token_env:
+        raise _refuse(
+            env, "provider.auth.method token needs token_env.", "Name the variable in token_env."
+        )
+    return GatewayAuth(method=GatewayMethod.TOKEN, token_env=auth.token_env)
+
+
 def settings_for(
     root: Path, env: Environment, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -112,4 +127,5 @@ def settings_for(
         authority=_url(env.name, "authority", provider.authority),
         ca_file=_ca_file(root, provider.ca_file, environ),
         auth=provider.auth,
+        gateway_auth=gateway_sign_in(env.name, provider.auth, provider.gateway_auth),
     )

@@ -1,0 +1,82 @@
+"""The test API's sign-in part (`/_emulator/devicecodes`, `/_emulator/signins`): what a person
+does in a browser during a device-code sign-in — approve or decline the code — and what an
+administrator does when revoking a user's sessions. Test-only and unprotected, like the rest
+of `/_emulator/`.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from dwconf.emulator.hub import Hub
+from dwconf.emulator.testapi import error_response, json_body
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def pending(request: Request) -> Response:
+    """The device codes waiting for a user, oldest first (no device codes: those are secret)."""
+    hub = _hub(request)
+    now = hub.clock.time()
+    codes = [
+        {
+            "user_code": c.user_code,
+            "client_id": c.client_id,
+            "scope": c.scope,
+            "expires_in": int(c.expires_at - now),
+        }
+        for c in hub.authority.signins.pending()
+    ]
+    return JSONResponse({"pending": codes})
+
+
+async def _decide(request: Request, approve: bool) -> Response:
+    try:
+        body = await json_body(request)
+    except ValueError as exc:
+        return error_response(400, str(exc))
+    username = body.get("username") if isinstance(body, dict) else None
+    code = request.path_params["user_code"]
+    try:
+        _hub(request).authority.signins.decide(code, username, approve)
+    except KeyError:
+        return error_response(404, f"No device code '{code}' is waiting.", "emulator.not_found")
+    except LookupError as exc:
+        return error_response(400, str(exc))
+    return JSONResponse({"user_code": code, "approved": approve})
+
+
+async def approve(request: Request) -> Response:
+    return await _decide(request, approve=True)
+
+
+async def decline(request: Request) -> Response:
+    return await _decide(request, approve=False)
+
+
+async def revoke(request: Request) -> Response:
+    return JSONResponse({"revoked": _hub(request).authority.signins.revoke()})
+
+
+async def device_login(request: Request) -> Response:
+    """The verification page a device-code message names; the emulator has no sign-in page."""
+    return error_response(
+        404,
+        "The emulator has no sign-in page: approve the code with "
+        "POST /_emulator/devicecodes/{user_code}/approve.",
+        "emulator.not_found",
+    )
+
+
+ROUTES = [
+    Route("/_emulator/devicecodes", pending, methods=["GET"]),
+    Route("/_emulator/devicecodes/{user_code}/approve", approve, methods=["POST"]),
+    Route("/_emulator/devicecodes/{user_code}/decline", decline, methods=["POST"]),
+    Route("/_emulator/devicelogin", device_login, methods=["GET"]),
+    Route("/_emulator/signins/revoke", revoke, methods=["POST"]),
+]
