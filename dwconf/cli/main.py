@@ -38,6 +38,8 @@ COMMANDS = {
     "graph": "dwconf.cli.picture_cmds:graph_command",
     "docs": "dwconf.cli.picture_cmds:docs_command",
     "compare": "dwconf.cli.compare_cmds:compare_command",
+    "login": "dwconf.cli.signin_cmds:login_command",
+    "logout": "dwconf.cli.signin_cmds:logout_command",
 }
 
 

@@ -182,11 +182,12 @@ def started(config: EmulatorConfig) -> Iterator[tuple[Running, TestApi]]:
             api.close()
 
 
-def provider_block(server: Running, env: str) -> str:
+def provider_block(server: Running, env: str, gateway_user: bool = True) -> str:
     """The `provider:` block of an environment file for the emulator's environment `env`,
     reading the client id and secret from DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET, and the
-    gateway user's name and password from DWCONF_GATEWAY_USERNAME and DWCONF_GATEWAY_PASSWORD."""
-    return f"""provider:
+    gateway user's name and password from DWCONF_GATEWAY_USERNAME and DWCONF_GATEWAY_PASSWORD
+    (without `gateway_user`: no gateway_auth, so the gateway takes the `dwconf login` sign-in)."""
+    block = f"""provider:
   type: dynamics
   dataverse_url: {server.dataverse_url(env)}
   gateway_url: {server.gateway_url(env)}
@@ -198,8 +199,10 @@ def provider_block(server: Running, env: str) -> str:
     method: client_secret
     client_id_env: DWCONF_CLIENT_ID
     client_secret_env: DWCONF_CLIENT_SECRET
-  gateway_auth:
+"""
+    gateway = """  gateway_auth:
     method: username_password
     username_env: DWCONF_GATEWAY_USERNAME
     password_env: DWCONF_GATEWAY_PASSWORD
 """
+    return block + (gateway if gateway_user else "")

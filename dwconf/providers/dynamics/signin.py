@@ -40,8 +40,8 @@ from dwconf.providers.dynamics.auth import (
     refused,
     required,
 )
-from dwconf.providers.dynamics.http import Transport
-from dwconf.providers.dynamics.settings import Settings
+from dwconf.providers.dynamics.http import Transport, ssl_context
+from dwconf.providers.dynamics.settings import Settings, Tuning
 from dwconf.providers.dynamics.tokencache import TokenCache, cache_path, forget, open_cache
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,18 @@ def gateway_credential(
 
 
 # dwconf login / logout ----------------------------------------------------------------------
+
+
+def transport_for(settings: Settings) -> Transport:
+    """The transport `dwconf login` signs in through (the provider's own, with its CA)."""
+    tuning = Tuning()
+    return Transport(
+        verify=ssl_context(settings.ca_file),
+        timeout_s=tuning.timeout_s,
+        max_per_host=tuning.max_per_host,
+        retry=tuning.retry,
+        sleep=tuning.sleep,
+    )
 
 
 @dataclass(frozen=True)
