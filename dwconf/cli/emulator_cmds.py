@@ -41,6 +41,20 @@ def emulator_group() -> None:
 )
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated CA (msal needs https).")
 @click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an environment file pointing at the emulator (implies --tls); an existing "
+    "file keeps everything but its provider block.",
+)
+@click.option(
+    "--env",
+    "env_name",
+    default="dev",
+    show_default=True,
+    help="The emulated environment --env-file points at (and its name in the file).",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -55,14 +69,23 @@ def serve_command(
     data: Path | None,
     seed: Path | None,
     tls: bool,
+    env_file: Path | None,
+    env_name: str,
     config_file: Path | None,
 ) -> None:
     """Run the emulator until interrupted (Ctrl-C or SIGTERM); prints its URLs on start.
+
+    With --env-file it writes an environment file for it, so `dwconf plan ENV` works at once:
+    Dataverse signs in with a client secret, the gateway with a user's name and password,
+    from DWCONF_CLIENT_ID, DWCONF_CLIENT_SECRET, DWCONF_GATEWAY_USERNAME and
+    DWCONF_GATEWAY_PASSWORD; the emulator accepts what they hold and prints an `export`
+    line for each one that is not set (a throw-away value, kept in --data).
 
     \b
     Examples:
       dwconf emulator serve --port 8765
       dwconf emulator serve --tls --config emulator.yaml --data .dwconf/emulator
+      dwconf emulator serve --port 8765 --data .dwconf/emulator --env-file environments/dev.yaml
     """
 
     def body() -> int:
@@ -80,6 +103,7 @@ def serve_command(
                 "use the default 127.0.0.1 unless you know why not",
             )
         settings = config.load(config_file)
+        wanted = serve.EnvFile(env_file, env_name) if env_file is not None else None
         serve.serve(
             settings,
             host=host,
@@ -87,6 +111,7 @@ def serve_command(
             data_dir=data,
             seed=seed,
             tls=tls,
+            env_file=wanted,
             announce=console.plain,
         )
         return 0

@@ -27,6 +27,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from dwconf.emulator import envfile
 from dwconf.emulator.app import create_app
 from dwconf.emulator.config import EmulatorConfig
 from dwconf.emulator.hub import Hub
@@ -193,6 +194,24 @@ async def _serve(server: uvicorn.Server, sock: socket.socket, on_start: Callable
     await task
 
 
+@dataclass(frozen=True)
+class EnvFile:
+    """`--env-file PATH --env NAME`: write an environment file for emulated environment NAME."""
+
+    path: Path
+    env: str
+
+
+def _env_file_lines(running: Running, wanted: EnvFile, found: envfile.Credentials) -> list[str]:
+    """Write the environment file; the lines that say where, and the `export`s to run."""
+    handle = running.hub.registry.get(wanted.env)
+    config = running.hub.config
+    assert running.ca_file is not None  # an environment file implies --tls
+    block = envfile.provider(running.base_url, config.tenant_id, handle.config.fo_host, wanted.env)
+    envfile.write(wanted.path, wanted.env, block, running.ca_file)
+    return [f"env_file: {wanted.path}", *found.exports()]
+
+
 def serve(
     config: EmulatorConfig,
     *,
@@ -201,18 +220,29 @@ def serve(
     data_dir: Path | None = None,
     seed: Path | None = None,
     tls: bool = False,
+    env_file: EnvFile | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve in the foreground until SIGINT or SIGTERM; a temporary data folder is removed."""
+    """Serve in the foreground until SIGINT or SIGTERM; a temporary data folder is removed.
+    With `env_file` (which implies TLS: msal signs in over https only), the emulator also
+    accepts the credentials `envfile` names and writes the environment file once it listens."""
     owned = data_dir is None
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="dwconf-emulator-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    found = None
+    if env_file is not None:
+        found = envfile.credentials(os.environ, folder)
+        config, tls = envfile.accepting(config, env_file.env, found), True
     sock, running, uv_config = _prepare(
-        config, host=host, port=port, data_dir=data_dir, seed=seed, tls=tls
+        config, host=host, port=port, data_dir=folder, seed=seed, tls=tls
     )
-    folder = running.hub.folder
     server = _Server(uv_config)
 
     def started() -> None:
-        for line in announcement(running):
+        lines = announcement(running)
+        if env_file is not None and found is not None:
+            lines[-1:-1] = _env_file_lines(running, env_file, found)
+        for line in lines:
             announce(line)
 
     try:

@@ -119,3 +119,25 @@ def _check(before: str, after: str, path: Key, updates: Mapping[str, str], name:
             f"rewriting {name} would change more than the values asked for",
             "edit the file by hand; dwconf keeps it untouched",
         )
+
+
+def replace_key(text: str, key: str, value: Mapping[str, Any], name: str = "the file") -> str:
+    """`text` with the top-level `key` holding `value` (a whole new mapping: nothing of the old
+    one is kept); every other key, comment and blank line stays as it was."""
+    yaml = _yaml(text, name)
+    data = _load(yaml, text, name)
+    if key in data:
+        data[key] = value
+    else:
+        _append(data, key, value)  # type: ignore[arg-type]
+    out = io.StringIO()
+    yaml.dump(data, out)
+    result = out.getvalue()
+    expected = load_plain(text)
+    expected[key] = value
+    if load_plain(result) != expected:
+        raise DwconfError(
+            f"rewriting {name} would change more than '{key}'",
+            "edit the file by hand; dwconf keeps it untouched",
+        )
+    return result
