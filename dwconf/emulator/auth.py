@@ -436,29 +436,27 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(raw, keep_blank_values=True))
 
 
-async def device_code_endpoint(request: Request) -> Response:
+async def _oauth_endpoint(request: Request, device_code: bool) -> Response:
+    """`/devicecode` or `/token`: Entra's answer, or its refusal as an OAuth error body."""
     authority: Authority = request.app.state.hub.authority
     tenant = request.path_params["tenant"]
     if not authority.known_tenant(tenant):
         return _tenant_error(tenant)
     headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
+    form, base = await _form(request), base_url(request)
     try:
-        started = authority.device_code(await _form(request), base_url(request))
+        if device_code:
+            answer = authority.device_code(form, base)
+        else:
+            answer = authority.issue(form, _basic(request.headers.get("authorization")), base)
     except OAuthError as exc:
         return _oauth_error(exc, headers)
-    return JSONResponse(started, headers=headers)
+    return JSONResponse(answer, headers=headers)
+
+
+async def device_code_endpoint(request: Request) -> Response:
+    return await _oauth_endpoint(request, device_code=True)
 
 
 async def token_endpoint(request: Request) -> Response:
-    authority: Authority = request.app.state.hub.authority
-    tenant = request.path_params["tenant"]
-    if not authority.known_tenant(tenant):
-        return _tenant_error(tenant)
-    headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
-    try:
-        issued = authority.issue(
-            await _form(request), _basic(request.headers.get("authorization")), base_url(request)
-        )
-    except OAuthError as exc:
-        return _oauth_error(exc, headers)
-    return JSONResponse(issued, headers=headers)
+    return await _oauth_endpoint(request, device_code=False)

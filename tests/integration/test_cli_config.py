@@ -138,6 +138,16 @@ def test_schema_out(tmp_path: Path, dwconf: Cli) -> None:
     schema = json.loads((tmp_path / "schemas/map.schema.json").read_text())
     assert schema["additionalProperties"] is False
     assert "fields" in schema["required"]
+    environment = json.loads((tmp_path / "schemas/environment.schema.json").read_text())
+    defs = environment["$defs"]
+    assert "gateway_auth" in defs["Provider"]["properties"]
+    assert defs["GatewayMethod"]["enum"] == [
+        "user",
+        "refresh_token",
+        "username_password",
+        "token",
+        "app_only",
+    ]
 
 
 def test_version_and_help(dwconf: Cli) -> None:
