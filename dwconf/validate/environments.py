@@ -3,6 +3,7 @@ secrets that must never be written in YAML."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import PurePosixPath
@@ -13,6 +14,7 @@ from dwconf.git import Releases, release_tag
 from dwconf.load.project import EnvSpec, Project, SolutionSpec
 from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
+from dwconf.redact import looks_generated
 
 MAX_LEGAL_ENTITIES = 250
 MAX_INITIAL_SYNC_LEGAL_ENTITIES = 40
@@ -201,16 +203,26 @@ def provider(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
 
 
 def secrets(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
-    """DW2809/DW2810: auth names environment variables; no value looks like a secret."""
+    """DW2809/DW2810: auth names environment variables; no value looks like a secret. A value
+    shaped like a name that reads like a generated secret is one too, unless a variable of
+    that name is set (a pasted secret would otherwise be echoed as "variable … is not set")."""
     auth = env.model.provider.auth
     for key in ("client_id_env", "client_secret_env", "token_env", "token_file_env"):
         value = getattr(auth, key)
-        if value is None or ENV_VAR.match(value):
+        if value is None:
             continue
+        if ENV_VAR.match(value):
+            if not looks_generated(value) or value in os.environ:
+                continue
+            problem = "does not name a variable that is set, and looks like a secret (not shown)"
+        elif looks_secret(value):
+            problem = "must name an environment variable and this value looks like a secret "
+            problem += "(not shown)"
+        else:
+            problem = "must name an environment variable"
         yield error(
             "DW2809",
-            f"provider.auth.{key} must name an environment variable"
-            + (" and this value looks like a secret (not shown)" if looks_secret(value) else ""),
+            f"provider.auth.{key} {problem}",
             env.doc.span(("provider", "auth", key)),
             "write the variable's name (e.g. DWCONF_CLIENT_SECRET) and set its value in the "
             "pipeline; if a secret was committed, rotate it",
