@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path as FilePath
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from dwconf.diagnostics import Diagnostic, error, warning
 from dwconf.git import Releases, release_tag
@@ -200,6 +202,66 @@ def provider(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
                 env.doc.span(("provider",), key=True),
                 f"add provider.{key}",
             )
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # plain http is allowed only to an emulator there
+URL_KEYS = ("finops_url", "dataverse_url", "gateway_url", "authority")
+
+
+def provider_urls(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2817: a dynamics provider's URLs are https URLs with a host (http only to loopback):
+    what the provider checks when it connects, found before."""
+    p = env.model.provider
+    if p.type != "dynamics":
+        return
+    for key in URL_KEYS:
+        value = getattr(p, key)
+        if value is None:
+            continue
+        problem = _url_problem(str(value))
+        if problem:
+            yield error(
+                "DW2817",
+                f"provider.{key} {problem}",
+                env.doc.span(("provider", key)),
+                "write an https URL such as https://contoso.crm.dynamics.com (plain http only "
+                "to an emulator on 127.0.0.1 or localhost)",
+            )
+
+
+def _url_problem(value: str) -> str | None:
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not a URL with a host (https://host)"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        return "is a plain http URL: tokens are only sent over https"
+    if any(c.isspace() for c in value.strip()):
+        return "holds spaces"
+    return None
+
+
+def ca_file(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2818: the CA file a dynamics provider trusts exists and is a readable file (relative
+    to the repository, as the provider reads it)."""
+    configured = env.model.provider.ca_file
+    if env.model.provider.type != "dynamics" or not configured:
+        return
+    path = FilePath(configured)
+    path = path if path.is_absolute() else project.root / path
+    if path.is_file() and os.access(path, os.R_OK):
+        return
+    what = "is not a file" if path.exists() else "does not exist"
+    yield error(
+        "DW2818",
+        f"provider.ca_file {configured} {what}" + ("" if path.exists() else f" ({path})"),
+        env.doc.span(("provider", "ca_file")),
+        "point it at the PEM file of the CA that signed the service's certificate (the "
+        "emulator writes ca.pem in its --data folder), or remove it to use the system's CAs",
+    )
 
 
 def secrets(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:

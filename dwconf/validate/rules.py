@@ -57,5 +57,7 @@ ENVIRONMENT_RULES: tuple[EnvironmentRule, ...] = (
     environments.pins,
     environments.state_overrides,
     environments.provider,
+    environments.provider_urls,
+    environments.ca_file,
     environments.secrets,
 )
