@@ -96,3 +96,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Rewrite the golden files under tests/golden/ from the current output.",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long variants (marker `long`) run only when asked for: `pytest -m long`."""
+    if "long" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="long variant: run with `pytest -m long`")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)

@@ -22,6 +22,7 @@ from dwconf.model.common import slug
 from dwconf.package import ZipLimits, build_zip, file_name, read_zip, with_version
 from dwconf.package.importer import import_environment
 from dwconf.package.unpack import unpack_files
+from dwconf.package.writing import trusted_base, write_files
 from dwconf.providers import open_reader
 
 FORMAT = click.option(
@@ -102,9 +103,8 @@ def run_package(
     solution = with_version(spec.model, version)
     maps = [m.model for m in spec.maps]
     data = build_zip(solution, maps, managed=managed, dependencies=_dependencies(project, spec))
-    out.mkdir(parents=True, exist_ok=True)
     path = out / file_name(solution)
-    path.write_bytes(data)
+    write_files(trusted_base(root, out), out, {path.name: data}, force=True)
     console.plain(f"{hashlib.sha256(data).hexdigest()}  {path}")
     return 0
 
@@ -159,24 +159,15 @@ def package_command(
 
 
 def _write_files(
-    out: Path, files: Mapping[str, str], force: bool, replace: tuple[str, ...]
+    root: Path, out: Path, files: Mapping[str, str], force: bool, replace: tuple[str, ...]
 ) -> None:
-    """Write `files` under `out`; existing files are refused unless `force`, which also removes
-    the YAML files of the `replace` folders that are not written again."""
-    existing = sorted(p for p in files if (out / p).exists())
-    if existing and not force:
-        shown = ", ".join(existing[:3]) + (" …" if len(existing) > 3 else "")
-        raise DwconfError(f"{out} already has {shown}", "pass --force to overwrite")
-    if force:
-        for folder in replace:
-            for stale in sorted((out / folder).glob("*.yaml")):
-                if stale.relative_to(out).as_posix() not in files:
-                    stale.unlink()
-    for relative, text in files.items():
-        path = out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    done = write_files(trusted_base(root, out), out, files, force=force, replace=replace)
+    for path in done.removed:
+        _say(f"removed {path}")
+    for path in done.written:
         _say(f"wrote {path}")
+    for path in done.kept:
+        _say(f"kept {path}: dwconf did not write it; delete it if it is no longer wanted")
 
 
 def _read_archive(path: Path) -> bytes:
@@ -203,7 +194,7 @@ def run_unpack(*, root: Path, archive: Path, out: Path | None, force: bool) -> i
     unique = content.solution.unique_name
     target = out if out is not None else root / "solutions" / slug(unique)
     files = unpack_files(content, archive.name, _folders(root, unique))
-    _write_files(target, files, force, ("maps",))
+    _write_files(root, target, files, force, ("maps",))
     for note in content.notes:
         _say(f"note: {note}")
     return 0
@@ -261,7 +252,7 @@ def run_import(
         catalog=loader.catalog(),
     )
     solutions = tuple(sorted({p.rsplit("/", 1)[0] for p in imported.files if "/maps/" in p}))
-    _write_files(out, imported.files, force, solutions)
+    _write_files(root, out, imported.files, force, solutions)
     for note in imported.notes:
         _say(f"note: {note}")
     return 0

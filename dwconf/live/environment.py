@@ -7,6 +7,8 @@ which can also use `set_map_error`/`set_queued` to simulate what people do in th
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 import threading
 import uuid
@@ -19,7 +21,7 @@ from typing import Any, Self
 from dwconf.collector import collector_paused
 from dwconf.live import link, lock, maps, snapshot, solutions, store
 from dwconf.live import seed as seeding
-from dwconf.live.errors import InvalidRequest
+from dwconf.live.errors import InvalidRequest, StoreDamaged, StoreFull, StoreReadOnly
 from dwconf.live.memo import Memo
 from dwconf.live.state import (
     AlertSetting,
@@ -85,10 +87,28 @@ class Environment:
     ) -> Self:
         """Open the environment file at `path`; a new file (and its folder) is created and
         seeded from `seed` (the packaged default when None); an existing file ignores `seed`.
-        """
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        env = cls(store.connect(str(path)), str(path), now=now, new_id=new_id, polls=polls)
+        An empty file is refused: it is a damaged one, never a new environment."""
+        if str(path) == ":memory:":
+            return cls._opened(":memory:", seed, now=now, new_id=new_id, polls=polls)
+        target = Path(path).absolute()
+        _make_folder(target.parent)
+        if store.is_empty(target):
+            raise StoreDamaged(str(target), "it is empty (0 bytes)")
+        if not target.exists():
+            cls._create(target, seed, now=now, new_id=new_id, polls=polls)
+        return cls._opened(str(target), seed, now=now, new_id=new_id, polls=polls)
+
+    @classmethod
+    def _opened(
+        cls,
+        path: str,
+        seed: seeding.SeedSource,
+        *,
+        now: Clock | None,
+        new_id: Callable[[], str] | None,
+        polls: int,
+    ) -> Self:
+        env = cls(store.connect(path), path, now=now, new_id=new_id, polls=polls)
         try:
             env._initialize(seed)
         except BaseException:
@@ -97,9 +117,40 @@ class Environment:
         return env
 
     @classmethod
+    def _create(
+        cls,
+        target: Path,
+        seed: seeding.SeedSource,
+        *,
+        now: Clock | None,
+        new_id: Callable[[], str] | None,
+        polls: int,
+    ) -> None:
+        """Make a new environment file whole under another name, then put it in place only if
+        no file is there yet (a hard link is create-only): an interrupted first open leaves no
+        half-made file, and two first opens don't replace each other's file."""
+        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.new")
+        try:
+            cls._opened(str(temporary), seed, now=now, new_id=new_id, polls=polls).close()
+            try:
+                os.link(temporary, target)
+            except FileExistsError:
+                pass  # another process made it first: that one is used
+            except OSError:  # a file system without hard links
+                if not target.exists():
+                    os.replace(temporary, target)
+        except OSError as exc:
+            raise _os_failure(exc, str(target)) from exc
+        finally:
+            for leftover in (temporary, *(Path(f"{temporary}{s}") for s in store.SIDE_FILES)):
+                leftover.unlink(missing_ok=True)
+
+    @classmethod
     def open_existing(cls, path: str | Path) -> Self:
         """Open an environment file that exists, to read it: nothing is created, written or
         locked (a StoreUnavailable when there is no file, a SchemaTooNew for a newer one)."""
+        if store.is_empty(path):
+            raise StoreDamaged(str(Path(path).absolute()), "it is empty (0 bytes)")
         env = cls(store.connect_existing(str(path)), str(path))
         try:
             with env._tx("DEFERRED") as tx:
@@ -148,7 +199,8 @@ class Environment:
 
     @contextmanager
     def _tx(self, mode: str = "IMMEDIATE") -> Iterator[store.Tx]:
-        with self._mutex, store.transaction(self._conn, mode, savepoint=self._batching):
+        transaction = store.transaction(self._conn, mode, savepoint=self._batching, path=self._path)
+        with self._mutex, transaction:
             yield store.Tx(self._conn, self.now(), self._new_id, self._polls)
 
     @contextmanager
@@ -161,7 +213,7 @@ class Environment:
                 yield
                 return
             try:
-                with store.transaction(self._conn):
+                with store.transaction(self._conn, path=self._path):
                     self._batching = True
                     try:
                         yield
@@ -373,6 +425,21 @@ class Environment:
                     return lock.desired_of(tx, record_id)
         with (
             closing(store.connect_existing(self._path)) as conn,
-            store.transaction(conn, "DEFERRED"),
+            store.transaction(conn, "DEFERRED", path=self._path),
         ):
             return lock.desired_of(store.Tx(conn, self.now(), self._new_id, self._polls), record_id)
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_failure(exc, str(folder)) from exc
+
+
+def _os_failure(exc: OSError, path: str) -> Exception:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreFull(path)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreReadOnly(path, exc.strerror or str(exc))
+    return exc

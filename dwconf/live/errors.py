@@ -8,6 +8,7 @@ exactly, with only its placeholders filled in; the others are written in the sam
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import ClassVar
 
 from dwconf.errors import ExitCode, LockHeldError, ProviderError
@@ -56,7 +57,52 @@ class StoreUnavailable(LiveError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             f"The environment file is unavailable: {detail}.",
-            hint="Try again; if it persists, check the disk or reset the environment.",
+            hint="Try again; if it persists, check the disk (space, permissions, errors).",
+        )
+
+
+class StoreDamaged(LiveError):
+    """The environment file is damaged (a bad page, not a database, empty)."""
+
+    code = "store.damaged"
+    http_status = 500
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"The environment file {path} is damaged: {detail}. It holds the environment's "
+            "deployment history, so it is left as it is.",
+            hint=f"Restore it from a backup, or salvage what SQLite can still read: sqlite3 "
+            f"{path} .recover | sqlite3 {path}.recovered, then move {path}.recovered in its "
+            "place. Only as a last resort start over (dwconf env reset "
+            f"{PurePath(path).stem} for a local environment): that loses the deployment "
+            "history.",
+        )
+
+
+class StoreFull(LiveError):
+    """The disk holding the environment file is full."""
+
+    code = "store.full"
+    http_status = 503
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"The disk holding {path} is full; the operation was undone and nothing changed.",
+            hint="Free some space on that disk, then run the command again.",
+        )
+
+
+class StoreReadOnly(LiveError):
+    """The environment file or its folder can't be written."""
+
+    code = "store.read_only"
+    http_status = 503
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"The environment file {path} can't be written: {detail}.",
+            hint="Make its folder and file writable for this user (commands that only read — "
+            "plan, drift, history, env show, lock status, doctor — work without that).",
         )
 
 

@@ -42,8 +42,9 @@ def open_writer(project_root: Path, env: Environment) -> LiveWriter:
 
 
 def open_reader(project_root: Path, env: Environment) -> LiveReader:
-    """Open `env`'s environment for planning: reads only."""
-    return ReadOnly(open_writer(project_root, env))
+    """Open `env`'s environment for planning: reads only. A local environment that exists is
+    opened without writing anything, so commands that read work on a read-only folder."""
+    return open_reader_if_local(project_root, env) or ReadOnly(open_writer(project_root, env))
 
 
 def open_reader_if_local(project_root: Path, env: Environment) -> LiveReader | None:

@@ -27,6 +27,7 @@ from dwconf.live import (
     MapTemplate,
     Provenance,
     SolutionPackage,
+    store,
 )
 from dwconf.live.environment import Clock
 from dwconf.live.errors import InvalidRequest, LockHeld
@@ -35,7 +36,7 @@ from dwconf.live.state import MasterSide
 from dwconf.providers.base import WaitTimeout
 
 STATE_DIR = ".dwconf"
-SIDE_FILES = ("-wal", "-shm", "-journal")
+SIDE_FILES = store.SIDE_FILES
 _ENV_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -82,25 +83,12 @@ class LocalProvider:
         `seed`, `now`, `new_id` and `polls` are the live model's knobs for tests and demos.
         """
         path = state_path(root, env_name)
-        try:
-            return cls(Environment.open(path, seed, now=now, new_id=new_id, polls=polls))
-        except sqlite3.DatabaseError as exc:
-            raise ProviderError(
-                f"can't open the environment file {path}: {exc}",
-                hint=f"if it is damaged, `dwconf env reset {env_name}` starts it over",
-            ) from exc
+        return cls(Environment.open(path, seed, now=now, new_id=new_id, polls=polls))
 
     @classmethod
     def open_existing(cls, root: Path, env_name: str) -> Self:
         """Open the environment's file to read it, if it exists: nothing made or locked."""
-        path = state_path(root, env_name)
-        try:
-            return cls(Environment.open_existing(path))
-        except sqlite3.DatabaseError as exc:
-            raise ProviderError(
-                f"can't open the environment file {path}: {exc}",
-                hint=f"if it is damaged, `dwconf env reset {env_name}` starts it over",
-            ) from exc
+        return cls(Environment.open_existing(state_path(root, env_name)))
 
     @property
     def path(self) -> Path:

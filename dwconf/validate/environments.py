@@ -3,10 +3,13 @@ sign-in settings, and secrets that must never be written in YAML."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path as FilePath
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from dwconf.diagnostics import Diagnostic, error, warning
 from dwconf.git import Releases, release_tag
@@ -14,6 +17,7 @@ from dwconf.load.project import EnvSpec, Project, SolutionSpec
 from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
 from dwconf.model.environment import AuthMethod, GatewayMethod
+from dwconf.redact import looks_generated
 
 MAX_LEGAL_ENTITIES = 250
 MAX_INITIAL_SYNC_LEGAL_ENTITIES = 40
@@ -239,26 +243,98 @@ _AUTH_VARIABLES = {
 }
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}  # plain http is allowed only to an emulator there
+URL_KEYS = ("finops_url", "dataverse_url", "gateway_url", "authority")
+
+
+def provider_urls(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2817: a dynamics provider's URLs are https URLs with a host (http only to loopback):
+    what the provider checks when it connects, found before."""
+    p = env.model.provider
+    if p.type != "dynamics":
+        return
+    for key in URL_KEYS:
+        value = getattr(p, key)
+        if value is None:
+            continue
+        problem = _url_problem(str(value))
+        if problem:
+            yield error(
+                "DW2817",
+                f"provider.{key} {problem}",
+                env.doc.span(("provider", key)),
+                "write an https URL such as https://contoso.crm.dynamics.com (plain http only "
+                "to an emulator on 127.0.0.1 or localhost)",
+            )
+
+
+def _url_problem(value: str) -> str | None:
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError as exc:
+        return f"is not a URL ({exc})"
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "is not a URL with a host (https://host)"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        return "is a plain http URL: tokens are only sent over https"
+    if any(c.isspace() for c in value.strip()):
+        return "holds spaces"
+    return None
+
+
+def ca_file(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
+    """DW2818: the CA file a dynamics provider trusts exists and is a readable file (relative
+    to the repository, as the provider reads it)."""
+    configured = env.model.provider.ca_file
+    if env.model.provider.type != "dynamics" or not configured:
+        return
+    path = FilePath(configured)
+    path = path if path.is_absolute() else project.root / path
+    if path.is_file() and os.access(path, os.R_OK):
+        return
+    what = "is not a file" if path.exists() else "does not exist"
+    yield error(
+        "DW2818",
+        f"provider.ca_file {configured} {what}" + ("" if path.exists() else f" ({path})"),
+        env.doc.span(("provider", "ca_file")),
+        "point it at the PEM file of the CA that signed the service's certificate (the "
+        "emulator writes ca.pem in its --data folder), or remove it to use the system's CAs",
+    )
+
+
 def secrets(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
-    """DW2809/DW2810: auth names environment variables; no value looks like a secret."""
+    """DW2809/DW2810: auth names environment variables; no value looks like a secret. A value
+    shaped like a name that reads like a generated secret is one too, unless a variable of
+    that name is set (a pasted secret would otherwise be echoed as "variable … is not set")."""
     provider = env.model.provider
     for block, keys in _AUTH_VARIABLES.items():
         auth = getattr(provider, block)
         for key in keys if auth is not None else ():
-            value = getattr(auth, key)
-            if value is None or ENV_VAR.match(value):
+            problem = _variable_problem(getattr(auth, key))
+            if problem is None:
                 continue
             yield error(
                 "DW2809",
-                f"provider.{block}.{key} must name an environment variable"
-                + (
-                    " and this value looks like a secret (not shown)" if looks_secret(value) else ""
-                ),
+                f"provider.{block}.{key} {problem}",
                 env.doc.span(("provider", block, key)),
                 "write the variable's name (e.g. DWCONF_CLIENT_SECRET) and set its value in the "
                 "pipeline; if a secret was committed, rotate it",
             )
     yield from _secret_strings(env, env.doc.data, ())
+
+
+def _variable_problem(value: str | None) -> str | None:
+    """What is wrong with a `*_env` value, never showing it; None when it names a variable."""
+    if value is None:
+        return None
+    if ENV_VAR.match(value):
+        if not looks_generated(value) or value in os.environ:
+            return None
+        return "does not name a variable that is set, and looks like a secret (not shown)"
+    if looks_secret(value):
+        return "must name an environment variable and this value looks like a secret (not shown)"
+    return "must name an environment variable"
 
 
 def _secret_strings(env: EnvSpec, data: Any, path: Path) -> Iterator[Diagnostic]:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dwconf.diagnostics import Diagnostic
 from dwconf.load.project import EnvSpec, Project
 from dwconf.validate import (
+    confusables,
     dependencies,
     environments,
     fields,
@@ -48,6 +49,7 @@ PROJECT_RULES: tuple[ProjectRule, ...] = (
     dependencies.overlapping_maps,
     solutions.requires,
     solutions.depends,
+    confusables.text,
 )
 
 ENVIRONMENT_RULES: tuple[EnvironmentRule, ...] = (
@@ -58,5 +60,7 @@ ENVIRONMENT_RULES: tuple[EnvironmentRule, ...] = (
     environments.state_overrides,
     environments.provider,
     environments.sign_in,
+    environments.provider_urls,
+    environments.ca_file,
     environments.secrets,
 )

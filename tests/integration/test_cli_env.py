@@ -223,8 +223,10 @@ def test_a_damaged_environment_file_is_reported_and_can_be_reset(repo: Path, dwc
     damaged.write_bytes(b"not a database")
     result = dwconf("-C", str(repo), "env", "show", "dev")
     assert result.exit_code == 1
-    assert "can't open the environment file" in result.err
-    assert "dwconf env reset dev" in result.err
+    assert f"The environment file {damaged} is damaged" in result.err
+    hint = result.err.split("hint:", 1)[1]
+    assert hint.index("Restore it from a backup") < hint.index("dwconf env reset dev")
+    assert "loses the deployment history" in hint
     assert dwconf("-C", str(repo), "env", "reset", "dev", "--yes").exit_code == 0
     assert dwconf("-C", str(repo), "env", "show", "dev").exit_code == 0
 

@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
 from dwconf.load.yaml12 import parse
 from dwconf.render import context_for, render_document, render_value
+from dwconf.render_limits import LimitExceeded
 
 CTX = context_for("dev", "dev", ["USMF"], {"code": 3, "name": "Contoso"})
 CORPUS = [
@@ -77,7 +78,7 @@ def outcome(text: str) -> str:
     """'refused' or the rendered value as text."""
     try:
         return repr(render_value(text, CTX))
-    except (SecurityError, UndefinedError, TemplateError, OverflowError, MemoryError):
+    except (SecurityError, UndefinedError, TemplateError, LimitExceeded, OverflowError):
         return "refused"
 
 

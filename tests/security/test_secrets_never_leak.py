@@ -143,3 +143,54 @@ def test_a_crash_log_holds_no_secret(
     log = re.search(r"(/\S+crash-\S+\.log)", result.err)
     assert log is not None, result.err
     assert not leaks(Path(log.group(1)).read_text())
+
+
+PASTED = "sEcReTcanary7f3a9c21d4XyZ"  # a secret that is also shaped like a variable name
+DYNAMICS_ENV = f"""\
+name: dev
+stage: dev
+provider:
+  type: dynamics
+  finops_url: https://contoso.operations.dynamics.com
+  dataverse_url: https://contoso.crm.dynamics.com
+  gateway_url: https://gateway.example.com
+  tenant_id: 11111111-2222-3333-4444-555555555555
+  auth:
+    client_id_env: DWCONF_CLIENT_ID
+    client_secret_env: {PASTED}
+link:
+  legal_entities: [USMF]
+solutions:
+  base: workspace
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate",),
+        ("validate", "--format", "json"),
+        ("plan", "dev"),
+        ("apply", "dev", "--auto-approve"),
+        ("drift", "dev"),
+        ("history", "dev"),
+        ("env", "show", "dev"),
+        ("lock", "status", "dev"),
+        ("doctor", "dev"),
+        ("import", "dev", "--out", "imported"),
+    ],
+    ids=" ".join,
+)
+def test_a_secret_pasted_as_a_variable_name_is_never_echoed(
+    args: tuple[str, ...],
+    make_repo: Callable[..., Path],
+    dwconf: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DWCONF_CLIENT_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.delenv(PASTED, raising=False)
+    root = make_repo({"environments/dev.yaml": DYNAMICS_ENV})
+    result = dwconf("-C", str(root), *args)
+    assert result.exit_code == 1, result.out + result.err
+    assert PASTED not in result.out + result.err
+    assert "looks like a secret (not shown)" in result.out + result.err

@@ -34,6 +34,7 @@ from dwconf.providers.dynamics.errors import masked, remember_secret
 from dwconf.providers.dynamics.federated import FEDERATED_FILE, assertion_for
 from dwconf.providers.dynamics.http import Request, TokenSource, Transport
 from dwconf.providers.dynamics.settings import Settings
+from dwconf.redact import looks_generated
 
 MAX_EARLY_REFRESH_S = 300.0
 
@@ -239,6 +240,12 @@ def required(environ: Mapping[str, str], variable: str | None, setting: str) -> 
             f"sign in: {setting} is not set.", hint=f"Name the environment variable in {setting}."
         )
     value = environ.get(variable)
+    if not value and looks_generated(variable):  # a secret pasted where its name belongs
+        raise ProviderError(
+            f"sign in: {setting} does not name a variable that is set, and looks like a "
+            "secret (not shown).",
+            hint=f"Write the variable's name in {setting}; if a secret was committed, rotate it.",
+        )
     if not value:
         raise ProviderError(
             f"sign in: environment variable {variable} ({setting}) is not set.",

@@ -20,6 +20,7 @@ from dwconf.errors import ProviderError, UnreachableError
 from dwconf.redact import redact
 
 MAX_BODY_TEXT = 300
+MAX_MASKED_BODY = 65_536  # of an error body, read to mask before the first MAX_BODY_TEXT
 _SECRETS: set[str] = set()  # values read from variables the configuration names
 
 
@@ -132,8 +133,8 @@ def service_error(response: httpx.Response, operation: str) -> ServiceError:
     where = f"{operation}: {address} answered {response.status_code}"
     if message:
         hint = f"{hint} ({where})" if hint else f"({where})"
-    else:
-        text = response.text.strip()[:MAX_BODY_TEXT]
+    else:  # masked before it is cut, so that no part of a secret is left at the cut
+        text = masked(response.text[:MAX_MASKED_BODY].strip())[:MAX_BODY_TEXT]
         message, hint = f"{where}{': ' + text if text else ''}.", ""
     status = response.status_code
     return ServiceError(

@@ -200,7 +200,7 @@ def test_a_local_environment_that_cannot_be_read_early_reports_as_it_always_did(
     path = repo / ".dwconf" / "dev.sqlite"
     path.parent.mkdir()
     path.write_bytes(b"not a database" * 100)
-    with pytest.raises(ProviderError, match="can't open the environment file"):
+    with pytest.raises(ProviderError, match="is damaged: file is not a database"):
         planning.plan(repo, "dev")
 
 
