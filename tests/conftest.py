@@ -99,10 +99,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Long variants (marker `long`) run only when asked for: `pytest -m long`."""
+    """Long variants (marker `long`) are deselected unless asked for: `pytest -m long`."""
     if "long" in (config.getoption("markexpr") or ""):
         return
-    skip = pytest.mark.skip(reason="long variant: run with `pytest -m long`")
-    for item in items:
-        if "long" in item.keywords:
-            item.add_marker(skip)
+    long = [item for item in items if "long" in item.keywords]
+    if long:
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if "long" not in item.keywords]
