@@ -49,7 +49,8 @@ def graph_command(
     Arrows point from a map to the maps that wait for it (depends_on); dashed arrows are
     lookups through another map's table and its integration key; solutions are boxes. With
     --plan, the saved plan's steps instead, numbered in apply order and coloured by their
-    side effect (grey metadata, yellow restart, blue initial sync, red destructive).
+    side effect (grey metadata, teal start, yellow restart, blue initial sync, red
+    destructive).
 
     \b
     Examples:

@@ -1,7 +1,8 @@
 """A graph as mermaid (GitHub and Azure DevOps render it in markdown) and as Graphviz dot.
 
 Node ids are made safe for both languages (n0, n1, ...); labels are quoted and escaped.
-Colours follow the plan's categories, from grey (metadata) to red (destructive).
+Colours follow the plan's categories, from grey (metadata) to red (destructive); every
+category has one (a plan with a category the graph can't colour could not be reviewed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dwconf.plan.actions import Category
 
 COLOURS = {
     Category.METADATA: "#9e9e9e",
+    Category.START: "#4db6ac",
     Category.RESTART: "#f9a825",
     Category.INITIAL_SYNC: "#1e88e5",
     Category.DESTRUCTIVE: "#e53935",

@@ -54,3 +54,26 @@ def test_graph_svg_is_drawn_by_graphviz(
     out = tmp_path / "maps.svg"
     assert dwconf("-C", str(repo), "graph", "--format", "svg", "--out", str(out)).exit_code == 0
     assert "<svg" in out.read_text() and "Test customers" in out.read_text()
+
+
+def test_maps_started_without_initial_sync_are_drawn_in_plan_markdown_and_graph(
+    dwconf: Callable[..., Result], make_repo: Callable[..., Path], tmp_path: Path
+) -> None:
+    repo = make_repo(
+        {
+            "solutions/base/schema/test.yaml": SCHEMA,
+            "solutions/base/maps/customers.yaml": CUSTOMERS,
+            "solutions/base/maps/currencies.yaml": CURRENCIES,
+            "environments/dev.yaml": (
+                "name: dev\nstage: dev\nlink:\n  legal_entities: [USMF]\n"
+                "solutions:\n  base: workspace\nmaps:\n  initial_sync: skip\n"
+            ),
+        }
+    )
+    markdown = dwconf("-C", str(repo), "plan", "dev", "--format", "markdown")
+    assert markdown.exit_code == 0, markdown.err
+    assert "```mermaid" in markdown.out and "classDef start " in markdown.out
+    plan = tmp_path / "dev.dwplan"
+    assert dwconf("-C", str(repo), "plan", "dev", "--out", str(plan)).exit_code == 0
+    drawn = dwconf("-C", str(repo), "graph", "--plan", str(plan), "--format", "dot")
+    assert drawn.exit_code == 0, drawn.err

@@ -10,6 +10,7 @@ from dwconf import planning
 from dwconf.errors import DwconfError
 from dwconf.graph import model, text
 from dwconf.graph.markdown import changed_maps_block
+from dwconf.plan.actions import Category
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -81,3 +82,24 @@ def test_a_large_plan_keeps_the_mermaid_block_small_and_says_what_was_left_out()
     left = sum(1 for c in plan.changes if c.address.startswith("map.")) - 10
     assert f"{left} more map(s) left out of the graph to keep it small." in block
     assert "classDef initial_sync" in block
+
+
+def test_every_category_of_a_plan_is_drawn_in_a_colour_of_its_own() -> None:
+    nodes = tuple(model.Node(f"map.{c.value}", c.value, "S", c) for c in Category)
+    graph = model.Graph("t", nodes, ())
+    drawn = text.mermaid(graph)
+    fills = set()
+    for category in Category:
+        classdef = next(
+            line for line in drawn.splitlines() if f"classDef {category.value} " in line
+        )
+        fills.add(classdef.split("fill:")[1].split(",")[0])
+    assert len(fills) == len(Category)
+    dotted = text.dot(graph)
+    assert len(
+        {
+            line.split('fillcolor="')[1][:7]
+            for line in dotted.splitlines()
+            if "label=" in line and "map." in line
+        }
+    ) == len(Category)
