@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,28 @@ def test_docs_json_describes_every_command() -> None:
     for name, args in COMMANDS.items():
         shown = " ".join(a for a in args if a not in ("dev", "HEAD", "--auto-approve"))
         assert f"## `dwconf {shown}`" in text, name
+
+
+def _keys(document: dict[str, Any]) -> list[str]:
+    """The top-level keys, and the keys of the objects in its lists (one level down)."""
+    keys = list(document)
+    for value in document.values():
+        items = value if isinstance(value, list) else []
+        keys += [key for item in items if isinstance(item, dict) for key in item]
+    return list(dict.fromkeys(keys))
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end >= 0 else len(text)]
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_docs_json_names_every_top_level_field(name: str, deployed: Path, dwconf: Cli) -> None:
+    args = COMMANDS[name]
+    shown = " ".join(a for a in args if a not in ("dev", "HEAD", "--auto-approve"))
+    section = _section((ROOT / "docs/json.md").read_text(encoding="utf-8"), f"## `dwconf {shown}`")
+    document = json.loads(dwconf("-C", str(deployed), *args).out)
+    missing = [key for key in _keys(document) if f'"{key}"' not in section]
+    assert not missing, f"docs/json.md does not name {missing} of dwconf {shown}"
