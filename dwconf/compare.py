@@ -51,13 +51,19 @@ def _alerts(doc: Doc) -> dict[str, str]:
     }
 
 
+# Keyed by the names `dwconf env show --format json` uses, which the JSON keeps (a tool reads
+# `.sections.integration_keys`); text and markdown title them in words.
 SECTIONS: dict[str, Callable[[Doc], dict[str, str]]] = {
     "solutions": _solutions,
     "maps": _maps,
-    "integration keys": _keys,
-    "legal entities": _legal_entities,
+    "integration_keys": _keys,
+    "legal_entities": _legal_entities,
     "alerts": _alerts,
 }
+
+
+def _title(section: str) -> str:
+    return section.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ def text(c: Comparison, only_differences: bool = False) -> str:
     lines = [f"{c.a} and {c.b}: {c.differences} difference(s)"]
     for title, rows in c.sections.items():
         shown = [r for r in rows if not (only_differences and r.same)]
-        lines += ["", f"{title} ({sum(not r.same for r in rows)} differ)"]
+        lines += ["", f"{_title(title)} ({sum(not r.same for r in rows)} differ)"]
         if not shown:
             lines.append("  (none)")
             continue
@@ -119,11 +125,11 @@ def markdown(c: Comparison, only_differences: bool = False) -> str:
     lines = [f"### `{c.a}` and `{c.b}`: {c.differences} difference(s)", ""]
     for title, rows in c.sections.items():
         shown = [r for r in rows if not (only_differences and r.same)]
-        lines += [f"#### {title}", ""]
+        lines += [f"#### {_title(title)}", ""]
         if not shown:
             lines += ["None.", ""]
             continue
-        lines += [f"| | {title} | `{c.a}` | `{c.b}` |", "|---|---|---|---|"]
+        lines += [f"| | {_title(title)} | `{c.a}` | `{c.b}` |", "|---|---|---|---|"]
         for r in shown:
             cells = [r.name, r.a or "-", r.b or "-"]
             escaped = [x.replace("|", "\\|") for x in cells]

@@ -42,6 +42,16 @@ def test_compare_marks_what_differs_in_every_format(
     assert data["differences"] == sum(
         not r["same"] for rows in data["sections"].values() for r in rows
     )
+    assert list(data["sections"]) == [
+        "solutions",
+        "maps",
+        "integration_keys",
+        "legal_entities",
+        "alerts",
+    ], "the section names of dwconf env show --format json"
+    entities = {r["name"]: r["same"] for r in data["sections"]["legal_entities"]}
+    assert entities == {"USMF": False}, "dev linked USMF; test was never applied"
+    assert "legal entities (1 differ)" in shown.out
     same = {r["name"] for r in data["sections"]["solutions"] if r["same"]}
     assert "DualWriteCore" in same, "both are seeded with the same Microsoft solutions"
     short = dwconf(
