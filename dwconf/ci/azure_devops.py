@@ -10,6 +10,9 @@ failing pull requests.
 
 DIR holds the artifacts the pipeline collected: review-validate/ (validate.txt,
 validate.code, diff.md) and review-plan-ENV/ (ENV.md, ENV.err, ENV.code) per environment.
+It reads the pipeline's variables SYSTEM_ACCESSTOKEN (mapped with `env:` in the step),
+SYSTEM_COLLECTIONURI, SYSTEM_TEAMPROJECTID, BUILD_REPOSITORY_ID and
+SYSTEM_PULLREQUEST_PULLREQUESTID (docs/azure-devops.md).
 """
 
 from __future__ import annotations
@@ -160,8 +163,13 @@ def post(client: httpx.Client, pr: PullRequest, review: Review) -> str:
 def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     environ = os.environ if env is None else env
+    if args in (["--help"], ["-h"]):
+        print((__doc__ or "").strip())
+        return 0
     if len(args) != 2 or args[0] != "review":
-        print("usage: python -m dwconf.ci.azure_devops review DIR", file=sys.stderr)
+        print(
+            "usage: python -m dwconf.ci.azure_devops review DIR (--help says more)", file=sys.stderr
+        )
         return 1
     token = environ.get("SYSTEM_ACCESSTOKEN")
     if not token:

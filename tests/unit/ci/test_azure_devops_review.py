@@ -98,3 +98,11 @@ def test_without_a_token_or_outside_a_pull_request_it_says_what_is_missing(
     assert "SYSTEM_ACCESSTOKEN" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="SYSTEM_PULLREQUEST_PULLREQUESTID"):
         azure_devops.main(["review", str(tmp_path)], {"SYSTEM_ACCESSTOKEN": TOKEN})
+
+
+def test_help_says_what_it_reads_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert azure_devops.main(["--help"], {}) == 0
+    shown = capsys.readouterr().out
+    assert "review DIR" in shown and "SYSTEM_ACCESSTOKEN" in shown and "review-plan-ENV" in shown
+    assert azure_devops.main([], {}) == 1
+    assert "--help" in capsys.readouterr().err
