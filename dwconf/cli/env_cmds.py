@@ -284,6 +284,11 @@ def show_command(ctx: click.Context, env: str, fmt: str) -> None:
 
     Installed solutions with versions, maps with active version and run state, integration
     keys, legal entities and alert settings. Reads only; nothing in the environment changes.
+
+    \b
+    Examples:
+      dwconf env show dev
+      dwconf env show prod --format json | jq '.maps[] | select(.state != "running") | .name'
     """
     ctx.exit(boundary.run(lambda: show_environment(root=_root(ctx), name=env, fmt=fmt)))
 
@@ -298,5 +303,10 @@ def reset_command(ctx: click.Context, env: str, yes: bool) -> None:
     Gives a newly linked environment pair, as on a fresh clone: deletes .dwconf/ENV.sqlite
     with its deployment records and lock. Refused while an unexpired lock is held, and for
     any provider other than local. Asks first on a terminal; elsewhere pass --yes.
+
+    \b
+    Examples:
+      dwconf env reset dev
+      dwconf env reset dev --yes && dwconf apply dev --auto-approve
     """
     ctx.exit(boundary.run(lambda: reset_environment(root=_root(ctx), name=env, yes=yes)))

@@ -133,6 +133,12 @@ def history_command(ctx: click.Context, env: str, fmt: str) -> None:
     tree had uncommitted changes), and each solution's version and where it came from: the
     working tree (workspace) or a release tag.
     `dwconf rollback ENV --to ID` plans a return to one of them.
+
+    \b
+    Examples:
+      dwconf history prod
+      dwconf history prod --format json | jq -r '.records[0].git_commit'
+      dwconf rollback prod --to RECORD_ID --out back.dwplan
     """
     ctx.exit(boundary.run(lambda: run_history(root=ctx.obj, env=env, fmt=fmt)))
 
@@ -266,7 +272,13 @@ def lock_group() -> None:
 @FORMAT
 @click.pass_context
 def lock_status_command(ctx: click.Context, env: str, fmt: str) -> None:
-    """Who holds ENV's lock, for what, since when, and its lock ID."""
+    """Who holds ENV's lock, for what, since when, and its lock ID.
+
+    \b
+    Examples:
+      dwconf lock status prod
+      dwconf lock status prod --format json | jq .lock.owner
+    """
     ctx.exit(boundary.run(lambda: run_lock_status(root=ctx.obj, env=env, fmt=fmt)))
 
 
@@ -279,6 +291,11 @@ def force_unlock_command(ctx: click.Context, env: str, lock_id: str) -> None:
 
     Only for a lock whose apply is gone: an apply still running would go on without it.
     `dwconf apply --resume` takes over its own interrupted apply's lock without this.
+
+    \b
+    Examples:
+      dwconf lock status prod                     # the lock ID, and whose it is
+      dwconf lock force-unlock prod 6f1c2a7e-...
     """
     ctx.exit(boundary.run(lambda: run_force_unlock(root=ctx.obj, env=env, lock_id=lock_id)))
 

@@ -387,10 +387,3 @@ def test_doctor_pause_threshold_option(applied: Path, dwconf: Cli) -> None:
 def test_doctor_of_an_unknown_environment(repo: Path, dwconf: Cli) -> None:
     result = dwconf("-C", str(repo), "doctor", "prod")
     assert result.exit_code == 1 and "unknown environment 'prod'" in result.err
-
-
-@pytest.mark.parametrize("command", ["package", "unpack", "import", "doctor"])
-def test_help_has_examples(command: str, dwconf: Cli) -> None:
-    result = dwconf(command, "--help")
-    assert result.exit_code == 0
-    assert "Examples:" in result.out and f"dwconf {command} " in result.out

@@ -1,0 +1,31 @@
+"""Every command's --help teaches by example, through the entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import click
+import pytest
+
+from dwconf.cli.main import cli
+from tests.support import Result
+
+
+def _leaves(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from _leaves(command, (*path, name))
+        elif command is not None:
+            yield (*path, name)
+
+
+@pytest.mark.parametrize("path", sorted(_leaves(cli)), ids=" ".join)
+def test_every_command_help_has_examples_of_itself(
+    path: tuple[str, ...], dwconf: Callable[..., Result]
+) -> None:
+    shown = dwconf(*path, "--help")
+    assert shown.exit_code == 0, shown.err
+    assert "Examples:" in shown.out, f"dwconf {' '.join(path)} --help shows no example"
+    assert f"dwconf {' '.join(path)} " in shown.out.split("Examples:", 1)[1]
