@@ -209,8 +209,6 @@ def _confirm(name: str, path: Path, yes: bool) -> None:
 
 def _records(root: Path, env: Environment) -> str:
     """How many deployment records the reset deletes, in words."""
-    if not providers.local_state_path(root, env).exists():
-        return "no deployment records"
     try:
         with closing(providers.open_reader(root, env)) as reader:
             return f"{len(reader.records())} deployment record(s)"
@@ -220,13 +218,17 @@ def _records(root: Path, env: Environment) -> str:
 
 def reset_environment(*, root: Path, name: str, yes: bool) -> int:
     env = _environment(root, name)
-    _confirm(name, providers.local_state_path(root, env), yes)
-    deleted = _records(root, env)
+    path = providers.local_state_path(root, env)
+    _confirm(name, path, yes)
+    if path.exists():
+        said = (
+            f"deleted the local environment with its maps, link settings and {_records(root, env)}"
+        )
+    else:
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        said = f"there was no local environment yet ({shown}); nothing deleted"
     state = providers.reset_local(root, env)
-    console.out.print(
-        f"{name}: deleted the local environment with its maps, link settings and {deleted}",
-        markup=False,
-    )
+    console.out.print(f"{name}: {said}", markup=False)
     console.out.print(
         f"{name}: fresh environment, {len(state.solutions)} solution(s), "
         f"{len(state.maps)} map(s); "

@@ -156,6 +156,16 @@ def test_reset_with_yes_gives_a_fresh_environment(repo: Path, dwconf: Cli, tmp_p
     assert (shown["fingerprint"], shown["maps"], shown["records"]) == (seed, [], 0)
 
 
+def test_reset_of_an_environment_never_made_deletes_nothing_and_says_so(
+    repo: Path, dwconf: Cli
+) -> None:
+    result = dwconf("-C", str(repo), "env", "reset", "dev", "--yes")
+    assert result.exit_code == 0, result.err
+    first = result.out.splitlines()[0]
+    assert first == "dev: there was no local environment yet (.dwconf/dev.sqlite); nothing deleted"
+    assert result.out.splitlines()[1].startswith("dev: fresh environment, 21 solution(s)")
+
+
 def test_reset_without_yes_and_without_a_terminal_is_refused(repo: Path, dwconf: Cli) -> None:
     fingerprint = deploy(repo)
     result = dwconf("-C", str(repo), "env", "reset", "dev")
