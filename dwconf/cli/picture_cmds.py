@@ -71,6 +71,7 @@ def graph_command(
         if out is None:
             console.plain(drawn.rstrip("\n"))
         else:
+            out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(drawn, encoding="utf-8")
             console.err.print(f"wrote {out}", markup=False)
         if graph.left_out:

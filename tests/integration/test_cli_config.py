@@ -185,6 +185,34 @@ def test_internal_errors_write_a_log_and_exit_3(
     assert "RuntimeError: unexpected" in log.read_text()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("plan", "dev", "--out", "{blocked}/dev.dwplan"),
+        ("graph", "dev", "--out", "{blocked}/maps.mmd"),
+        ("docs", "--offline", "--out", "{blocked}/site"),
+    ],
+    ids=lambda a: a[0],
+)
+def test_an_output_path_that_cannot_be_written_is_a_user_error(
+    args: tuple[str, ...], repo: Path, tmp_path: Path, dwconf: Cli
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder\n")
+    result = dwconf("-C", str(repo), *(a.format(blocked=blocked) for a in args))
+    assert result.exit_code == 1, result.err
+    assert str(blocked) in result.err.splitlines()[-2] and "internal error" not in result.err
+
+
+def test_graph_out_makes_its_folder_as_plan_out_does(
+    repo: Path, tmp_path: Path, dwconf: Cli
+) -> None:
+    out = tmp_path / "new" / "maps.mmd"
+    result = dwconf("-C", str(repo), "graph", "dev", "--out", str(out))
+    assert result.exit_code == 0, result.err
+    assert out.read_text().startswith("flowchart LR")
+
+
 def test_python_dash_m_and_console_script(repo: Path) -> None:
     for command in (
         [sys.executable, "-m", "dwconf"],
