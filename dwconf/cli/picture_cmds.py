@@ -62,7 +62,13 @@ def graph_command(
 
     def body() -> int:
         if plan_file is not None:
-            graph = model.step_graph(saved.load(plan_file))
+            plan = saved.load(plan_file)
+            if env is not None and env != plan.environment:
+                raise DwconfError(
+                    f"{plan_file} is a plan for {plan.environment}, not {env}",
+                    f"dwconf graph --plan {plan_file} (the plan names its environment)",
+                )
+            graph = model.step_graph(plan)
         else:
             name = env or first_environment(ctx.obj)
             objects = planning.load_desired(ctx.obj, name).state.objects

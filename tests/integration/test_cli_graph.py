@@ -77,3 +77,14 @@ def test_maps_started_without_initial_sync_are_drawn_in_plan_markdown_and_graph(
     assert dwconf("-C", str(repo), "plan", "dev", "--out", str(plan)).exit_code == 0
     drawn = dwconf("-C", str(repo), "graph", "--plan", str(plan), "--format", "dot")
     assert drawn.exit_code == 0, drawn.err
+
+
+def test_graph_of_a_saved_plan_for_another_environment_is_refused(
+    dwconf: Callable[..., Result], repo: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "dev.dwplan"
+    assert dwconf("-C", str(repo), "plan", "dev", "--out", str(plan)).exit_code == 0
+    drawn = dwconf("-C", str(repo), "graph", "prod", "--plan", str(plan))
+    assert drawn.exit_code == 1 and drawn.out == ""
+    assert f"{plan} is a plan for dev, not prod" in drawn.err
+    assert dwconf("-C", str(repo), "graph", "dev", "--plan", str(plan)).exit_code == 0
