@@ -324,6 +324,15 @@ def _status_paths(output: str) -> Iterator[str]:
             next(entries, None)  # the rename's source path
 
 
+def in_work_tree(path: Path) -> bool:
+    """Whether `path` is inside a git working tree."""
+    repo = Repository.find(path)
+    if repo is None:
+        return False
+    repo.close()
+    return True
+
+
 def info(root: Path) -> GitInfo:
     """The commit checked out at `root` and whether the working tree has changes."""
     from dwconf.plan.definition import GitInfo

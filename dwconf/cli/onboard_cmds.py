@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dwconf import git
 from dwconf.cli import boundary, console
 from dwconf.errors import DwconfError
 from dwconf.scaffold import addmap, templates
@@ -86,8 +87,9 @@ def init_command(
         for path in kept:
             console.out.print(f"kept  {path} (exists)", markup=False)
         where = "" if directory == Path(".") else f"cd {directory} && "
+        start = "" if git.in_work_tree(directory) else "git init && "
         console.out.print(
-            f"\nNext: {where}git init && dwconf validate && dwconf apply dev --auto-approve",
+            f"\nNext: {where}{start}dwconf validate && dwconf apply dev --auto-approve",
             markup=False,
         )
         return 0

@@ -36,6 +36,15 @@ def test_init_then_validate_apply_and_plan_shows_nothing_left(
     assert "No changes" in after.out
 
 
+def test_init_says_git_init_next_only_outside_a_git_repository(dwconf: Run, tmp_path: Path) -> None:
+    outside = dwconf("init", str(tmp_path / "plain"))
+    assert f"Next: cd {tmp_path / 'plain'} && git init && dwconf validate" in outside.out
+    git_init(tmp_path / "clone")
+    inside = dwconf("init", str(tmp_path / "clone"))
+    assert inside.exit_code == 0, inside.err
+    assert f"Next: cd {tmp_path / 'clone'} && dwconf validate && dwconf apply" in inside.out
+
+
 def test_init_writes_the_default_maps_environments_and_github_pipelines(
     dwconf: Run, tmp_path: Path
 ) -> None:
