@@ -19,9 +19,11 @@ def add_map(*, root: Path, template_name: str, solution: str) -> Path:
     if solution not in project.solutions:
         known = ", ".join(sorted(project.solutions)) or "none"
         raise DwconfError(f"no solution folder '{solution}'", f"known solutions: {known}")
-    taken = {m.model.name for m in project.maps()}
+    taken = {m.model.name: m.doc.path for m in project.maps()}
     if template.name in taken:
-        raise DwconfError(f"a map called '{template.name}' exists already", "edit that map")
+        raise DwconfError(
+            f"a map called '{template.name}' exists already", f"edit {taken[template.name]}"
+        )
     folder = root / "solutions" / solution / "maps"
     path = folder / template.file_name
     if path.exists():

@@ -180,6 +180,7 @@ def test_add_map_refuses_ambiguous_unknown_and_existing_names(
     assert unknown.exit_code == 1 and "did you mean 'Customers V3 (accounts)'" in unknown.err
     existing = add("Currencies")
     assert existing.exit_code == 1 and "exists already" in existing.err
+    assert "edit solutions/core-maps/maps/currencies-transactioncurrencies.yaml" in existing.err
     no_solution = add("Vendor groups", solution="nope")
     assert no_solution.exit_code == 1 and "known solutions: core-maps" in no_solution.err
 
