@@ -23,7 +23,7 @@ from dwconf.package import ZipLimits, build_zip, file_name, read_zip, with_versi
 from dwconf.package.importer import import_environment
 from dwconf.package.unpack import unpack_files
 from dwconf.package.writing import trusted_base, write_files
-from dwconf.providers import open_reader
+from dwconf.providers import local, open_reader
 
 FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
@@ -255,6 +255,12 @@ def run_import(
     _write_files(root, out, imported.files, force, solutions)
     for note in imported.notes:
         _say(f"note: {note}")
+    if model.provider.type == "local" and out.resolve() != root.resolve():
+        source, target = local.state_path(root, env), local.state_path(out, env)
+        _say(
+            f"note: {env} is an embedded environment ({source}); copy it to {target} for "
+            f"dwconf plan {env} in {out} to read the same environment (else it starts fresh)"
+        )
     return 0
 
 
@@ -288,7 +294,8 @@ def import_command(
     fields the maps use (solutions/<s>/schema/custom-fields.yaml, typed where this repository
     describes them, `unknown` otherwise), and environments/ENV.yaml with the legal entities,
     integration keys, run states, alert settings and solution pins. `dwconf validate` passes and
-    `dwconf plan ENV` right after shows no changes.
+    `dwconf plan ENV` right after shows no changes (an embedded environment lives in the
+    project's .dwconf/: with --out elsewhere, copy it there as the note says).
 
     \b
     Examples:

@@ -134,7 +134,10 @@ def test_import_then_plan_shows_no_changes(applied: Path, dwconf: Cli, tmp_path:
     assert "  tst-customers: workspace  # installed 1.2.0.0\n" in environment
     assert "  state:\n    Test customers: stopped\n" in environment
     # The local provider keeps the environment in the repository: the same environment is the
-    # same file.
+    # same file, and import says so.
+    source = local.state_path(applied, "dev")
+    assert f"note: dev is an embedded environment ({source}); copy it to " in result.out
+    assert str(local.state_path(fresh, "dev")) in result.out
     shutil.copytree(applied / ".dwconf", fresh / ".dwconf")
     assert dwconf("-C", str(fresh), "validate").exit_code == 0
     plan = dwconf("-C", str(fresh), "plan", "dev", "--detailed-exitcode")
