@@ -14,7 +14,7 @@ from dwconf.scaffold import project as scaffold
 
 
 @click.command("init")
-@click.argument("directory", required=False, type=click.Path(path_type=Path), default=Path("."))
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--ci",
     type=click.Choice(sorted(scaffold.CI_SYSTEMS)),
@@ -49,15 +49,17 @@ from dwconf.scaffold import project as scaffold
     help="Also in a folder that is not empty: write only the files that are missing "
     "(nothing is overwritten or deleted).",
 )
+@click.pass_context
 def init_command(
-    directory: Path,
+    ctx: click.Context,
+    directory: Path | None,
     ci: str,
     template_names: tuple[str, ...],
     solution: str,
     legal_entities: tuple[str, ...],
     force: bool,
 ) -> None:
-    """Start a new dual-write configuration repository in DIRECTORY (default: here).
+    """Start a new dual-write configuration repository in DIRECTORY (default: here, or -C's).
 
     Writes dwconf.yaml; environments/dev, test and prod (embedded local provider, with the
     dynamics block explained); one solution whose maps come from Microsoft's standard
@@ -72,9 +74,13 @@ def init_command(
       cd my-config && git init && dwconf validate && dwconf apply dev --auto-approve
     """
 
+    # Like every command, init works in -C's folder; a DIRECTORY is taken from there (as in
+    # `git -C DIR init SUB`).
+    target: Path = ctx.obj / directory if directory is not None else ctx.obj
+
     def body() -> int:
         options = scaffold.InitOptions(
-            target=directory,
+            target=target,
             ci=ci,
             template_names=template_names or scaffold.DEFAULT_TEMPLATES,
             solution=solution,
@@ -86,8 +92,8 @@ def init_command(
             console.out.print(f"wrote {path}", markup=False)
         for path in kept:
             console.out.print(f"kept  {path} (exists)", markup=False)
-        where = "" if directory == Path(".") else f"cd {directory} && "
-        start = "" if git.in_work_tree(directory) else "git init && "
+        where = "" if target == Path(".") else f"cd {target} && "
+        start = "" if git.in_work_tree(target) else "git init && "
         console.out.print(
             f"\nNext: {where}{start}dwconf validate && dwconf apply dev --auto-approve",
             markup=False,

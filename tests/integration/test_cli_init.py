@@ -45,6 +45,22 @@ def test_init_says_git_init_next_only_outside_a_git_repository(dwconf: Run, tmp_
     assert f"Next: cd {tmp_path / 'clone'} && dwconf validate && dwconf apply" in inside.out
 
 
+def test_init_writes_where_dash_c_points_like_every_command(
+    dwconf: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    made = dwconf("-C", str(tmp_path / "new"), "init")
+    assert made.exit_code == 0, made.err
+    assert (tmp_path / "new/dwconf.yaml").exists()
+    assert f"Next: cd {tmp_path / 'new'} && git init" in made.out
+    nested = dwconf("-C", str(tmp_path / "new"), "init", "sub")
+    assert nested.exit_code == 0, nested.err
+    assert (tmp_path / "new/sub/dwconf.yaml").exists()
+    assert list(here.iterdir()) == [], "nothing is written outside -C"
+
+
 def test_init_writes_the_default_maps_environments_and_github_pipelines(
     dwconf: Run, tmp_path: Path
 ) -> None:
