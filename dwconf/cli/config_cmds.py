@@ -16,7 +16,12 @@ from dwconf.validate.engine import Report, validate
 
 
 def _root(ctx: click.Context, path: Path | None) -> Path:
-    root: Path = path if path is not None else ctx.obj
+    return configuration_root(path if path is not None else ctx.obj)
+
+
+def configuration_root(root: Path) -> Path:
+    """`root`, refused unless it holds a configuration: a command run in the wrong folder says
+    so instead of finding nothing there (an empty environment list would pass a pipeline)."""
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
     markers = ("dwconf.yaml", "dwconf.yml", "environments", "solutions")

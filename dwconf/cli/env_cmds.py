@@ -11,6 +11,7 @@ import click
 
 from dwconf import providers
 from dwconf.cli import boundary, console
+from dwconf.cli.config_cmds import configuration_root
 from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.jsonout import FORMAT_VERSION
@@ -272,7 +273,7 @@ def list_command(ctx: click.Context, fmt: str) -> None:
       dwconf env list
       dwconf env list --format json
     """
-    ctx.exit(boundary.run(lambda: list_environments(root=_root(ctx), fmt=fmt)))
+    ctx.exit(boundary.run(lambda: list_environments(root=configuration_root(ctx.obj), fmt=fmt)))
 
 
 @env_group.command("show")

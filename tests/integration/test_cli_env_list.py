@@ -27,3 +27,11 @@ def test_env_list_json_is_in_stage_order_not_name_order(
     assert data["environments"][1] == {"name": "test", "stage": "test", "provider": "local"}
     text = dwconf("-C", str(repo), "env", "list")
     assert [line.split()[0] for line in text.out.splitlines()] == ["dev", "test", "alpha", "prod"]
+
+
+def test_env_list_outside_a_configuration_fails_instead_of_listing_nothing(
+    dwconf: Callable[..., Result], tmp_path: Path
+) -> None:
+    result = dwconf("-C", str(tmp_path), "env", "list", "--format", "json")
+    assert result.exit_code == 1 and result.out == ""
+    assert f"{tmp_path} is not a dwconf configuration" in result.err
