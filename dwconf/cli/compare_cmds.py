@@ -9,6 +9,7 @@ import click
 from dwconf import compare, providers
 from dwconf.cli import boundary, console
 from dwconf.cli.env_cmds import _environment, _root, state_document
+from dwconf.errors import DwconfError
 
 
 @click.command("compare")
@@ -42,6 +43,11 @@ def compare_command(
     """
 
     def body() -> int:
+        if env_a == env_b:  # its JSON keys values by environment name: one would hide the other
+            raise DwconfError(
+                f"dwconf compare compares two environments; both are '{env_a}'",
+                f"e.g. dwconf compare {env_a} OTHER, or dwconf env show {env_a}",
+            )
         root = _root(ctx)
         docs = []
         for name in (env_a, env_b):

@@ -61,3 +61,6 @@ def test_compare_marks_what_differs_in_every_format(
     assert "DualWriteCore" not in short.out
     unknown = dwconf("-C", str(repo), "compare", "dev", "nope")
     assert unknown.exit_code == 1 and "unknown environment 'nope'" in unknown.err
+    itself = dwconf("-C", str(repo), "compare", "dev", "dev", "--format", "json")
+    assert itself.exit_code == 1 and itself.out == ""
+    assert "compares two environments" in itself.err

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dwconf.jsonout import FORMAT_VERSION
-from tests.golden.scenarios import FILES, commit, write
+from tests.golden.scenarios import ENV_FILE, FILES, commit, write
 from tests.support import Result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,13 +30,20 @@ COMMANDS = {
     "doctor": ["doctor", "dev", "--format", "json"],
     "diff": ["diff", "HEAD", "--format", "json"],
     "apply": ["apply", "dev", "--auto-approve", "--format", "json"],
-    "compare": ["compare", "dev", "dev", "--format", "json"],
+    "compare": ["compare", "dev", "test", "--format", "json"],
 }
+
+
+def _shown(args: list[str]) -> str:
+    """The command as docs/json.md heads its section: without the arguments."""
+    return " ".join(a for a in args if a not in ("dev", "test", "HEAD", "--auto-approve"))
 
 
 @pytest.fixture(scope="module")
 def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = write(tmp_path_factory.mktemp("json") / "repo", dict(FILES))
+    test_env = FILES[ENV_FILE].replace("name: dev\nstage: dev", "name: test\nstage: test")
+    files = {**FILES, "environments/test.yaml": test_env}
+    root = write(tmp_path_factory.mktemp("json") / "repo", files)
     commit(root, "base")
     return root
 
@@ -62,7 +69,7 @@ def test_every_json_output_starts_with_the_format_version(
 def test_docs_json_describes_every_command() -> None:
     text = (ROOT / "docs/json.md").read_text(encoding="utf-8")
     for name, args in COMMANDS.items():
-        shown = " ".join(a for a in args if a not in ("dev", "HEAD", "--auto-approve"))
+        shown = _shown(args)
         assert f"## `dwconf {shown}`" in text, name
 
 
@@ -84,7 +91,7 @@ def _section(text: str, heading: str) -> str:
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_docs_json_names_every_top_level_field(name: str, deployed: Path, dwconf: Cli) -> None:
     args = COMMANDS[name]
-    shown = " ".join(a for a in args if a not in ("dev", "HEAD", "--auto-approve"))
+    shown = _shown(args)
     section = _section((ROOT / "docs/json.md").read_text(encoding="utf-8"), f"## `dwconf {shown}`")
     document = json.loads(dwconf("-C", str(deployed), *args).out)
     missing = [key for key in _keys(document) if f'"{key}"' not in section]
