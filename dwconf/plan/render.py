@@ -136,6 +136,9 @@ def text(plan: Plan) -> str:
         for i, step in enumerate(plan.steps, 1):
             lines.append(f"  {i:>3}. {step.operation} {step.address}")
     lines += ["", summary_line(plan)]
+    if plan.blocked_by:  # the last line a terminal shows: the details are above
+        count = len(plan.blocked_by)
+        lines.append(f"Apply would refuse this plan: {count} problem(s), listed above.")
     return redact("\n".join(lines) + "\n")
 
 
@@ -181,6 +184,7 @@ def markdown(plan: Plan) -> str:
         lines.append("No changes.")
     else:
         lines.append(summary_line(plan))
+        lines += blocked_markdown(plan)  # first: a reviewer must not approve without seeing it
         lines += ["", "| change | address | effect |", "|---|---|---|"]
         for change in plan.changes:
             cell = badge(change.category, change.reason).replace("|", "\\|")
@@ -192,7 +196,8 @@ def markdown(plan: Plan) -> str:
         lines.append(f"<sub>{LEGEND}</sub>")
     if plan.unmanaged:
         lines += ["", "Not managed by dwconf: " + ", ".join(f"`{a}`" for a in plan.unmanaged)]
-    lines += blocked_markdown(plan)
+    if not plan.has_changes:
+        lines += blocked_markdown(plan)
     return redact("\n".join(lines).rstrip() + "\n")
 
 

@@ -161,6 +161,22 @@ def test_destructive_changes_need_allow_destroy(applied: Path, dwconf: Cli) -> N
     assert no_changes(dwconf, applied)
 
 
+def test_a_blocked_plan_says_so_where_a_reviewer_looks_first_and_last(
+    applied: Path, dwconf: Cli
+) -> None:
+    """Markdown (a pull-request comment) puts the refusal under its summary line, before the
+    changes; the text plan ends with it, under the summary a terminal shows last."""
+    protect = replace_in(ENV_FILE, "alerts:", "protect: {prevent_destroy: true}\nalerts:")
+    for edit in (protect, remove(CUSTOMERS_FILE)):
+        edit(applied)
+    markdown = dwconf("-C", str(applied), "plan", "dev", "--format", "markdown").out
+    refusal = markdown.index("Apply would refuse this plan")
+    assert markdown.index("Plan: ") < refusal < markdown.index("| change | address | effect |")
+    text = dwconf("-C", str(applied), "plan", "dev").out.rstrip("\n").splitlines()
+    assert text[-2].startswith("Plan: ")
+    assert text[-1] == "Apply would refuse this plan: 2 problem(s), listed above."
+
+
 def test_apply_without_approval_and_no_terminal_is_refused(repo: Path, dwconf: Cli) -> None:
     result = dwconf("-C", str(repo), "apply", "dev")
     assert result.exit_code == 4 and "--auto-approve" in result.err
