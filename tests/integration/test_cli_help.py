@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import click
@@ -27,5 +28,6 @@ def test_every_command_help_has_examples_of_itself(
 ) -> None:
     shown = dwconf(*path, "--help")
     assert shown.exit_code == 0, shown.err
-    assert "Examples:" in shown.out, f"dwconf {' '.join(path)} --help shows no example"
-    assert f"dwconf {' '.join(path)} " in shown.out.split("Examples:", 1)[1]
+    heading = re.search(r"^  Examples?:$", shown.out, re.M)
+    assert heading, f"dwconf {' '.join(path)} --help shows no example"
+    assert f"dwconf {' '.join(path)} " in shown.out[heading.end() :]
