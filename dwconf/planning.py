@@ -123,7 +123,9 @@ def plan_against(
     refuse (`blocked_by`) and what it was made to allow."""
     with collector_paused():
         state = reader.read()
-        found = _plan_against(want, state, targets=targets, excludes=excludes)
+        found = _plan_against(
+            want, state, targets=targets, excludes=excludes, read_only=reader.read_only()
+        )
     return with_blocks(found, state, want.env.model, allowances)
 
 
@@ -144,7 +146,12 @@ def with_blocks(
 
 
 def _plan_against(
-    want: Desired, state: LiveState, *, targets: tuple[str, ...], excludes: tuple[str, ...]
+    want: Desired,
+    state: LiveState,
+    *,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+    read_only: dict[str, str],
 ) -> Plan:
     objects = want.state.objects
     managed = {o["unique_name"] for o in objects.values() if o["kind"] == "solution"}
@@ -161,6 +168,7 @@ def _plan_against(
         git=git.info(want.project.root),
         targets=targets,
         excludes=excludes,
+        read_only=read_only,
     )
 
 
@@ -273,6 +281,7 @@ def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollb
         initial_sync=initial_sync,
         git=GitInfo(record.git_commit),
         origin=f"record:{record.id}",
+        read_only=reader.read_only(),
     )
     return Rollback(record, plan, tuple(notes), initial_sync)
 

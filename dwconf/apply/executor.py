@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from dwconf.apply.journal import Journal
-from dwconf.apply.operations import OPERATIONS, WAIT_SECONDS
+from dwconf.apply.operations import OPERATIONS
 from dwconf.errors import DwconfError
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Operation, Step
@@ -224,7 +224,7 @@ def _restart_stopped(
         step = stopped[name]
         try:
             writer.start_map(name, False, None)
-            writer.wait(name, WAIT_SECONDS)
+            writer.wait(name)
         except Exception as exc:  # one map that won't start must not keep the others stopped
             journal.write("restart_failed", step.id, error=_message(exc))
             continue

@@ -120,10 +120,13 @@ class Fenced:
     def records(self) -> tuple[DeploymentRecord, ...]:
         return self._writer.records()
 
+    def read_only(self) -> dict[str, str]:
+        return self._writer.read_only()
+
     def close(self) -> None:
         self._writer.close()
 
-    def wait(self, name: str, timeout_s: float) -> LiveMap:
+    def wait(self, name: str, timeout_s: float | None = None) -> LiveMap:
         return self._writer.wait(name, timeout_s)
 
     # Writes ----------------------------------------------------------------------------------
@@ -158,13 +161,17 @@ class Fenced:
         self._keeper.check()
         return self._writer.resume_map(name)
 
+    def pause_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        self._keeper.check()
+        return self._writer.pause_maps(names)
+
+    def resume_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        self._keeper.check()
+        return self._writer.resume_maps(names)
+
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
         self._keeper.check()
         return self._writer.set_integration_keys(table, columns)
-
-    def set_legal_entities(self, codes: Sequence[str]) -> bool:
-        self._keeper.check()
-        return self._writer.set_legal_entities(codes)
 
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
         self._keeper.check()

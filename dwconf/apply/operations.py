@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dwconf.errors import ProviderError
 from dwconf.live import versions
 from dwconf.live.state import AlertSetting, SolutionPackage
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Operation, Step
 from dwconf.providers.base import LiveWriter
 
-WAIT_SECONDS = 600.0
 Run = Callable[[LiveWriter, Step, Plan], None]
 
 
@@ -70,13 +70,16 @@ def switch_version(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.switch_version(step.args["name"], step.args["version"])
 
 
-def set_legal_entities(writer: LiveWriter, step: Step, plan: Plan) -> None:
-    writer.set_legal_entities(step.args["legal_entities"])
+def reset_link(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    """Reset link with the wanted legal entities (the plan stopped the maps first)."""
+    if step.args.get("refused"):
+        raise ProviderError(str(step.args["refused"]))
+    writer.reset_link(False, step.args["legal_entities"])
 
 
 def start_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.start_map(step.args["name"], step.args["initial_sync"], step.args["master"])
-    writer.wait(step.args["name"], WAIT_SECONDS)
+    writer.wait(step.args["name"])  # as long as the environment's provider.wait_timeout
 
 
 def pause_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
@@ -85,7 +88,18 @@ def pause_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
 
 def resume_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.resume_map(step.args["name"])
-    writer.wait(step.args["name"], WAIT_SECONDS)
+    writer.wait(step.args["name"])
+
+
+def pause_maps(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    writer.pause_maps(step.args["names"])
+
+
+def resume_maps(writer: LiveWriter, step: Step, plan: Plan) -> None:
+    """One request resumes them all; each then catches up on its own."""
+    writer.resume_maps(step.args["names"])
+    for name in step.args["names"]:
+        writer.wait(name)
 
 
 def set_alerts(writer: LiveWriter, step: Step, plan: Plan) -> None:
@@ -110,9 +124,11 @@ OPERATIONS: dict[Operation, Run] = {
     Operation.SET_KEYS: set_keys,
     Operation.STOP_MAP: stop_map,
     Operation.SWITCH_VERSION: switch_version,
-    Operation.SET_LEGAL_ENTITIES: set_legal_entities,
+    Operation.RESET_LINK: reset_link,
     Operation.START_MAP: start_map,
     Operation.PAUSE_MAP: pause_map,
     Operation.RESUME_MAP: resume_map,
+    Operation.PAUSE_MAPS: pause_maps,
+    Operation.RESUME_MAPS: resume_maps,
     Operation.SET_ALERTS: set_alerts,
 }

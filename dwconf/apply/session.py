@@ -126,6 +126,7 @@ def apply(request: Request, view: View | None = None) -> Report:
         prevent_destroy=want.env.model.protect.prevent_destroy,
     )
     with closing(open_writer(request.root, want.env.model)) as writer:
+        basis = replace(basis, read_only=writer.read_only())
         if request.resume:
             return _resume(request, want, basis, writer, shown)
         if request.plan_file is not None:
@@ -142,7 +143,9 @@ def rollback(request: Request, to: str | None, view: View | None = None) -> Repo
     env = load_environment(request.root, request.env)
     with closing(open_writer(request.root, env)) as writer:
         back = rollback_against(request.env, writer, to)
-        basis = Basis(back.plan.desired, back.initial_sync, env.protect.prevent_destroy)
+        basis = Basis(
+            back.plan.desired, back.initial_sync, env.protect.prevent_destroy, writer.read_only()
+        )
         shown.note(f"Rolling {request.env} back to deployment record {back.record.id}")
         for note in back.notes:
             shown.note(f"  note: {note}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf.apply.stale import environment_reason, listed, moved
@@ -34,6 +34,7 @@ class Basis:
     desired: Mapping[str, Object]
     initial_sync: bool = True
     prevent_destroy: bool = False
+    read_only: Mapping[str, str] = field(default_factory=dict)  # the provider's (read_only())
 
 
 class AlreadyApplied(Exception):
@@ -80,6 +81,7 @@ def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -
         git=plan.git,
         addresses=None if whole else {c.address for c in plan.changes},
         origin=plan.origin,
+        read_only=basis.read_only,
     )
 
 

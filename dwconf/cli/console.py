@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -99,3 +102,23 @@ def problem(message: str, hint: str = "") -> None:
     err.print(redact(message), markup=False)
     if hint:
         err.print(f"  hint: {redact(hint)}", markup=False, style="dim")
+
+
+class _Lines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(redact(f"  ... {record.getMessage()}"), markup=False)
+
+
+@contextmanager
+def progress_lines() -> Iterator[None]:
+    """Print what the library says on the `dwconf.progress` logger (a map that is still
+    initializing, every half minute) on stderr while a long operation runs."""
+    logger = logging.getLogger("dwconf.progress")
+    handler, level = _Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

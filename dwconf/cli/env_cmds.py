@@ -58,7 +58,7 @@ def _alert_document(alert: AlertSetting) -> dict[str, Any]:
         "threshold": alert.threshold,
         "window_minutes": alert.window_minutes,
         "action": alert.action,
-        "notify": list(alert.notify),
+        "notify": None if alert.notify is None else list(alert.notify),
     }
 
 

@@ -129,7 +129,8 @@ def show(report: Report, view: ConsoleView) -> int:
 def run_apply(request: Request, fmt: str) -> int:
     view = ConsoleView(json=fmt == "json")
     try:
-        report = apply(request, view)
+        with console.progress_lines():
+            report = apply(request, view)
     finally:
         view.close()
     return show(report, view)

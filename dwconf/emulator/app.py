@@ -9,6 +9,8 @@ URL scheme (one host, everything under it; docs/emulator.md):
 - `/env/{name}/gateway/api/…`: the dual-write gateway (`gateway_url` = `<root>/env/{name}/gateway`).
 - `/_emulator/…`: the test-only API.
 
+With `config.replay`, the data planes answer from a recording instead (`replay`).
+
 Middleware, outermost first: statistics, the bearer check and throttle of the data planes,
 fault injection. Every endpoint is `async` and does its model work without awaiting, so requests
 never interleave inside an environment.
@@ -29,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dwconf.emulator import auth, dataverse, gateway, odata, signin_api, testapi
+from dwconf.emulator import auth, dataverse, gateway, odata, replay, signin_api, testapi
 from dwconf.emulator.config import EmulatorConfig
 from dwconf.emulator.dv_request import DvRequest
 from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
@@ -71,7 +73,8 @@ def _unknown_environment(name: str) -> Response:
 
 async def dataverse_endpoint(request: Request) -> Response:
     name = request.path_params["env"]
-    handle = _hub(request).registry.find(name)
+    hub = _hub(request)
+    handle = hub.registry.find(name)
     if handle is None:
         return _unknown_environment(name)
     body = await request.body()
@@ -84,6 +87,8 @@ async def dataverse_endpoint(request: Request) -> Response:
         body=body,
         root=root,
     )
+    if hub.replay is not None:
+        return _response(replay.dataverse(hub.replay, dv_request))
     return _response(dataverse.handle(handle, dv_request))
 
 
@@ -93,11 +98,16 @@ async def dataverse_fallback(request: Request) -> Response:
 
 async def gateway_endpoint(request: Request) -> Response:
     name = request.path_params["env"]
-    handle = _hub(request).registry.find(name)
+    hub = _hub(request)
+    handle = hub.registry.find(name)
     if handle is None:
         return _unknown_environment(name)
     body = await request.body()
     path = "/" + request.path_params["rest"]
+    if hub.replay is not None:
+        return _response(
+            replay.gateway(hub.replay, request.method, path, dict(request.query_params))
+        )
     reply = gateway.handle(handle, request.method, path, dict(request.query_params), body)
     return _response(reply)
 

@@ -97,6 +97,8 @@ class EnvConfig:
     polls: int = 1
     finops_host: str = ""
     dwconf_tables: str = "present"  # "absent": dwconf's two tables await `dwconf bootstrap`
+    request_polls: int = 1  # `Status` polls a gateway request answers "1" (waiting) before it ends
+    sync_seconds: float = 0.0  # an initial sync or catch-up lasts at least this long
 
     @property
     def fo_host(self) -> str:
@@ -128,6 +130,7 @@ class EmulatorConfig:
     limits: Limits = Limits()
     data_dir: Path | None = None
     default_seed: Path | None = None
+    replay: Path | None = None  # a recording to serve instead of environments (read-only)
 
     def environment(self, name: str) -> EnvConfig | None:
         return next((e for e in self.environments if e.name == name), None)
@@ -246,7 +249,14 @@ def _environment(name: Any, raw: Any, base: Path) -> EnvConfig:
     tables = raw.get("dwconf_tables", "present")
     if tables not in DWCONF_TABLES:
         raise EmulatorConfigError(f"environments.{name}: 'dwconf_tables' is present or absent.")
-    return EnvConfig(name, (base / seed) if seed else None, polls, host, tables)
+    request_polls = raw.get("request_polls", 1)
+    if not isinstance(request_polls, int) or isinstance(request_polls, bool) or request_polls < 0:
+        raise EmulatorConfigError(f"environments.{name}: 'request_polls' is a whole number >= 0.")
+    sync = raw.get("sync_seconds", 0)
+    if not isinstance(sync, int | float) or isinstance(sync, bool) or sync < 0:
+        raise EmulatorConfigError(f"environments.{name}: 'sync_seconds' is a number >= 0.")
+    seed_path = (base / seed) if seed else None
+    return EnvConfig(name, seed_path, polls, host, tables, request_polls, float(sync))
 
 
 def _limits(raw: Any) -> Limits:

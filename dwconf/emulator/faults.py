@@ -1,7 +1,8 @@
 """Fault injection (test-only, live-api.md §6.0): rules that match a request by method, path
 regex and environment and then add latency, answer with a status (with `Retry-After` and an
 error body), drop the connection without a response (before the request is handled, or after
-it was carried out: the answer is lost) — a given number of times, and with `rate` only on a
+it was carried out: the answer is lost), or answer with a given JSON body (an answer of
+another shape, for `dwconf probe`) — a given number of times, and with `rate` only on a
 seeded random share of the matching requests.
 
 With `rate`, each matching request draws from the rule's own `random.Random(seed)`: the same
@@ -58,6 +59,8 @@ class Fault:
     drop_response: bool = False  # carry the request out, then close without the answer
     rate: float | None = None  # fire on this share of matching requests (None: on all)
     seed: int | None = None
+    body: Any = None  # with `answers`: this JSON instead of the real answer (another shape)
+    answers: bool = False
     fired: int = 0
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
@@ -97,6 +100,7 @@ class Fault:
             "rate": self.rate,
             "seed": self.seed,
             "times": self.times,
+            "body": self.body,
             "fired": self.fired,
         }
 
@@ -133,7 +137,7 @@ def _drops(spec: dict[str, Any], status: Any) -> tuple[bool, bool]:
 
 def parse(spec: Any) -> Fault:
     """A rule from `{"match": {"method", "path", "env"}, "status", "retryAfter", "latencyMs",
-    "drop", "dropResponse", "rate", "seed", "times", "code", "message"}`; `times` defaults
+    "drop", "dropResponse", "rate", "seed", "times", "code", "message", "body"}`; `times` defaults
     to 1 (null, every time, when a `rate` is given); null means always."""
     if not isinstance(spec, dict):
         raise FaultSpecError("A fault is a JSON object.")
@@ -147,8 +151,11 @@ def parse(spec: Any) -> Fault:
     status = _number(spec, "status", None)
     drop, drop_response = _drops(spec, status)
     latency = float(_number(spec, "latencyMs", 0) or 0)
-    if status is None and not drop and not drop_response and not latency:
-        raise FaultSpecError("A fault needs a status, latencyMs, drop or dropResponse.")
+    answers = "body" in spec
+    if answers and (drop or drop_response):
+        raise FaultSpecError("'body' is an answer: it can't go with 'drop' or 'dropResponse'.")
+    if status is None and not drop and not drop_response and not latency and not answers:
+        raise FaultSpecError("A fault needs a status, body, latencyMs, drop or dropResponse.")
     rate, seed = _rate(spec)
     times = _number(spec, "times", 1 if rate is None else None)
     return Fault(
@@ -166,6 +173,8 @@ def parse(spec: Any) -> Fault:
         drop_response=drop_response,
         rate=rate,
         seed=seed,
+        body=spec.get("body"),
+        answers=answers,
     )
 
 
@@ -208,6 +217,10 @@ async def _drop(scope: Scope, outcome: str = "dropped") -> None:
 
 
 def _response(fault: Fault) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    if fault.answers:  # another shape of answer, as a test asks for
+        return [(b"content-type", b"application/json; charset=utf-8")], json.dumps(
+            fault.body
+        ).encode("utf-8")
     status = fault.status or 500
     default_code, default_message = _DEFAULT_MESSAGES.get(
         status, ("", f"Injected fault: HTTP {status}.")
@@ -247,11 +260,12 @@ class FaultMiddleware:
         if fault.drop_response:
             await self._lose_answer(scope, receive)
             return
-        if fault.status is None:
+        if fault.status is None and not fault.answers:
             await self.app(scope, receive, send)
             return
         headers, body = _response(fault)
-        start: Message = {"type": "http.response.start", "status": fault.status, "headers": headers}
+        status = fault.status or 200
+        start: Message = {"type": "http.response.start", "status": status, "headers": headers}
         await send(start)
         await send({"type": "http.response.body", "body": body})
 

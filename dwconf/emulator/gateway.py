@@ -1,11 +1,14 @@
 """The dual-write management gateway subset (`{gateway_url}/api/DualWriteManagement/1.0/…` and
 `{gateway_url}/api/{ConnectionSet|Project|dataset|ProjectExecutionWithCompanies}/…`,
-live-api.md §1.1, §6.4) over the live model.
+live-api.md §1.1, §6.4) over the live model; docs/evidence.md gives each behaviour's source.
 
-Refusals of the live model are answered at once with its status and message in
-`{"error": {"code", "message"}}`; a request naming several maps or solutions is all or nothing.
-Lifecycle and apply-solution requests are tracked by request id for the `Status` calls, which
-also move transitional maps on (one poll each, as the live model counts them).
+A map has no project (`pid` null) until a `Start` with action "8" initializes it. Lifecycle
+requests are asynchronous: `Start` answers a request id, and `Status/{id}` shows the request
+waiting ("1") for the environment's `request_polls` polls before it ends in "2" or "3"; the same
+polls move transitional maps on (no sooner than `sync_seconds` after their request). Refusals of
+the live model are answered at once with its status and message in `{"error": {"code",
+"message"}}` (*inferred*: the real gateway's error body isn't public); a request naming several
+maps is all or nothing.
 """
 
 from __future__ import annotations
@@ -72,8 +75,16 @@ def _entities(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, [gw_shapes.dw_map(handle, view) for view in found.values()])
 
 
+def find_project(handle: EnvHandle, pid: str) -> LiveMap | None:
+    """The initialized map whose project id is `pid` (in any letter case)."""
+    for live in handle.env.read().maps:
+        if handle.pid_of(live.name) == pid.lower() and gw_shapes.initialized(handle, live):
+            return live
+    return None
+
+
 def _project(handle: EnvHandle, pid: str) -> LiveMap:
-    live = handle.env.find_map(pid)
+    live = find_project(handle, pid)
     if live is None:
         raise GatewayError(404, "map.not_found", f"Project '{pid}' was not found.")
     return live
@@ -94,6 +105,19 @@ def _settled(handle: EnvHandle, live: LiveMap) -> LiveMap:
     return handle.env.poll(live.name)
 
 
+def _poll(handle: EnvHandle, name: str) -> None:
+    """One status check of a map: a transitional one moves on (the live model counts polls),
+    but not before the environment's `sync_seconds` have passed since its request."""
+    live = map_named(handle.env, name)
+    if live is None or not live.state.transitional:
+        return
+    started = live.last_request.created if live.last_request else None
+    since = (handle.env.now() - started).total_seconds() if started is not None else None
+    if since is not None and since < handle.config.sync_seconds:
+        return
+    handle.env.poll(name)
+
+
 def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     view = read_view(handle.env, _settled(handle, _project(handle, request.args["pid"])))
     key = handle.env.integration_key(mapping.entities(view.definition)[1])
@@ -112,7 +136,7 @@ def _map_for(handle: EnvHandle, detail: Any) -> LiveMap:
     if not isinstance(detail, dict):
         raise GatewayError(400, "request.invalid", "Each detail is an object with tid and pid.")
     if detail.get("pid"):
-        live = handle.env.find_map(str(detail["pid"]))
+        live = find_project(handle, str(detail["pid"]))
         if live is not None:
             return live
     tid = str(detail.get("tid") or "").lower()
@@ -136,14 +160,32 @@ def _master(handle: EnvHandle, live: LiveMap, parameters: dict[str, Any]) -> Mas
 
 def _perform(handle: EnvHandle, action: str, live: LiveMap, parameters: dict[str, Any]) -> LiveMap:
     env = handle.env
+    if action == "8":  # initialize: the map gets its project and stays as it is
+        handle.side["projects"][live.name] = handle.pid_of(live.name)
+        return live
+    if action == "1" and not gw_shapes.initialized(handle, live):
+        raise GatewayError(  # inferred: the Microsoft tool always initializes first
+            400, "map.not_initialized", f"Map '{live.name}' has no project: initialize it first."
+        )
     if action == "1":
         if parameters.get("skipInitialSync", True) is not False:
             return env.start_map(live.name)
         return env.start_map(live.name, True, _master(handle, live, parameters))
-    if action == "8":
-        return env.start_map(live.name, True, _master(handle, live, parameters))
     operation = {"4": env.stop_map, "5": env.pause_map, "6": env.resume_map}[action]
     return operation(live.name)
+
+
+def _failure(handle: EnvHandle, name: str) -> str | None:
+    """A failure a test asked for (`/_emulator/env/{env}/maps/{map}/fail`): its message."""
+    pending = handle.side["failures"].get(name)
+    if not pending:
+        return None
+    message, left = pending
+    if left <= 1:
+        del handle.side["failures"][name]
+    else:
+        handle.side["failures"][name] = [message, left - 1]
+    return str(message)
 
 
 def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
@@ -162,6 +204,10 @@ def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     done: dict[str, dict[str, Any]] = {}
     with handle.atomic():
         for live, detail in zip(maps, details, strict=True):
+            failure = _failure(handle, live.name)
+            if failure is not None:  # a failed request changes nothing
+                done[live.name] = {"live": None, "error": failure}
+                continue
             parameters = detail.get("parameters") or {}
             before = live.last_request.id if live.last_request else None
             after = _perform(handle, action, live, parameters).last_request
@@ -169,7 +215,8 @@ def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
             done[live.name] = {"live": changed, "error": None}
         request_id = _new_request_id()
         entries = handle.side["map_requests"]
-        entries[request_id] = {"action": action, "maps": done, "created": iso(handle.env.now())}
+        now = iso(handle.env.now())
+        entries[request_id] = {"action": action, "maps": done, "created": now, "polls": 0}
         _trim(entries)
         handle.save()
     return reply(200, {"requestId": request_id})
@@ -181,8 +228,10 @@ def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
         raise GatewayError(
             404, "request.not_found", f"Request '{request.args['request_id']}' was not found."
         )
+    entry["polls"] = entry.get("polls", 0) + 1
     for name in entry["maps"]:
-        handle.env.poll(name)
+        _poll(handle, name)
+    handle.save()
     found = [map_named(handle.env, name) for name in entry["maps"]]
     shown = [gw_shapes.dw_map(handle, read_view(handle.env, m)) for m in found if m is not None]
     return reply(200, shown)
@@ -198,8 +247,12 @@ def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     if found is None:
         raise GatewayError(404, "map.version_not_found", f"Template '{tid}' was not found.")
     live = map_named(handle.env, found[0])
-    pid = request.params.get("pid")
-    if live is None or (pid and live.project_id.lower() != pid.lower()):
+    pid = request.params.get("pid") or ""
+    if live is None or not gw_shapes.initialized(handle, live):
+        raise GatewayError(  # inferred: the tool initializes maps before it switches them
+            400, "map.not_initialized", f"The map of template '{tid}' has no project yet."
+        )
+    if handle.pid_of(live.name) != pid.lower():
         raise GatewayError(
             400, "request.invalid", f"Template '{tid}' doesn't belong to project '{pid}'."
         )
@@ -239,7 +292,6 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ),
         ("POST", f"{A}/GetTemplatePrerequisiteSequences/(?P<cid>[^/]+)", _prerequisites),
         ("GET", "/api/ConnectionSet/(?P<cname>[^/]+)", gw_link.get_connection_set),
-        ("PUT", "/api/ConnectionSet/(?P<cname>[^/]+)", gw_link.put_connection_set),
         ("POST", "/api/ConnectionSet/(?P<cid>[^/]+)/Reset", gw_link.reset),
         ("POST", "/api/Project/(?P<project>[^/]+)/Refresh", gw_link.refresh),
         ("POST", "/api/dataset/(?P<dataset>[^/]+)/IntegrationKeys", gw_link.integration_keys),

@@ -1,11 +1,7 @@
 """Gateway routes about solutions and the link: apply solution (`RestoreTemplates` + its
-`Status`), the solutions list, prerequisite sequences, the connection set (legal entities and
-alert settings), Reset link, integration keys, table refresh and initial-sync executions.
-
-`PUT /api/ConnectionSet/{cname}` is the emulator's choice for saving legal entities and alert
-settings (the reference names no path for it); the body is the DWConnectionSet shape `GET`
-returns, and only `dualWriteDetail.legalEntityMappings` and `dualWriteDetail.alertSettings`
-are read.
+`Status`), the solutions list, prerequisite sequences, the connection set (read only: no public
+client writes it), Reset link (the only way legal entities change, ResetLinkEngine.cs),
+integration keys, table refresh and initial-sync executions.
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ from dwconf.emulator.dv_tables import solution_id
 from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, reply
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
 from dwconf.emulator.views import MapView, views
-from dwconf.live import AlertSetting, LiveError, RunState
+from dwconf.live import LiveError, RunState
 
 
 def solutions(handle: EnvHandle) -> list[dict[str, Any]]:
@@ -145,60 +141,31 @@ def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
 
 
-def _alerts(raw: Any) -> list[AlertSetting]:
-    found = []
-    for entry in raw or []:
-        if not isinstance(entry, dict):
-            raise GatewayError(400, "request.invalid", "Each alert setting is an object.")
-        recipients = entry.get("notificationRecipients") or ""
-        notify = recipients if isinstance(recipients, list) else str(recipients).split(",")
-        try:
-            found.append(
-                AlertSetting(
-                    name=str(entry["name"]),
-                    error_type=str(entry.get("errorType", "any")),
-                    threshold=int(entry["threshold"]),
-                    window_minutes=int(entry["timeWindowInMinutes"]),
-                    action=str(entry.get("action", "none")),
-                    notify=tuple(n.strip() for n in notify if str(n).strip()),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GatewayError(
-                400, "request.invalid", f"Alert setting is incomplete: {exc}"
-            ) from exc
-    return found
-
-
-def put_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    check_cid(handle, request.args["cname"])
-    body = request.json()
-    detail = (body or {}).get("dualWriteDetail") if isinstance(body, dict) else None
-    if not isinstance(detail, dict):
-        raise GatewayError(
-            400, "request.invalid", "Expected a connection set with dualWriteDetail."
-        )
-    with handle.atomic():
-        if "legalEntityMappings" in detail:
-            mappings = (detail["legalEntityMappings"] or {}).get("mappings") or []
-            codes = [str((m.get("left") or {}).get("name", "")) for m in mappings]
-            handle.env.set_legal_entities(codes)
-        if "alertSettings" in detail:
-            handle.env.set_alerts(_alerts(detail["alertSettings"]))
-    return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
-
-
 def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     check_cid(handle, request.args["cid"])
     body = request.json() or {}
     force = request.params.get("forceReset", "false").lower() == "true"
-    codes = body.get("legalEntities") if isinstance(body, dict) else None
-    handle.env.reset_link(force, [str(c) for c in codes or []])
+    if not isinstance(body, dict):
+        raise GatewayError(400, "request.invalid", "Expected a ResetLinkPayload object.")
+    known = {handle.ce_name.lower(), handle.config.fo_host.lower()}
+    for side in body.get("environments") or []:
+        name = str((side or {}).get("name") or "").lower() if isinstance(side, dict) else ""
+        if name not in known:  # inferred: the link is reset between the two it links
+            raise GatewayError(
+                400, "request.invalid", f"'{name}' is not an environment of the link."
+            )
+    codes = body.get("legalEntities") or []
+    handle.env.reset_link(force, [str(c) for c in codes])
+    handle.side["projects"].clear()  # the maps went with their projects
+    handle.save()
     return reply(200)
 
 
 def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    if handle.env.find_map(request.args["project"]) is None:
+    """Refresh tables: the project is named by its name (`DWM-…`, the `name` of its field
+    mapping), as DWMapEngine.refreshTable names it; the body is `{"tokens": [""]}`."""
+    live = handle.env.find_map(request.args["project"])
+    if live is None or not gw_shapes.initialized(handle, live):
         raise GatewayError(
             404, "map.not_found", f"Project '{request.args['project']}' was not found."
         )
@@ -225,7 +192,15 @@ def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 
 
 def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
-    live = handle.env.find_map(request.args["pid"])
+    live = next(
+        (
+            m
+            for m in handle.env.read().maps
+            if handle.pid_of(m.name) == request.args["pid"].lower()
+            and gw_shapes.initialized(handle, m)
+        ),
+        None,
+    )
     if live is None:
         raise GatewayError(404, "map.not_found", f"Project '{request.args['pid']}' was not found.")
     status = {RunState.INITIALIZING: "Running", RunState.NOT_RUNNING: "NotStarted"}.get(

@@ -1,5 +1,8 @@
-"""The live model in the gateway's JSON shapes (live-api.md §1.1): DWMap, templates,
-lastRequests, DWFieldMapping and DWConnectionSet. camelCase; states and actions as strings.
+"""The live model in the gateway's JSON shapes: DWMap, templates, lastRequests (DWMaps.cs),
+DWFieldMapping (DWFieldMapping.cs) and DWConnectionSet (DWConnectionSet.cs) of Microsoft's
+client; camelCase, states and actions as strings. Only fields those structs have are served
+(docs/evidence.md); the values of fields whose vocabulary isn't public (alert error types,
+units, actions) are the emulator's choice, marked *inferred* there.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ MAP_STATES = {
     RunState.PAUSED: "5",
 }
 REQUEST_STATES = {"waiting": "1", "completed": "2", "error": "3"}
-ACTION_CODES = {"start": "1", "stop": "4", "pause": "5", "resume": "6", "initial_sync": "8"}
+# DWEnums.StartStop: "8" initializes (gives a map its project); an initial sync is a "1".
+ACTION_CODES = {"start": "1", "stop": "4", "pause": "5", "resume": "6", "initialize": "8"}
+LIVE_ACTIONS = {"start": "1", "initial_sync": "1", "stop": "4", "pause": "5", "resume": "6"}
+# inferred: the words of alert settings (DWConnectionSet.cs shows the fields, not the values)
+ERROR_TYPES = {"application": ["Application"], "connection": ["Connection"]}
+ALERT_ACTIONS = {"pause": "Pause", "stop": "Stop", "none": "None"}
 AVAILABLE = {
     RunState.NOT_RUNNING: ["1", "8"],
     RunState.RUNNING: ["4", "5"],
@@ -67,10 +75,22 @@ def template(handle: EnvHandle, view: MapView, found: MapTemplate) -> Json:
     }
 
 
+def initialized(handle: EnvHandle, live: LiveMap) -> bool:
+    """A map has a project once initialized (action "8"), or once it ever ran."""
+    if live.name in handle.side["projects"]:
+        return True
+    return live.last_request is not None or live.state is not RunState.NOT_RUNNING
+
+
+def pid(handle: EnvHandle, live: LiveMap) -> str | None:
+    """`detail.pid`: null until the map is initialized (DWMapEngine.checkAddInitMaps)."""
+    return handle.pid_of(live.name) if initialized(handle, live) else None
+
+
 def request_json(request: LastRequest, request_id: str | None = None) -> Json:
     return {
         "requestId": request_id or request.id,
-        "action": ACTION_CODES.get(request.action, request.action),
+        "action": LIVE_ACTIONS.get(request.action, request.action),
         "createdOn": iso(request.created),
         "modifiedOn": iso(request.modified),
         "state": REQUEST_STATES[request.state],
@@ -89,7 +109,9 @@ def _gateway_requests(handle: EnvHandle, live: LiveMap) -> list[Json]:
             continue
         state, error = "2", mine.get("error")
         current = live.last_request
-        if error:
+        if entry.get("polls", 0) <= handle.config.request_polls:
+            state, error = "1", None  # still waiting: requests are asynchronous
+        elif error:
             state = "3"
         elif current is not None and mine.get("live") == current.id:
             state, error = REQUEST_STATES[current.state], current.error
@@ -133,18 +155,15 @@ def dw_map(handle: EnvHandle, view: MapView) -> Json:
         "detail": {
             "tid": handle.template_id(active.name, active.version) if active else None,
             "tName": mapping.t_name(definition),
-            "displayName": live.name,
             "tags": [],
             "template": template(handle, view, active) if active else None,
             "templates": [template(handle, view, t) for t in view.templates],
-            "pid": live.project_id,
+            "pid": pid(handle, live),
             "state": map_state(live),
             "actions": AVAILABLE.get(live.state, []),
             "isProjectDeleted": False,
             "lastRequest": requests[-1] if requests else None,
             "lastRequests": requests,
-            "errorMessage": live.last_error,
-            "queuedRecordCount": live.queued,
         },
     }
 
@@ -180,10 +199,9 @@ def field_mapping(handle: EnvHandle, view: MapView, key: Sequence[str]) -> Json:
     fields = definition.get("fields") or []
     active = view.active
     return {
-        "id": live.project_id,
-        "name": live.project_id,
+        "id": handle.pid_of(live.name),
+        "name": live.project_id,  # the project's name, `DWM-<guid>-<guid>`: what Refresh takes
         "displayName": mapping.t_name(definition),
-        "projectState": map_state(live),
         "isDualWriteProject": True,
         "isDualWriteEnabled": live.state is not RunState.NOT_RUNNING,
         "skipInitialSync": live.master is None,
@@ -220,13 +238,17 @@ def field_mapping(handle: EnvHandle, view: MapView, key: Sequence[str]) -> Json:
 
 
 def alert_json(alert: Any) -> Json:
+    """An AlertSetting struct; the recipients have no field in it, so they aren't served."""
     return {
         "name": alert.name,
-        "errorType": alert.error_type,
-        "threshold": alert.threshold,
-        "timeWindowInMinutes": alert.window_minutes,
-        "action": alert.action,
-        "notificationRecipients": ", ".join(alert.notify),
+        "state": "Enabled",
+        "errorTypes": ERROR_TYPES.get(alert.error_type, ["Application", "Connection"]),
+        "threshold": {
+            "count": alert.threshold,
+            "interval": alert.window_minutes,
+            "unitOfTime": "Minutes",
+        },
+        "action": ALERT_ACTIONS.get(alert.action, "None"),
     }
 
 
@@ -260,15 +282,19 @@ def connection_set(handle: EnvHandle, state: LinkSettings | LiveState) -> Json:
         "environments": {
             handle.config.fo_host: {
                 "name": handle.config.fo_host,
+                "connectionSetName": handle.cname,
                 "targetType": "AX",
                 "schemas": [],
+                "environmentDisplayName": f"{handle.name} finance and operations (emulated)",
                 "directUrl": f"https://{handle.config.fo_host}",
                 "isDevInstance": True,
             },
             handle.ce_name: {
                 "name": handle.ce_name,
+                "connectionSetName": handle.cname,
                 "targetType": "CRM",
                 "schemas": schemas,
+                "environmentDisplayName": f"{handle.name} Dataverse (emulated)",
                 "powerAppsEnvironment": handle.powerapps_env,
                 "isDevInstance": True,
             },

@@ -3,15 +3,16 @@ service, fault rules, throttle and statistics (kept on `app.state.hub`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dwconf.emulator.auth import Authority
-from dwconf.emulator.config import EmulatorConfig
+from dwconf.emulator.config import EmulatorConfig, EnvConfig
 from dwconf.emulator.faults import Faults
 from dwconf.emulator.registry import Clock, Registry
 from dwconf.emulator.stats import Stats
 from dwconf.emulator.throttle import Throttle
+from dwconf.recording import Recording, read
 
 
 @dataclass
@@ -24,9 +25,16 @@ class Hub:
     faults: Faults
     throttle: Throttle
     stats: Stats
+    replay: Recording | None = None
 
     @classmethod
     def build(cls, config: EmulatorConfig, folder: Path) -> Hub:
+        """Everything for `config`; with `config.replay`, one environment: the recorded one,
+        answered from its recording."""
+        recording = read(config.replay) if config.replay else None
+        if recording is not None:
+            served = EnvConfig(recording.environment, finops_host=recording.finops_host)
+            config = replace(config, environments=(served,))
         clock = Clock()
         registry = Registry(config, folder, clock)
         return cls(
@@ -38,6 +46,7 @@ class Hub:
             faults=Faults(),
             throttle=Throttle(config.limits, clock),
             stats=Stats(),
+            replay=recording,
         )
 
     def reset(self) -> None:

@@ -39,6 +39,8 @@ SIDE_KEYS = (
     "map_requests",
     "solution_requests",
     "dwconf_tables",  # dwconf's tables created through EntityDefinitions: columns and keys
+    "projects",  # maps initialized (action "8") since they were applied: name -> pid
+    "failures",  # gateway requests a test made fail: map name -> [message, times left]
 )
 
 
@@ -98,6 +100,10 @@ class EnvHandle:
         temporary = self._side_path.with_suffix(".tmp")
         temporary.write_bytes(canonical_bytes(self.side))
         temporary.replace(self._side_path)
+
+    def pid_of(self, map_name: str) -> str:
+        """A map's project id, once it has a project (the gateway's `detail.pid`)."""
+        return stable_id("project", self.name, map_name)
 
     def template_id(self, name: str, version: str) -> str:
         """A map version's id: the `msdyn_dualwriteentitymapid` an imported zip gave it, or

@@ -3,13 +3,14 @@ path, statuses, the requests being handled now and the most in flight at once pe
 environment plane, and the requests carrying each `x-dwconf-step` header value (so a test can
 see that a retried step wrote once), also by outcome: the status answered, `dropped` (a fault
 closed the connection before the request was handled) or `lost` (it was carried out and its
-answer dropped), and the bearers each plane was shown (`bearers`: `{"dev/dataverse": {"app
-<audience>": n}}`, counted by the guard). Requests to /_emulator/ are not counted.
+answer dropped), the bearers each plane was shown (`bearers`: `{"dev/dataverse": {"app
+<audience>": n}}`, counted by the guard), and the last requests in the order they came (`log`,
+so a test can check an order of calls). Requests to /_emulator/ are not counted.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dwconf.emulator.faults import OUTCOME_KEY, PLANE_PATH
 
 STEP_HEADER = b"x-dwconf-step"
+LOG_LENGTH = 2000
 
 
 class Stats:
@@ -29,6 +31,7 @@ class Stats:
     def reset(self) -> None:
         self.by_path: Counter[str] = Counter()
         self.by_request: Counter[str] = Counter()
+        self.log: deque[str] = deque(maxlen=LOG_LENGTH)
         self.statuses: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: dict[str, int] = {}
@@ -55,6 +58,7 @@ class Stats:
             "in_flight": sum(n for k, n in self.in_flight.items() if k.startswith("host:")),
             "by_path": dict(self.by_path),
             "by_request": dict(self.by_request),
+            "log": list(self.log),
             "statuses": dict(self.statuses),
             "max_in_flight_by_host": hosts,
             "max_in_flight_by_plane": planes,
@@ -87,6 +91,7 @@ class StatsMiddleware:
         stats = self.stats
         stats.by_path[path] += 1
         stats.by_request[f"{method} {path}"] += 1
+        stats.log.append(f"{method} {path}")
         step = _header(scope, STEP_HEADER)
         if step:
             stats.steps[step][f"{method} {path}"] += 1

@@ -309,8 +309,32 @@ async def call(request: Request) -> Response:
     )
 
 
+def _fail_requests(hub: Hub, name: str, map_name: str, body: Any) -> Response:
+    """The next `times` gateway requests naming the map end in state "3" with `message`, and
+    change nothing (what the service reports when it can't carry a request out)."""
+    handle = hub.registry.find(name)
+    if handle is None:
+        return error_response(404, f"No environment '{name}'.", "emulator.not_found")
+    body = body if isinstance(body, dict) else {}
+    message, times = body.get("message"), body.get("times", 1)
+    if not isinstance(message, str) or not message:
+        return error_response(400, "A failure needs a message.")
+    if not isinstance(times, int) or isinstance(times, bool) or times < 1:
+        return error_response(400, "times must be a whole number >= 1.")
+    handle.side["failures"][map_name] = [message, times]
+    handle.save()
+    return JSONResponse({"map": map_name, "message": message, "times": times})
+
+
 async def map_action(request: Request) -> Response:
     action = request.path_params["action"]
+    if action == "fail":
+        try:
+            body = await json_body(request)
+        except ValueError as exc:
+            return error_response(400, str(exc))
+        params = request.path_params
+        return _fail_requests(_hub(request), params["name"], params["map"], body)
     if action not in MAP_ACTIONS:
         return error_response(404, f"Unknown map action '{action}'.", "emulator.not_found")
     try:

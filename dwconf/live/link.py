@@ -106,7 +106,9 @@ def _check_alert(alert: AlertSetting, seen: set[str]) -> None:
 def set_alerts(tx: Tx, wanted: Sequence[AlertSetting]) -> bool:
     seen: set[str] = set()
     normal = [
-        AlertSetting(a.name, a.error_type, a.threshold, a.window_minutes, a.action, tuple(a.notify))
+        AlertSetting(
+            a.name, a.error_type, a.threshold, a.window_minutes, a.action, tuple(a.notify or ())
+        )
         for a in wanted
     ]
     for alert in normal:
@@ -124,7 +126,7 @@ def set_alerts(tx: Tx, wanted: Sequence[AlertSetting]) -> bool:
             a.threshold,
             a.window_minutes,
             a.action,
-            dumps(list(a.notify)),
+            dumps(list(a.notify or ())),
         )
     return True
 

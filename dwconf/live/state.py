@@ -145,7 +145,12 @@ class AlertSetting:
     threshold: int
     window_minutes: int
     action: str  # pause | stop | none
-    notify: tuple[str, ...] = ()
+    notify: tuple[str, ...] | None = ()  # None: the provider can't read the recipients
+
+    def without_notify(self) -> AlertSetting:
+        return AlertSetting(
+            self.name, self.error_type, self.threshold, self.window_minutes, self.action, None
+        )
 
 
 @dataclass(frozen=True)

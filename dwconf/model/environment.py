@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import difflib
 import enum
+import re
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from dwconf.model.common import Strict
 
 ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_WAIT = "6h"  # initial syncs of large tables take hours (initial-sync-guidance)
+
+
+def seconds(text: str | float) -> float:
+    """A duration (`90`, `30s`, `15m`, `6h`, `1d`) in seconds."""
+    match = DURATION.match(str(text))
+    if match is None:
+        raise ValueError(f"'{text}' is not a duration such as 30m, 6h or 1d")
+    return float(match.group(1)) * UNIT_SECONDS[match.group(2)]
+
+
+def _duration(value: str | float) -> str | float:
+    if seconds(value) <= 0:
+        raise ValueError(f"'{value}' must be longer than 0 s")
+    return value
+
+
+Duration = Annotated[str | float, AfterValidator(_duration)]
 
 
 class AuthMethod(enum.Enum):
@@ -117,6 +138,7 @@ class Provider(Strict):
     ca_file: str | None = None
     auth: Auth = Field(default_factory=Auth)
     gateway_auth: GatewayAuth | None = None  # None: `user`, or `auth`'s token for method token
+    wait_timeout: Duration = DEFAULT_WAIT  # how long apply waits for an initial sync or catch-up
 
     @model_validator(mode="after")
     def _one_gateway_sign_in(self) -> Self:

@@ -180,7 +180,7 @@ def _alerts(state: LiveState, notes: list[str]) -> list[dict[str, Any]]:
             "threshold": alert.threshold,
             "window_minutes": alert.window_minutes,
             "action": alert.action,
-            "notify": list(alert.notify),
+            "notify": list(alert.notify or ()),  # unknown through the gateway
         }
         try:
             found.append(Alert.model_validate(data).model_dump(mode="json"))

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dwconf import __version__
 from dwconf.jsonout import FORMAT_VERSION
+from dwconf.plan import reset
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.diff import Change, diff
@@ -120,14 +121,27 @@ def make_plan(
     excludes: tuple[str, ...] = (),
     addresses: Collection[str] | None = None,
     origin: str = "configuration",
+    read_only: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan that takes `live` to `desired` (a pure function of its arguments); with
-    `addresses`, only the changes of exactly those addresses."""
+    `addresses`, only the changes of exactly those addresses.
+
+    A change of legal entities is planned as Reset link (`dwconf.plan.reset`); changes of the
+    kinds `read_only` names (those the provider can't write) say why, and their steps will
+    be refused unless the environment already matches."""
     found = diff(desired, live, recorded, initial_sync=initial_sync)
     changes = tuple(c for c in found.changes if _selected(c.address, targets, excludes))
     if addresses is not None:
         changes = tuple(c for c in changes if c.address in addresses)
-    steps = build_steps(changes, desired, live, initial_sync=initial_sync)
+    if reset.link_change(changes) is not None:
+        planned = reset.plan_reset(desired, live, read_only)
+        after = reset.after_reset(desired, live)
+        rebuilt = diff(desired, after, recorded, initial_sync=initial_sync).changes
+        steps = build_steps(rebuilt, desired, after, initial_sync=initial_sync, reset=planned)
+        changes = reset.reset_changes(changes, desired, live, planned)
+    else:
+        steps = build_steps(changes, desired, live, initial_sync=initial_sync)
+    changes = _marked(changes, read_only or {})
     return Plan(
         environment=environment,
         desired_hash=desired_hash,
@@ -140,6 +154,18 @@ def make_plan(
         git=git or GitInfo(),
         origin=origin,
     )
+
+
+def _marked(changes: tuple[Change, ...], read_only: Mapping[str, str]) -> tuple[Change, ...]:
+    """Changes of a kind the provider can't write carry the reason."""
+    if not read_only:
+        return changes
+    found = []
+    for change in changes:
+        why = read_only.get(change.kind)
+        note = f"{change.reason}; {why}" if change.reason and why else why or change.reason
+        found.append(replace(change, reason=note))
+    return tuple(found)
 
 
 def _selected(address: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> bool:

@@ -97,6 +97,6 @@ def live_objects(state: LiveState, solution_names: set[str]) -> dict[str, Object
             "threshold": alert.threshold,
             "window_minutes": alert.window_minutes,
             "action": alert.action,
-            "notify": list(alert.notify),
+            "notify": None if alert.notify is None else list(alert.notify),
         }
     return dict(sorted(objects.items()))

@@ -1,9 +1,11 @@
 """The steps that carry out a diff, as a dependency graph (ARCHITECTURE §5).
 
 Order: required solutions checked; dwconf solutions imported in dependency order, then applied;
-integration keys; maps whose definition changes stopped; versions switched; legal entities;
-maps started in prerequisite order (initial sync for new maps where the environment asks);
-alerts. Independent steps may run in parallel.
+integration keys; maps whose definition changes stopped; versions switched; maps started in
+prerequisite order (initial sync for new maps where the environment asks); alerts. A change of
+legal entities is Reset link (`dwconf.plan.reset`): the maps that run stop, the link resets,
+and everything after it is built as for a new environment. Independent steps may run in
+parallel.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dwconf.plan import bulk
 from dwconf.plan.actions import Action
 from dwconf.plan.diff import Change
+from dwconf.plan.reset import ADDRESS, Reset
 
 Object = dict[str, Any]
 
@@ -29,10 +33,12 @@ class Operation(enum.StrEnum):
     SET_KEYS = "set_keys"
     STOP_MAP = "stop_map"
     SWITCH_VERSION = "switch_version"
-    SET_LEGAL_ENTITIES = "set_legal_entities"
+    RESET_LINK = "reset_link"
     START_MAP = "start_map"
     PAUSE_MAP = "pause_map"
     RESUME_MAP = "resume_map"
+    PAUSE_MAPS = "pause_maps"
+    RESUME_MAPS = "resume_maps"
     SET_ALERTS = "set_alerts"
 
 
@@ -78,7 +84,7 @@ class _Builder:
                 needed.setdefault(name, []).append(constraint)
         return self.add(Operation.CHECK_REQUIREMENTS, "solutions", requires=needed)
 
-    def solution(self, change: Change, check: str) -> None:
+    def solution(self, change: Change, check: str, reset: str) -> None:
         after = self.desired[change.address]
         deps = [f"import_solution:solution.{d}" for d in after.get("depends_on", [])]
         imported = self.add(
@@ -88,13 +94,19 @@ class _Builder:
             unique_name=after["unique_name"],
             version=after["version"],
         )
-        self.add(
-            Operation.APPLY_SOLUTION, change.address, [imported], unique_name=after["unique_name"]
-        )
+        self.apply(change.address, [imported, reset])
 
+    def apply(self, address: str, after: Iterable[str]) -> str:
+        name = self.desired[address]["unique_name"]
+        return self.add(Operation.APPLY_SOLUTION, address, after, unique_name=name)
 
-def _get(change: Change, key: str) -> list[Any]:
-    return list((change.after or {}).get(key, []))
+    def reset(self, reset: Reset) -> str:
+        """Stop what runs, then Reset link; refused at once when the plan says so."""
+        stops = [self.add(Operation.STOP_MAP, a, name=n) for a, n in reset.running.items()]
+        args: dict[str, Any] = {"legal_entities": reset.legal_entities}
+        if reset.refused:
+            args["refused"] = reset.refused
+        return self.add(Operation.RESET_LINK, ADDRESS, stops, **args)
 
 
 def _map_name(obj: Object) -> str:
@@ -113,16 +125,22 @@ def build_steps(
     live: Mapping[str, Object],
     *,
     initial_sync: bool,
+    reset: Reset | None = None,
 ) -> tuple[Step, ...]:
-    """The ordered steps for `changes`, each knowing the steps it waits for."""
+    """The ordered steps for `changes`, each knowing the steps it waits for; with `reset`,
+    `changes` are those from the environment as Reset link leaves it."""
     changes = list(changes)
-    if not changes:
+    if not changes and reset is None:
         return ()
     b = _Builder(desired, live, initial_sync)
     solutions = [c for c in changes if c.kind == "solution" and c.action is not Action.DELETE]
     check = b.requires_check([c for c in solutions if c.after]) if solutions else ""
+    reset_step = b.reset(reset) if reset else ""
     for change in _solution_order(solutions, desired):
-        b.solution(change, check)
+        b.solution(change, check, reset_step)
+    for address in reset.solutions if reset else ():
+        if f"{Operation.APPLY_SOLUTION}:{address}" not in b.steps:
+            b.apply(address, [reset_step])
     maps = [c for c in changes if c.kind == "map"]
     stops = _stops(b, maps)
     stops_by_key: dict[str, list[str]] = {}  # the stops of the maps on each key's table
@@ -133,28 +151,18 @@ def build_steps(
         c.address: b.add(
             Operation.SET_KEYS,
             c.address,
-            [check, *stops_by_key.get(c.address, [])],
+            [check, reset_step, *stops_by_key.get(c.address, [])],
             columns=(c.after or {}).get("columns", []),
         )
         for c in changes
         if c.kind == "key"
     }
     switches = _switches(b, maps, stops)
-    link = [
-        b.add(
-            Operation.SET_LEGAL_ENTITIES,
-            c.address,
-            stops.values(),
-            legal_entities=_get(c, "legal_entities"),
-        )
-        for c in changes
-        if c.kind == "link"
-    ]
-    _starts(b, maps, switches, _Shared(keys, link), stops)
+    _starts(b, maps, switches, _Shared(keys, [reset_step] if reset_step else []), stops)
     if any(c.kind == "alert" for c in changes):
         alerts = [o for a, o in sorted(desired.items()) if o["kind"] == "alert"]
-        b.add(Operation.SET_ALERTS, "alerts", [check], alerts=alerts)
-    return _topological(b.steps)
+        b.add(Operation.SET_ALERTS, "alerts", [check, reset_step], alerts=alerts)
+    return topological(bulk.grouped(b.steps))
 
 
 def _key_of(change: Change) -> str:
@@ -281,7 +289,7 @@ def _start(b: _Builder, change: Change, waits: list[str]) -> str:
     )
 
 
-def _topological(steps: Mapping[str, Step]) -> tuple[Step, ...]:
+def topological(steps: Mapping[str, Step]) -> tuple[Step, ...]:
     """Steps in a deterministic dependency order: by depth, then by id."""
     depth: dict[str, int] = {}
     for step_id in graphlib.TopologicalSorter(

@@ -97,13 +97,22 @@ def object_summary(change: Change) -> list[str]:
 
 
 def change_body(change: Change) -> list[str]:
-    """What changes inside one change, in text, each line with its effect where it matters."""
+    """What changes inside one change, in text, each line with its effect where it matters;
+    a reason the effect line doesn't show (a provider that can't write it, Reset link) as a
+    note."""
     if change.action in (Action.CREATE, Action.DELETE) or not change.details:
         body = object_summary(change)
         if change.category is not Category.METADATA:
-            body.append(effect(change.category, change.reason))
-        return body
-    return [line for d in change.details for line in detail_lines(d)]
+            return [*body, effect(change.category, change.reason)]
+        return body + ([f"note: {change.reason}"] if change.reason else [])
+    lines = [line for d in change.details for line in detail_lines(d)]
+    return lines + [f"note: {n}" for n in _unshown(change)]
+
+
+def _unshown(change: Change) -> list[str]:
+    """The change's reason when none of its details' effects already says it."""
+    shown = {d.reason for d in change.details if d.category is not Category.METADATA}
+    return [change.reason] if change.reason and change.reason not in shown else []
 
 
 def change_head(change: Change) -> str:
@@ -158,13 +167,15 @@ def detail_row(d: Detail) -> str:
 
 
 def markdown_body(change: Change) -> list[str]:
-    """A change's table (one row per detail), or a list for a created or deleted object."""
+    """A change's table (one row per detail), or a list for a created or deleted object; a
+    reason the effect doesn't show as a note."""
     if change.action in (Action.CREATE, Action.DELETE) or not change.details:
         lines = [f"- {line}" for line in object_summary(change)]
         if change.category is not Category.METADATA:
-            lines.append(f"- effect: {badge(change.category, change.reason)}")
-        return lines
-    return [*DETAIL_TABLE, *(detail_row(d) for d in change.details)]
+            return [*lines, f"- effect: {badge(change.category, change.reason)}"]
+        return lines + ([f"- note: {change.reason}"] if change.reason else [])
+    note = [line for n in _unshown(change) for line in (f"> {n}", "")]
+    return [*note, *DETAIL_TABLE, *(detail_row(d) for d in change.details)]
 
 
 def _markdown_change(change: Change) -> list[str]:

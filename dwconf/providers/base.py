@@ -42,6 +42,11 @@ class LiveReader(Protocol):
         """dwconf's deployment records, oldest first."""
         ...
 
+    def read_only(self) -> dict[str, str]:
+        """The kinds of object (`alert`, …) this provider reads but can't write, each with
+        the reason: plans say so, and their steps are refused."""
+        ...
+
     def close(self) -> None:
         """Release the connection; the provider can't be used afterwards."""
         ...
@@ -71,20 +76,34 @@ class LiveWriter(LiveReader, Protocol):
 
     def resume_map(self, name: str) -> LiveMap: ...
 
-    def wait(self, name: str, timeout_s: float) -> LiveMap:
+    def pause_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        """Pause several maps at once (one request where the service takes one)."""
+        ...
+
+    def resume_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        """Resume several maps at once; each catches up afterwards (see `wait`)."""
+        ...
+
+    def wait(self, name: str, timeout_s: float | None = None) -> LiveMap:
         """Poll the map's status until it is no longer Initializing or Resuming; raises
-        `WaitTimeout` when it still is after `timeout_s` seconds."""
+        `WaitTimeout` when it still is after `timeout_s` seconds (None: the environment's
+        `provider.wait_timeout`)."""
         ...
 
     # Link ------------------------------------------------------------------------------------
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool: ...
 
-    def set_legal_entities(self, codes: Sequence[str]) -> bool: ...
+    def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
+        """Where `read_only()` names `alert`: False when the link has them already, else a
+        `ProviderError` saying why they can't be written."""
+        ...
 
-    def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool: ...
-
-    def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None: ...
+    def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
+        """Reset link: maps, integration keys and alert settings go, the legal entities become
+        `legal_entities`; solutions stay. The only way the link's legal entities change (as
+        in Microsoft's client, ResetLinkEngine.cs)."""
+        ...
 
     # Lock and deployment records -------------------------------------------------------------
 
@@ -141,6 +160,9 @@ class ReadOnly:
 
     def records(self) -> tuple[DeploymentRecord, ...]:
         return self._writer.records()
+
+    def read_only(self) -> dict[str, str]:
+        return self._writer.read_only()
 
     def close(self) -> None:
         self._writer.close()

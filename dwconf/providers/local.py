@@ -33,6 +33,7 @@ from dwconf.live.environment import Clock
 from dwconf.live.errors import InvalidRequest, LockHeld
 from dwconf.live.seed import SeedSource
 from dwconf.live.state import MasterSide
+from dwconf.model.environment import DEFAULT_WAIT, seconds
 from dwconf.providers.base import WaitTimeout
 
 STATE_DIR = ".dwconf"
@@ -116,6 +117,9 @@ class LocalProvider:
     def records(self) -> tuple[DeploymentRecord, ...]:
         return self._env.records()
 
+    def read_only(self) -> dict[str, str]:
+        return {}  # the embedded model is the whole environment: everything is writable
+
     def close(self) -> None:
         self._env.close()
 
@@ -146,9 +150,18 @@ class LocalProvider:
     def resume_map(self, name: str) -> LiveMap:
         return self._env.resume_map(name)
 
-    def wait(self, name: str, timeout_s: float) -> LiveMap:
+    def pause_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        with self._env.batch():  # all or nothing, as one request to the service is
+            return {n: self._env.pause_map(n) for n in names}
+
+    def resume_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        with self._env.batch():
+            return {n: self._env.resume_map(n) for n in names}
+
+    def wait(self, name: str, timeout_s: float | None = None) -> LiveMap:
         """Poll until the map settles. In-process every poll is a status check that moves a
         transition on, so there is nothing to sleep for between polls."""
+        timeout_s = seconds(DEFAULT_WAIT) if timeout_s is None else timeout_s
         if timeout_s < 0:
             raise InvalidRequest(f"A wait needs a timeout of at least 0 s, not {timeout_s:g} s.")
         deadline = time.monotonic() + timeout_s
@@ -163,9 +176,6 @@ class LocalProvider:
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
         return self._env.set_integration_keys(table, columns)
-
-    def set_legal_entities(self, codes: Sequence[str]) -> bool:
-        return self._env.set_legal_entities(codes)
 
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
         return self._env.set_alerts(alerts)

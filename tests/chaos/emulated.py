@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
+
 from bench.generate import generate
 from dwconf.apply.journal import Journal, folder, resumable
 from dwconf.apply.run import LEASE_SECONDS
@@ -91,6 +93,17 @@ def example_config(root: Path, server: Running) -> Path:
     assert local in text, "the example's dev environment no longer uses the local provider"
     dev.write_text(text.replace(local, provider_block(server)), encoding="utf-8")
     return root
+
+
+def link_as_configured(root: Path, api: TestApi) -> None:
+    """The alert settings of `dev`'s file, as a person sets them in the Dual-write workspace
+    (dwconf only reads them from a real environment), and then its legal entities as chosen
+    when the pair was linked (changing them resets the link, which would remove the alerts)."""
+    model = yaml.safe_load((root / "environments" / f"{ENV}.yaml").read_text(encoding="utf-8"))
+    alerts = model.get("alerts") or []
+    if alerts:
+        api.call("set_alerts", ENV, alerts=alerts)
+        api.call("set_legal_entities", ENV, codes=(model.get("link") or {}).get("legal_entities"))
 
 
 def generated_config(root: Path, server: Running, maps: int, fields: int = 6) -> Path:
@@ -368,6 +381,7 @@ def chaos_run(
     requests (or the fault `rules` given), and with `kill` a SIGKILL in most processes."""
     rng = random.Random(seed)
     api.reset()
+    link_as_configured(root, api)
     rules = fault_rules(seed, rate) if rules is None else rules
     if rules:
         api.faults(*rules)

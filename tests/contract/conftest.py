@@ -1,7 +1,8 @@
 """Provider fixtures for the contract suite: one harness per provider the suite runs against.
 
 A harness opens the provider under test and says what else the test may do with it: move its
-clock (for lock expiry) and start the environment over. `local` is the embedded provider on a
+clock (for lock expiry), start the environment over, and change it the way a person does in the
+Dual-write workspace (alert settings, which a provider may only read). `local` is the embedded provider on a
 temporary repository; `dynamics` is the HTTP provider against the emulator on loopback (TLS with
 a throw-away CA, one emulator for the run, reset before each test), so every contract test runs
 against both.
@@ -9,6 +10,7 @@ against both.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from dwconf.live import AlertSetting
 from dwconf.providers import LiveWriter
 from dwconf.providers.local import LocalProvider, reset
 from tests.providers.support import TestApi, open_provider, shared_emulator
@@ -46,6 +49,7 @@ class Harness:
     open: Callable[[], LiveWriter]
     clock: Clock | None = None  # the provider's clock, when a test may move it
     reset: Callable[[], None] | None = None  # starts the environment over, when possible
+    set_alerts: Callable[[list[AlertSetting]], None] | None = None  # as in the workspace
 
 
 @contextmanager
@@ -60,7 +64,11 @@ def local_harness(tmp_path: Path) -> Iterator[Harness]:
     def start_over() -> None:
         reset(tmp_path, ENV_NAME)
 
-    yield Harness("local", open_provider, clock, start_over)
+    def set_alerts(alerts: list[AlertSetting]) -> None:
+        with LocalProvider.open(tmp_path, ENV_NAME, now=clock, polls=2) as opened:
+            opened.environment.set_alerts(alerts)
+
+    yield Harness("local", open_provider, clock, start_over, set_alerts)
 
 
 class EmulatorClock(Clock):
@@ -88,7 +96,10 @@ def dynamics_harness(tmp_path: Path) -> Iterator[Harness]:
     def start_over() -> None:
         api.reset(ENV_NAME)
 
-    yield Harness("dynamics", open_provider_here, EmulatorClock(api), start_over)
+    def set_alerts(alerts: list[AlertSetting]) -> None:
+        api.call("set_alerts", ENV_NAME, alerts=[dataclasses.asdict(a) for a in alerts])
+
+    yield Harness("dynamics", open_provider_here, EmulatorClock(api), start_over, set_alerts)
 
 
 HARNESSES: dict[str, Callable[[Path], AbstractContextManager[Harness]]] = {

@@ -148,29 +148,50 @@ def test_wait_returns_a_settled_map_as_it_is(deployed: LiveWriter) -> None:
 def test_link_settings_are_read_back(provider: LiveWriter) -> None:
     assert provider.set_integration_keys("accounts", ["accountnumber", "msdyn_company"])
     assert provider.set_integration_keys("transactioncurrencies", ["isocurrencycode"])
-    assert provider.set_legal_entities(["USMF", "DEMF"])
-    assert provider.set_alerts([ALERT])
+    provider.reset_link(legal_entities=["USMF", "DEMF"])
     state = provider.read()
-    assert dict(state.integration_keys) == {
-        "accounts": ("accountnumber", "msdyn_company"),
-        "transactioncurrencies": ("isocurrencycode",),
-    }
+    assert dict(state.integration_keys) == {}, "Reset link removes the integration keys"
     assert state.legal_entities == ("USMF", "DEMF")
-    assert state.alerts == (ALERT,)
+    assert provider.set_integration_keys("transactioncurrencies", ["isocurrencycode"])
     assert provider.set_integration_keys("transactioncurrencies", [])
     assert "transactioncurrencies" not in provider.read().integration_keys
 
 
+def test_alert_settings_made_in_the_workspace_are_read(
+    harness: Harness, provider: LiveWriter
+) -> None:
+    assert harness.set_alerts is not None
+    harness.set_alerts([ALERT])
+    (alert,) = provider.read().alerts
+    assert alert.without_notify() == ALERT.without_notify()
+    assert alert.notify in (ALERT.notify, None), "recipients are read, or unknown"
+    assert provider.set_alerts([ALERT]) is False, "the link has them already"
+
+
+def test_alert_settings_are_written_or_refused_as_the_provider_says(provider: LiveWriter) -> None:
+    before = provider.read().fingerprint
+    if "alert" in provider.read_only():
+        with pytest.raises(ProviderError, match="can't write alert settings") as caught:
+            provider.set_alerts([ALERT])
+        assert "Set them in the Dual-write workspace" in caught.value.message
+        assert provider.read().fingerprint == before
+    else:
+        assert provider.set_alerts([ALERT]) is True
+        assert provider.read().alerts == (ALERT,)
+
+
 def test_a_duplicate_legal_entity_is_refused(provider: LiveWriter) -> None:
     with pytest.raises(ProviderError, match="An item with the same key has already been added"):
-        provider.set_legal_entities(["USMF", "usmf"])
+        provider.reset_link(legal_entities=["USMF", "usmf"])
     assert provider.read().legal_entities == ()
 
 
-def test_reset_link_keeps_solutions_records_and_lock(deployed: LiveWriter) -> None:
-    deployed.set_legal_entities(["USMF"])
+def test_reset_link_keeps_solutions_records_and_lock(
+    harness: Harness, deployed: LiveWriter
+) -> None:
     deployed.set_integration_keys("accounts", ["accountnumber"])
-    deployed.set_alerts([ALERT])
+    assert harness.set_alerts is not None
+    harness.set_alerts([ALERT])
     record = deployed.add_record(
         who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={}
     )
@@ -207,8 +228,7 @@ CHANGES: list[tuple[str, Step]] = [
     ("pause customers", lambda p: p.pause_map(CUSTOMERS)),
     ("stop customers", lambda p: p.stop_map(CUSTOMERS)),
     ("keys", lambda p: p.set_integration_keys("accounts", ["accountnumber"])),
-    ("legal entities", lambda p: p.set_legal_entities(["USMF"])),
-    ("alerts", lambda p: p.set_alerts([ALERT])),
+    ("reset link", lambda p: p.reset_link(True, ["USMF"])),
     ("upgrade", lambda p: p.import_solution(UPGRADE)),
 ]
 

@@ -302,6 +302,18 @@ class Api:
                 )
 
 
+def t_name(name: str) -> str:
+    """A map's `detail.tName` (`<Dataverse set> - <F&O entity>`): DWMap has no other name."""
+    finops, _, rest = name.partition(" (")
+    return f"{rest.rstrip(')')} - {finops}"
+
+
+def named(maps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """DWMaps by dwconf map name, for the maps of these helpers."""
+    names = {t_name(n): n for n in (CURRENCIES, COMPANIES, CUSTOMERS)}
+    return {names.get(m["detail"]["tName"], m["detail"]["tName"]): m for m in maps}
+
+
 def wait_for(condition: Any, attempts: int = 20) -> None:
     for _ in range(attempts):
         if condition():

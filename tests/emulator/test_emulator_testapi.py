@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from tests.emulator.helpers import CURRENCIES, GW, Api, definition
+from tests.emulator.helpers import CURRENCIES, GW, Api, definition, named
 
 
 def test_state_reflects_changes_and_out_of_band_edits(api: Api) -> None:
@@ -23,9 +23,7 @@ def test_state_reflects_changes_and_out_of_band_edits(api: Api) -> None:
     after = api.state()
     assert after["fingerprint"] != before["fingerprint"]
     with api.gateway() as gw:
-        entry = next(
-            m for m in gw.get(f"{GW}/Entities").json() if m["detail"]["displayName"] == CURRENCIES
-        )
+        entry = named(gw.get(f"{GW}/Entities").json())[CURRENCIES]
         assert entry["detail"]["state"] == "4"
     stopped = api.test_api("POST", f"/env/dev/maps/{quote(CURRENCIES)}/stop")
     assert stopped.json()["result"]["state"] == "not_running"
@@ -54,7 +52,7 @@ def test_seed_creates_or_replaces_an_environment(api: Api) -> None:
     assert created.status_code == 200, created.text
     assert created.json()["state"]["legal_entities"] == ["USMF"]
     with api.gateway("qa") as gw:
-        assert [m["detail"]["displayName"] for m in gw.get(f"{GW}/Entities").json()] == [CURRENCIES]
+        assert list(named(gw.get(f"{GW}/Entities").json())) == [CURRENCIES]
     assert (
         api.test_api("POST", "/seed", json={"environment": "qa", "seed": {"nope": 1}}).status_code
         == 400

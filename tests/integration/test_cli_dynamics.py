@@ -11,7 +11,7 @@ import pytest
 
 from dwconf.emulator.serve import Running
 from tests.golden.scenarios import CURRENCIES, SCHEMA
-from tests.providers.support import ENVIRON, SECRET, TestApi, provider_block, shared_emulator
+from tests.providers.support import SECRET, TestApi, provider_block
 from tests.support import Result
 
 Cli = Callable[..., Result]
@@ -43,15 +43,6 @@ alerts:
 
 
 @pytest.fixture
-def emulated(monkeypatch: pytest.MonkeyPatch) -> tuple[Running, TestApi]:
-    server, api = shared_emulator()
-    api.reset()
-    for name, value in ENVIRON.items():
-        monkeypatch.setenv(name, value)
-    return server, api
-
-
-@pytest.fixture
 def repo(make_repo: Callable[..., Path], emulated: tuple[Running, TestApi]) -> Path:
     return make_repo(
         {
@@ -63,13 +54,20 @@ def repo(make_repo: Callable[..., Path], emulated: tuple[Running, TestApi]) -> P
     )
 
 
+ALERT = {"name": "app-errors", "error_type": "application", "threshold": 10,
+         "window_minutes": 15, "action": "pause"}  # fmt: skip
+
+
 def test_plan_apply_plan_against_the_emulator(
     repo: Path, dwconf: Cli, emulated: tuple[Running, TestApi]
 ) -> None:
     _, api = emulated
+    api.call("set_legal_entities", codes=["USMF", "DEMF"])  # chosen when the pair was linked
+    api.call("set_alerts", alerts=[ALERT])  # set in the Dual-write workspace: dwconf can't
     planned = dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode")
     assert planned.exit_code == 2, planned.out + planned.err
     assert "+ map.test-customers" in planned.out and "+ solution.tst_Base" in planned.out
+    assert "alert.app-errors" not in planned.out
 
     applied = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
     assert applied.exit_code == 0, applied.out + applied.err
@@ -103,3 +101,25 @@ def test_a_missing_secret_is_named(
     result = dwconf("-C", str(repo), "plan", "dev")
     assert result.exit_code == 1
     assert "environment variable DWCONF_CLIENT_SECRET" in result.err
+
+
+def test_alert_settings_are_read_only_on_a_real_environment(
+    repo: Path, dwconf: Cli, emulated: tuple[Running, TestApi]
+) -> None:
+    _, api = emulated
+    api.call("set_legal_entities", codes=["USMF", "DEMF"])
+    planned = dwconf("-C", str(repo), "plan", "dev")
+    assert "+ alert.app-errors" in planned.out
+    assert "note: dwconf can't write alert settings to a real environment" in planned.out
+    applied = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
+    assert applied.exit_code == 1, applied.out + applied.err
+    assert "FAILED       set_alerts alerts" in applied.out
+    assert "no public client of the dual-write gateway" in applied.out
+    assert "Set them in the Dual-write workspace" in applied.out
+    assert "Continue with: dwconf apply dev --resume" in applied.out
+    assert {m["state"] for m in api.state()["state"]["maps"]} == {"running"}, "the rest was done"
+    api.call("set_alerts", alerts=[ALERT])  # someone sets them in the workspace
+    resumed = dwconf("-C", str(repo), "apply", "dev", "--resume")
+    assert resumed.exit_code == 0, resumed.out + resumed.err
+    again = dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode")
+    assert again.exit_code == 0, again.out

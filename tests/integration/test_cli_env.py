@@ -37,7 +37,7 @@ def deploy(repo: Path) -> str:
             provider.switch_version(name, "1.0.0.0")
         provider.start_map(CURRENCIES)
         provider.set_integration_keys("accounts", ["accountnumber", "msdyn_company"])
-        provider.set_legal_entities(["USMF", "DEMF"])
+        provider.environment.set_legal_entities(["USMF", "DEMF"])  # as when it was linked
         provider.set_alerts([ALERT])
         provider.add_record(
             who="ci", plan_hash="h1", git_commit=None, solution_versions={}, desired={}

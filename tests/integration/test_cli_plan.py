@@ -308,7 +308,7 @@ def test_resume_with_nothing_to_resume(applied: Path, dwconf: Cli) -> None:
 def test_verification_failure_exits_1_with_the_remaining_diff(
     applied: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(operations.OPERATIONS, "set_legal_entities", lambda w, s, p: None)
+    monkeypatch.setitem(operations.OPERATIONS, "reset_link", lambda w, s, p: None)
     replace_in(ENV_FILE, "[USMF, DEMF]", "[USMF, DEMF, FRRT]")(applied)
     result = dwconf("-C", str(applied), "apply", "dev", "--auto-approve")
     assert result.exit_code == 1
@@ -325,7 +325,7 @@ def test_secrets_never_reach_the_output(
     def leak(w: Any, s: Any, p: Any) -> None:
         raise ProviderError("401 from the gateway with s3cr3t-value-123 in it")
 
-    monkeypatch.setitem(operations.OPERATIONS, "set_legal_entities", leak)
+    monkeypatch.setitem(operations.OPERATIONS, "reset_link", leak)
     replace_in(ENV_FILE, "[USMF, DEMF]", "[USMF, DEMF, FRRT]")(applied)
     result = dwconf("-C", str(applied), "apply", "dev", "--auto-approve")
     assert result.exit_code == 1

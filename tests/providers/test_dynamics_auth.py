@@ -260,7 +260,7 @@ def _run_everything(opened: Open, api: TestApi) -> tuple[list[str], list[str]]:
     for attempt in (
         lambda: provider.acquire_lock("other", "apply", None, 60),
         lambda: provider.switch_version("No such map (none)", "1.0.0.0"),
-        lambda: provider.set_legal_entities(["USMF", "usmf"]),
+        lambda: provider.reset_link(legal_entities=["USMF", "usmf"]),
         lambda: opened(environ={**ENVIRON, "DWCONF_CLIENT_SECRET": SECRET[::-1]}).read(),
     ):
         with pytest.raises(ProviderError) as caught:

@@ -169,10 +169,10 @@ def test_a_record_write_that_keeps_failing_is_reported(opened: Open, api: TestAp
 def test_a_dropped_idempotent_write_is_retried_and_lands_once(opened: Open, api: TestApi) -> None:
     provider = opened()
     provider.read()
-    api.faults({"match": {"method": "PUT", "path": "/api/ConnectionSet/"}, "drop": True})
-    assert provider.set_legal_entities(["USMF", "DEMF"]) is True
-    assert counted(api, "PUT", "/api/ConnectionSet/dwconf-emulator-dev") == 2
-    assert provider.read().legal_entities == ("USMF", "DEMF")
+    api.faults({"match": {"method": "POST", "path": "/IntegrationKeys"}, "drop": True})
+    assert provider.set_integration_keys("accounts", ["accountnumber"]) is True
+    assert counted(api, "POST", "/api/dataset/dev-dataverse/IntegrationKeys") == 2
+    assert dict(provider.read().integration_keys) == {"accounts": ("accountnumber",)}
 
 
 # ETags ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from dwconf.live import RunState
-from dwconf.providers.dynamics import batch, shapes
+from dwconf.providers.dynamics import batch, shapes, wire
 from dwconf.providers.dynamics.cache import DefinitionCache, Known
 from dwconf.providers.dynamics.http import retry_after
 
@@ -76,7 +76,8 @@ def test_a_dwmap_becomes_a_live_map() -> None:
             },
         },
     }
-    live = shapes.live_map(dwmap, shapes.fallback_name(dwmap), None)
+    parsed = wire.parse("read the table maps", wire.DWMap, dwmap)
+    live = shapes.live_map("read the table maps", parsed, shapes.fallback_name(parsed), None)
     assert live.name == "Customers V3 (accounts)"
     assert (live.state, live.active_version, live.versions) == (
         RunState.PAUSED,

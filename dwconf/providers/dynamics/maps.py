@@ -1,24 +1,35 @@
-"""Table maps through the gateway: versions, lifecycle actions and waiting (live-api.md §1.1,
-§6.5).
+"""Table maps through the gateway, as Microsoft's client runs them (DWMapEngine.cs):
+
+- a map without a project (`detail.pid` null) is initialized first: `Start` with action "8",
+  its template and the link, and nothing else;
+- a start or an initial sync refreshes the project's tables first (`Project/{name}/Refresh`,
+  the name from its `FieldMappings`), then sends `Start` "1" with `skipInitialSync` and
+  `conflictResolution {option "1", master CRM|AX}`;
+- every request is followed through `Status/{requestId}` until the map's
+  `lastRequests[requestId].state` is 2 (completed) or 3 (error); a 3 is raised with the
+  request's `errorMessage` and the map's address;
+- several maps pause or resume in one request, as the tool's bulk pause/resume does.
 
 Maps are addressed by name; the gateway wants their project and template ids, which the last
-read keeps in an index (read again when a name or version isn't in it). A lifecycle action is
-checked against the map's state first, so repeating one sends nothing (the live model's no-op);
-otherwise it is sent with `Start` and followed through `Status`, which `wait` polls too.
+read keeps in an index (read again when a name or version isn't in it).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from dwconf.errors import ProviderError
 from dwconf.live import LiveMap, RunState
-from dwconf.live.errors import InvalidRequest, MapNotFound, MapVersionNotFound
+from dwconf.live.errors import InvalidRequest, MapNotFound, MapVersionNotFound, NoActiveVersion
 from dwconf.live.state import MasterSide
+from dwconf.model.common import slug
 from dwconf.providers.base import WaitTimeout
-from dwconf.providers.dynamics import shapes
+from dwconf.providers.dynamics import shapes, wire
 from dwconf.providers.dynamics.dataverse import PollTimeout, poll
 from dwconf.providers.dynamics.errors import ServiceError
 from dwconf.providers.dynamics.gateway import Gateway
@@ -27,6 +38,7 @@ from dwconf.providers.dynamics.settings import Tuning
 
 Json = dict[str, Any]
 Index = dict[str, MapEntry]
+progress = logging.getLogger("dwconf.progress")
 # A lifecycle action that would change nothing in these states is not sent.
 NO_OPS = {
     "start": (RunState.RUNNING,),
@@ -35,6 +47,17 @@ NO_OPS = {
     "pause": (RunState.PAUSED,),
     "resume": (RunState.RUNNING, RunState.RESUMING),
 }
+# Requests that start something long (an initial sync, a catch-up) are followed until the map
+# is on its way; `wait` follows the rest.
+ACCEPTED_WHEN_TRANSITIONAL = ("initial_sync", "resume")
+
+
+class RequestFailed(ProviderError):
+    """A lifecycle request ended in state 3 (error)."""
+
+
+def _address(name: str) -> str:
+    return f"map.{slug(name)}"
 
 
 class Maps:
@@ -79,25 +102,128 @@ class Maps:
             raise MapVersionNotFound(name, version, entry.live.versions)
         return entry
 
-    def _remember(self, live: LiveMap, entry: MapEntry, active_tid: str | None) -> LiveMap:
+    def _remember(self, entry: MapEntry, live: LiveMap, **changes: Any) -> MapEntry:
+        kept = replace(entry, live=live, **changes)
         with self._lock:
-            self._index[live.name] = replace(entry, live=live, active_tid=active_tid)
-        return live
+            self._index[live.name] = kept
+        return kept
 
-    def _current(self, entry: MapEntry) -> LiveMap:
-        """The map's state now (one project read), on top of what the index knows."""
-        found = self.gateway.field_mappings(entry.pid)
-        template = found.get("templateIdentifier") or {}
-        version = shapes.version_text(template.get("version")) or entry.live.active_version
-        return replace(entry.live, state=shapes.project_state(found), active_version=version)
+    def _live(self, call: str, name: str, dwmap: wire.DWMap) -> LiveMap:
+        return shapes.live_map(call, dwmap, name, self.masters().get(name))
+
+    def _find(self, maps: Sequence[wire.DWMap], entry: MapEntry) -> wire.DWMap | None:
+        """The map of `entry` in a list of DWMaps: by project, else by its templates."""
+        pid = entry.pid.lower()
+        tids = {t.lower() for t in entry.tids.values()} | {(entry.active_tid or "").lower()}
+        for dwmap in maps:
+            if pid and (dwmap.detail.pid or "").lower() == pid:
+                return dwmap
+            if not pid and {t for t, _ in shapes.template_refs(dwmap)} & tids:
+                return dwmap
+        return None
+
+    def _now(self, name: str, entry: MapEntry) -> tuple[MapEntry, LiveMap]:
+        """The map as the gateway shows it now (`Entities`, as the tool reloads a map)."""
+        call = f"check map '{name}'"
+        found = self._find(self.gateway.entities(call), entry)
+        if found is None:
+            raise MapNotFound(name)
+        live = self._live(call, name, found)
+        return self._remember(entry, live, pid=found.detail.pid or ""), live
+
+    # Requests --------------------------------------------------------------------------------
+
+    def _send(self, names: Sequence[str], kind: str, action: str, details: list[Json]) -> str:
+        what = kind.replace("_", " ")
+        operation = f"{what} map '{names[0]}'" if len(names) == 1 else f"{what} maps"
+        request_id = self.gateway.start(operation, action, details)
+        with self._lock:
+            self._requests.update(dict.fromkeys(names, request_id))
+        return request_id
+
+    def _follow(
+        self, entries: dict[str, MapEntry], request_id: str, kind: str, timeout_s: float
+    ) -> dict[str, LiveMap]:
+        """Poll `Status` until the request has ended for every map (state 2 or 3), or, for a
+        request that starts something long, until each map is on its way; a 3 is raised."""
+        call = f"check the request to {kind.replace('_', ' ')} {', '.join(entries)}"
+
+        def ended() -> dict[str, LiveMap] | None:
+            answer = self.gateway.status(call, request_id)
+            return self._outcome(call, answer, entries, request_id, kind)
+
+        return poll(
+            ended,
+            what=f"{call} (request {request_id})",
+            timeout_s=timeout_s,
+            interval_s=self.tuning.poll_interval_s,
+            sleep=self.tuning.sleep,
+        )
+
+    def _outcome(
+        self,
+        call: str,
+        answer: list[wire.DWMap],
+        entries: dict[str, MapEntry],
+        request_id: str,
+        kind: str,
+    ) -> dict[str, LiveMap] | None:
+        found: dict[str, LiveMap] = {}
+        failures: list[str] = []
+        for name, entry in entries.items():
+            dwmap = self._find(answer, entry)
+            request = dwmap.request(request_id) if dwmap else None
+            if dwmap is None or request is None:
+                return None  # not listed yet: the request hasn't reached the map
+            live = self._live(call, name, dwmap)
+            self._remember(entry, live, pid=dwmap.detail.pid or entry.pid)
+            if request.state == shapes.FAILED:
+                failures.append(f"{_address(name)}: {request.errorMessage or 'no message'}")
+            elif request.state != shapes.COMPLETED:
+                on_its_way = kind in ACCEPTED_WHEN_TRANSITIONAL and live.state.transitional
+                if not on_its_way:
+                    return None
+            found[name] = live
+        if failures:
+            raise RequestFailed(
+                f"The request to {kind.replace('_', ' ')} failed: " + "; ".join(failures),
+                hint=f"Request {request_id}; see the map's activity log in the Dual-write "
+                "workspace. `dwconf apply ENV --resume` tries again.",
+            )
+        return found
+
+    # Initializing ------------------------------------------------------------------------------
+
+    def _initialized(self, name: str, entry: MapEntry, tid: str | None) -> MapEntry:
+        """`entry` with a project: a map without one is initialized (action "8": its
+        template and the link, no project, no parameters) and followed to the end."""
+        if entry.pid:
+            return entry
+        template = entry.active_tid or tid
+        if not template:
+            raise InvalidRequest(f"Table map '{name}' has no template to initialize it with.")
+        detail = {"tid": template, "cid": self.gateway.link().cid}
+        request_id = self._send([name], "initialize", shapes.ACTION_CODES["initialize"], [detail])
+        self._follow({name: entry}, request_id, "initialize", self.tuning.request_timeout_s)
+        with self._lock:
+            entry = self._index[name]
+        if not entry.pid:
+            entry, _ = self._now(name, entry)
+        if not entry.pid:
+            raise ProviderError(f"Table map '{name}' was initialized but shows no project.")
+        return entry
 
     # Versions --------------------------------------------------------------------------------
 
     def switch(self, name: str, version: str) -> LiveMap:
         entry = self._with_version(name, version)
         tid = entry.tids[version]
+        if entry.active_tid == tid and entry.pid:
+            return entry.live
+        entry = self._initialized(name, entry, tid)
         self.gateway.switch_active(f"switch map '{name}' to {version}", tid, entry.pid)
-        return self._remember(self._current(entry), entry, tid)
+        live = replace(entry.live, active_version=version)
+        return self._remember(entry, live, active_tid=tid).live
 
     def prerequisites(self, names: Sequence[str]) -> list[list[str]]:
         entries = [self.entry(n) for n in names]
@@ -109,60 +235,94 @@ class Maps:
 
     # Lifecycle -------------------------------------------------------------------------------
 
-    def _detail(self, entry: MapEntry, kind: str, master: MasterSide | None) -> Json:
-        """The MapAction detail (live-api.md §1.1): initial sync is a run without the skip."""
-        detail: Json = {"tid": entry.active_tid, "pid": entry.pid, "cid": self.gateway.link().cid}
-        if kind == "start":
-            detail["parameters"] = {"skipInitialSync": True}
-        elif kind == "initial_sync":
-            parameters: Json = {"skipInitialSync": False}
-            if master is not None:
-                parameters["conflictResolution"] = {"option": "1", "master": shapes.MASTERS[master]}
-            detail["parameters"] = parameters
-        return detail
+    def _parameters(self, kind: str, master: MasterSide | None) -> Json:
+        """A start's parameters (MapStartStopActionParameters): the tool sends them with every
+        single-map action but "8"; the master defaults to Dataverse (DataMaster.CE)."""
+        return {
+            "skipInitialSync": kind != "initial_sync",
+            "conflictResolution": {"option": "1", "master": shapes.MASTERS[master or "dataverse"]},
+        }
+
+    def _refresh(self, name: str, entry: MapEntry) -> None:
+        """Refresh tables before a start, as the tool always does (DWMapEngine.refreshTable)."""
+        project = self.gateway.field_mappings(f"read the project of map '{name}'", entry.pid)
+        if not project.name:
+            raise wire.ShapeError(
+                f"read the project of map '{name}'", "name", "the project's name", "nothing"
+            )
+        self.gateway.refresh(f"refresh the tables of map '{name}'", project.name)
 
     def act(self, name: str, kind: str, master: MasterSide | None = None) -> LiveMap:
         """start | initial_sync | stop | pause | resume, unless the map is already there."""
         if master is not None and master not in shapes.MASTERS:
             raise InvalidRequest(f"'{master}' is not a master; use dataverse or finops.")
-        entry = self.entry(name)
-        current = self._current(entry)
+        entry, current = self._now(name, self.entry(name))
         if current.state in NO_OPS[kind]:
-            return self._remember(current, entry, entry.active_tid)
+            return current
+        if not entry.active_tid:
+            raise NoActiveVersion(name)
+        if kind in ("start", "initial_sync"):
+            entry = self._initialized(name, entry, None)
+            self._refresh(name, entry)
         if kind == "initial_sync" and master is not None:
             with self._lock:
                 self._masters[name] = master
-        action = "1" if kind == "initial_sync" else shapes.ACTION_CODES[kind]
-        detail = self._detail(entry, kind, master)
-        request_id = self.gateway.start(f"{kind.replace('_', ' ')} map '{name}'", action, detail)
-        with self._lock:
-            self._requests[name] = request_id
-        return self._status(name, entry, request_id) or current
+        detail: Json = {"tid": entry.active_tid, "pid": entry.pid, "cid": self.gateway.link().cid}
+        if kind in ("start", "initial_sync", "stop"):
+            detail["parameters"] = self._parameters(kind, master)
+        code = shapes.ACTION_CODES["start" if kind == "initial_sync" else kind]
+        request_id = self._send([name], kind, code, [detail])
+        found = self._follow({name: entry}, request_id, kind, self.tuning.request_timeout_s)
+        return found[name]
 
-    def _status(self, name: str, entry: MapEntry, request_id: str) -> LiveMap | None:
-        """The map as the request's `Status` shows it (one poll); None if it isn't there."""
-        for dwmap in self.gateway.status(f"check map '{name}'", request_id):
-            live = shapes.live_map(dwmap, name, self.masters().get(name))
-            if live.project_id.lower() == entry.pid.lower():
-                return self._remember(live, entry, entry.active_tid)
-        return None
+    def act_many(self, names: Sequence[str], kind: str) -> dict[str, LiveMap]:
+        """Pause or resume several maps in one request (the tool's bulk pause/resume)."""
+        entries = {}
+        found: dict[str, LiveMap] = {}
+        for name in names:
+            entry, current = self._now(name, self.entry(name))
+            if current.state in NO_OPS[kind]:
+                found[name] = current
+            else:
+                entries[name] = entry
+        if not entries:
+            return found
+        cid = self.gateway.link().cid
+        details = [{"tid": e.active_tid, "pid": e.pid, "cid": cid} for e in entries.values()]
+        request_id = self._send(list(entries), kind, shapes.ACTION_CODES[kind], details)
+        found.update(self._follow(entries, request_id, kind, self.tuning.request_timeout_s))
+        return found
 
-    def _poll_once(self, name: str, entry: MapEntry, request_id: str | None) -> LiveMap:
-        """One status check: the request's `Status` (which moves the map on), else the
-        project's state when the gateway no longer knows the request."""
+    # Waiting ---------------------------------------------------------------------------------
+
+    def _poll_once(
+        self, name: str, entry: MapEntry, request_id: str | None
+    ) -> tuple[LiveMap, str | None]:
+        """One status check: the map and its request's state, from the request's `Status`;
+        from `Entities` when there is no request or the gateway no longer knows it."""
+        call = f"check map '{name}'"
         if request_id:
             try:
-                found = self._status(name, entry, request_id)
+                dwmap = self._find(self.gateway.status(call, request_id), entry)
             except ServiceError as exc:
                 if exc.status != 404:
                     raise
-                found = None
-            if found is not None:
-                return found
-        return self._remember(self._current(entry), entry, entry.active_tid)
+                dwmap = None
+            request = dwmap.request(request_id) if dwmap else None
+            if dwmap is not None and request is not None:
+                live = self._live(call, name, dwmap)
+                self._remember(entry, live)
+                if request.state == shapes.FAILED:
+                    raise RequestFailed(
+                        f"{_address(name)}: {request.errorMessage or 'the request failed'}",
+                        hint=f"Request {request_id}; `dwconf apply ENV --resume` tries again.",
+                    )
+                return live, request.state
+        return self._now(name, entry)[1], None
 
     def wait(self, name: str, timeout_s: float) -> LiveMap:
-        """Poll the map until it is neither Initializing nor Resuming."""
+        """Poll the map until it is neither Initializing nor Resuming and its last request has
+        ended, saying every `progress_every_s` how long it has been."""
         if timeout_s < 0:
             raise InvalidRequest(f"A wait needs a timeout of at least 0 s, not {timeout_s:g} s.")
         entry = self.entry(name)
@@ -170,11 +330,20 @@ class Maps:
             request_id = self._requests.get(name)
         if request_id is None and entry.live.last_request is not None:
             request_id = entry.live.last_request.id
+        started = time.monotonic()
+        said = [started]
         latest = [entry.live]
 
         def settled() -> LiveMap | None:
-            latest[0] = self._poll_once(name, entry, request_id)
-            return None if latest[0].state.transitional else latest[0]
+            latest[0], request = self._poll_once(name, entry, request_id)
+            if not latest[0].state.transitional and request != shapes.WAITING:
+                return latest[0]
+            now = time.monotonic()
+            if now - said[0] >= self.tuning.progress_every_s:
+                said[0] = now
+                state, elapsed = latest[0].state.label, _elapsed(now - started)
+                progress.info("waiting for %s: %s for %s", _address(name), state, elapsed)
+            return None
 
         try:
             return poll(
@@ -186,3 +355,9 @@ class Maps:
             )
         except PollTimeout as exc:
             raise WaitTimeout(name, latest[0].state, timeout_s) from exc
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"

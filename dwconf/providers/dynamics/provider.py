@@ -11,10 +11,10 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Self
 
+from dwconf.errors import ProviderError
 from dwconf.live import (
     AlertSetting,
     DeploymentRecord,
@@ -42,6 +42,16 @@ from dwconf.providers.dynamics.settings import Settings, Tuning, settings_for
 
 READ_WORKERS = 4
 Json = dict[str, Any]
+ALERTS_READ_ONLY = (
+    "dwconf can't write alert settings to a real environment: no public client of the "
+    "dual-write gateway shows a call that writes them, so dwconf only reads them. Set them in "
+    "the Dual-write workspace (Alert settings)"
+)
+ALERTS_HINT = "Once they match the configuration, plan and drift show no change for them."
+
+
+class AlertsReadOnly(ProviderError):
+    """A write of alert settings through a provider that can only read them."""
 
 
 class DynamicsProvider:
@@ -163,8 +173,19 @@ class DynamicsProvider:
     def resume_map(self, name: str) -> LiveMap:
         return self.maps.act(name, "resume")
 
-    def wait(self, name: str, timeout_s: float) -> LiveMap:
-        return self.maps.wait(name, timeout_s)
+    def wait(self, name: str, timeout_s: float | None = None) -> LiveMap:
+        """Poll until the map settles, at most `timeout_s` (default: the environment's
+        `provider.wait_timeout`)."""
+        chosen = self.settings.wait_timeout_s if timeout_s is None else timeout_s
+        return self.maps.wait(name, chosen)
+
+    def pause_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        """Pause several maps in one request, as the Microsoft tool's bulk pause does."""
+        return self.maps.act_many(names, "pause")
+
+    def resume_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
+        """Resume several maps in one request (their catch-up then runs: see `wait`)."""
+        return self.maps.act_many(names, "resume")
 
     def prerequisites(self, names: Sequence[str]) -> list[list[str]]:
         """The gateway's dependency order (`GetTemplatePrerequisiteSequences`), by map name:
@@ -173,8 +194,8 @@ class DynamicsProvider:
 
     # Link ------------------------------------------------------------------------------------
 
-    # The connection set is read, compared and written back whole: one writer at a time, so
-    # parallel apply steps (legal entities beside alert settings) don't undo each other.
+    def read_only(self) -> dict[str, str]:
+        return {"alert": ALERTS_READ_ONLY}
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
         with self._link_lock:
@@ -185,30 +206,16 @@ class DynamicsProvider:
             self.gateway.set_integration_keys(dataset, {table: list(columns)})
             return True
 
-    def _save_detail(self, operation: str, current: Json, key: str, value: Any) -> None:
-        detail = {**(current.get("dualWriteDetail") or {}), key: value}
-        self.gateway.save_connection_set(operation, {**current, "dualWriteDetail": detail})
-
-    def set_legal_entities(self, codes: Sequence[str]) -> bool:
-        with self._link_lock:
-            current = self.gateway.connection_set()
-            if shapes.legal_entities(current) == tuple(codes):
-                return False
-            mappings = shapes.legal_entity_mappings(tuple(codes))
-            self._save_detail("set the legal entities", current, "legalEntityMappings", mappings)
-            return True
-
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
-        wanted = tuple(replace(a, notify=tuple(a.notify)) for a in alerts)
-        with self._link_lock:
-            current = self.gateway.connection_set()
-            if shapes.alerts(current) == wanted:
-                return False
-            settings = [shapes.alert_json(a) for a in wanted]
-            self._save_detail("set the alert settings", current, "alertSettings", settings)
-            return True
+        """Alert settings are read-only here: no public client writes them. Refused unless
+        the link already has them (then nothing to do)."""
+        current = shapes.alerts(self.gateway.connection_set())
+        if shapes.same_alerts(current, tuple(alerts)):
+            return False
+        raise AlertsReadOnly(ALERTS_READ_ONLY, hint=ALERTS_HINT)
 
     def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
+        """Reset link with the environments the link has now and `legal_entities`."""
         with self._link_lock:
             body = shapes.reset_body(self.gateway.connection_set(), tuple(legal_entities))
             self.gateway.reset(force, body)

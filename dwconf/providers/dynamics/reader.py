@@ -30,7 +30,7 @@ from dwconf.live import (
 from dwconf.live.snapshot import fingerprint
 from dwconf.live.state import Definition, MasterSide
 from dwconf.live.versions import key as version_key
-from dwconf.providers.dynamics import shapes
+from dwconf.providers.dynamics import shapes, wire
 from dwconf.providers.dynamics.cache import DefinitionCache, Known
 from dwconf.providers.dynamics.dataverse import Dataverse, Query, Row
 from dwconf.providers.dynamics.gateway import Gateway
@@ -51,6 +51,8 @@ SOLUTIONS = Query(
     },
 )
 LEASES = Query("dwconf_leases", {})
+READ_SOLUTIONS = "read the installed solutions"
+READ_MAP_ROWS = "read the map definitions"
 RECORDS = Query("dwconf_deploymentrecords", {"$orderby": "createdon asc"})
 
 
@@ -81,7 +83,7 @@ class _Row:
     sha: str  # of the definition, in the cache
 
 
-def _map_query(full: bool, ids: Iterable[str] = ()) -> Query:
+def map_query(full: bool, ids: Iterable[str] = ()) -> Query:
     params = {"$select": FULL_COLUMNS if full else ROW_COLUMNS}
     chosen = list(ids)
     if chosen:
@@ -106,13 +108,16 @@ class Reader:
     # Fetching --------------------------------------------------------------------------------
 
     def _dataverse(self, full: bool) -> list[list[Row]]:
-        queries = [SOLUTIONS, _map_query(full), LEASES, RECORDS]
-        return self.dataverse.rows_batch("read the environment", queries)
+        queries = [SOLUTIONS, map_query(full), LEASES, RECORDS]
+        found = self.dataverse.rows_batch("read the environment", queries)
+        checked(READ_SOLUTIONS, wire.SolutionRow, found[0])
+        checked(READ_MAP_ROWS, wire.MapRow, found[1])
+        return found
 
     def read(self, masters: dict[str, MasterSide]) -> Snapshot:
         full = self.cache.empty
-        entities: Future[list[Json]] = self.pool.submit(self.gateway.entities)
-        link: Future[Json] = self.pool.submit(self.gateway.connection_set)
+        entities: Future[list[wire.DWMap]] = self.pool.submit(self.gateway.entities)
+        link: Future[wire.ConnectionSet] = self.pool.submit(self.gateway.connection_set)
         solutions, map_rows, leases, records = self._dataverse(full)
         names = {str(s["solutionid"]).lower(): str(s["uniquename"]) for s in solutions}
         rows = self._rows(map_rows, names, full)
@@ -136,6 +141,7 @@ class Reader:
                 continue
             found[row_id] = _row(row, names, known)
         for row in listed if full else self._full_rows([str(r[MAP_KEY]) for r in missing]):
+            checked(READ_MAP_ROWS, wire.MapRow, [row])
             row_id, etag = str(row[MAP_KEY]).lower(), str(row.get("@odata.etag") or "")
             solution = names.get(str(row.get("solutionid") or "").lower(), "")
             known = self.cache.put_row(row_id, etag, Known(shapes.row_definition(row), solution))
@@ -147,31 +153,40 @@ class Reader:
             return []
         if len(ids) > FULL_READ_ABOVE:
             wanted = {i.lower() for i in ids}
-            rows = self.dataverse.rows("read map definitions", _map_query(True))
+            rows = self.dataverse.rows("read map definitions", map_query(True))
             return [r for r in rows if str(r[MAP_KEY]).lower() in wanted]
         jobs = [
-            self.pool.submit(self.dataverse.rows, "read map definitions", _map_query(True, c))
+            self.pool.submit(self.dataverse.rows, "read map definitions", map_query(True, c))
             for c in _chunks(ids, IDS_PER_QUERY)
         ]
         return [row for job in jobs for row in job.result()]
 
-    def _missing_active(self, entities: list[Json], rows: dict[str, _Row]) -> dict[str, Known]:
-        """Active templates known neither by a row nor by the cache: from `FieldMappings`."""
+    def _missing_active(
+        self, entities: list[wire.DWMap], rows: dict[str, _Row]
+    ) -> dict[str, Known]:
+        """Active templates known neither by a row nor by the cache: from `FieldMappings`,
+        for maps that have a project (one without can't be asked)."""
         wanted = []
         for dwmap in entities:
             active = shapes.active_ref(dwmap)
-            if active and active[0] not in rows and self.cache.template(*active) is None:
+            if not dwmap.detail.pid or not active:
+                continue
+            if active[0] not in rows and self.cache.template(*active) is None:
                 wanted.append((dwmap, active))
         jobs = [(a, self.pool.submit(self._from_project, m, a)) for m, a in wanted]
         return {a[0]: job.result() for a, job in jobs}
 
-    def _from_project(self, dwmap: Json, active: tuple[str, str]) -> Known:
-        pid = str((dwmap.get("detail") or {}).get("pid") or "")
+    def _from_project(self, dwmap: wire.DWMap, active: tuple[str, str]) -> Known:
         name = shapes.fallback_name(dwmap)
-        definition = shapes.field_mapping_definition(
-            self.gateway.field_mappings(pid), name, active[1]
-        )
-        return Known(definition, "")
+        call = f"read the project of map '{name}'"
+        found = self.gateway.field_mappings(call, dwmap.detail.pid or "")
+        return Known(shapes.field_mapping_definition(found, name, active[1]), "")
+
+
+def checked(call: str, shape: type[wire.Model], rows: list[Row]) -> None:
+    """Every row has the columns the reader takes (a `ShapeError` names the first that
+    doesn't), so reading them further in can't fail."""
+    wire.parse(call, list[shape], rows)  # type: ignore[valid-type]
 
 
 def _row(row: Row, names: dict[str, str], known: Known) -> _Row:
@@ -216,8 +231,8 @@ def _solutions(solutions: list[Row], rows: dict[str, _Row]) -> tuple[InstalledSo
 class Raw:
     """What one read fetched, before it becomes a `LiveState`."""
 
-    entities: list[Json]
-    connection_set: Json
+    entities: list[wire.DWMap]
+    connection_set: wire.ConnectionSet
     solutions: list[Row]
     rows: dict[str, _Row]
     leases: list[Row]
@@ -238,9 +253,9 @@ def _template(raw: Raw, cache: DefinitionCache, ref: tuple[str, str], name: str)
     return MapTemplate(name, version, known.solution, known.definition)
 
 
-def _name(dwmap: Json, refs: list[tuple[str, str]], rows: dict[str, _Row]) -> str:
-    if (dwmap.get("detail") or {}).get("displayName"):
-        return shapes.fallback_name(dwmap)
+def _name(dwmap: wire.DWMap, refs: list[tuple[str, str]], rows: dict[str, _Row]) -> str:
+    """The map's name: the Dataverse row of one of its templates names it (`DWMap` has no
+    name of its own beyond `tName`), else dwconf's name for a map of those two entities."""
     named = [rows[t].name for t, _ in refs if t in rows and rows[t].name]
     return named[0] if named else shapes.fallback_name(dwmap)
 
@@ -255,7 +270,7 @@ def _maps(
         name = _name(dwmap, refs, raw.rows)
         templates += [_template(raw, cache, ref, name) for ref in refs]
         active = shapes.active_ref(dwmap)
-        live = shapes.live_map(dwmap, name, masters.get(name), refs)
+        live = shapes.live_map(shapes.ENTITIES, dwmap, name, masters.get(name), refs)
         tids = {v: t for t, v in refs}
         index[name] = MapEntry(live, live.project_id, tids, active[0] if active else None)
     return templates, index

@@ -15,12 +15,20 @@ from urllib.parse import urlsplit
 
 from dwconf.errors import ProviderError
 from dwconf.model import Environment
-from dwconf.model.environment import Auth, AuthMethod, GatewayAuth, GatewayMethod
+from dwconf.model.environment import (
+    DEFAULT_WAIT,
+    Auth,
+    AuthMethod,
+    GatewayAuth,
+    GatewayMethod,
+    seconds,
+)
 from dwconf.providers.dynamics.http import RetryPolicy, Sleep
 
 GATEWAY_RESOURCE = "https://IntegratorApp.com"
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_WAIT_S = seconds(DEFAULT_WAIT)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class Tuning:
     timeout_s: float = 60.0  # per request
     import_timeout_s: float = 1800.0
     apply_timeout_s: float = 600.0
+    request_timeout_s: float = 600.0  # a lifecycle request (start, stop, …) to end
+    progress_every_s: float = 30.0  # a line while waiting for a map (the tool says it every 30 s)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Sleep = time.sleep
 
@@ -51,6 +61,7 @@ class Settings:
     auth: Auth  # Dataverse's sign-in (an application)
     gateway_auth: GatewayAuth = field(default_factory=GatewayAuth)  # see `gateway_sign_in`
     gateway_resource: str = GATEWAY_RESOURCE
+    wait_timeout_s: float = DEFAULT_WAIT_S  # an initial sync or a catch-up to end
 
     @property
     def authority_url(self) -> str:
@@ -128,4 +139,5 @@ def settings_for(
         ca_file=_ca_file(root, provider.ca_file, environ),
         auth=provider.auth,
         gateway_auth=gateway_sign_in(env.name, provider.auth, provider.gateway_auth),
+        wait_timeout_s=seconds(provider.wait_timeout),
     )

@@ -1,11 +1,16 @@
-"""The services' JSON as the live model's types, and back: gateway DWMaps as `LiveMap`s, map
-rows as definitions, the connection set as keys, legal entities and alert settings, and dwconf's
-lease and deployment-record rows.
+"""The services' answers as the live model's types, and back: DWMaps as `LiveMap`s, map rows as
+definitions, the connection set as keys, legal entities and alert settings, the Reset link body,
+and dwconf's lease and deployment-record rows.
+
+Every answer is checked against `wire` first; values the structs allow but dwconf can't
+interpret (a map state outside `DWEnums.MapStatus`, an alert's unit of time) raise a
+`ShapeError` naming the field, rather than being guessed.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +20,11 @@ from dwconf.live.state import Definition, MasterSide, Provenance
 from dwconf.live.versions import sort_versions
 from dwconf.package import shapes
 from dwconf.package.errors import PackageError
+from dwconf.providers.dynamics import wire
+from dwconf.providers.dynamics.wire import ShapeError
 
 Json = dict[str, Any]
+# DWEnums.MapStatus: 0 None, 1 Stopped, 2 InitialSync, 3 CatchUp, 4 Running, 5 Paused, 6 NotRunning
 STATES = {
     "0": RunState.NOT_RUNNING,
     "1": RunState.NOT_RUNNING,
@@ -26,110 +34,102 @@ STATES = {
     "4": RunState.RUNNING,
     "5": RunState.PAUSED,
 }
-ACTIONS = {"1": "start", "4": "stop", "5": "pause", "6": "resume", "8": "initial_sync"}
-ACTION_CODES = {name: code for code, name in ACTIONS.items()}
-REQUEST_STATES: dict[str, Any] = {"1": "waiting", "2": "completed", "3": "error"}
+STOPPED = "1"
+# DWEnums.StartStop and DWMapEngine.startStopMap: "8" initializes a map that has no project.
+ACTION_CODES = {"start": "1", "stop": "4", "pause": "5", "resume": "6", "initialize": "8"}
+ACTIONS = {code: name for name, code in ACTION_CODES.items()}
+# DWEnums.RequestStatus
+WAITING, COMPLETED, FAILED = "1", "2", "3"
+REQUEST_STATES: dict[str, Any] = {WAITING: "waiting", COMPLETED: "completed", FAILED: "error"}
+# DWEnums.DataMaster descriptions, sent as conflictResolution.master
 MASTERS: dict[MasterSide, str] = {"dataverse": "CRM", "finops": "AX"}
 ORDER_KEY = "@dwconf.order"  # in dwconf_desired: orders records made in the same second
 PROVENANCE_KEY = "@dwconf.provenance"  # in dwconf_desired: where the desired state came from
-KEY_NAMES = ("userkeys", "userkey")
-
-
-def when(text: Any) -> datetime | None:
-    if not text:
-        return None
-    moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def version_text(value: Any) -> str | None:
-    """`{major, minor, build, revision}` (or a string) as `a.b.c.d`."""
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, dict):
-        return None
-    get = value.get
-    return (
-        f"{int(get('major') or 0)}.{int(get('minor') or 0)}."
-        f"{int(get('build') or 0)}.{int(get('revision') or 0)}"
-    )
+KEY_NAMES = ("userkeys", "userkey")  # DWCommonEngine.getIntegrationKey
+ENTITIES = "read the table maps"
+LINK = "read the link"
 
 
 # Maps -----------------------------------------------------------------------------------------
 
 
-def template_refs(dwmap: Json) -> list[tuple[str, str]]:
+def template_refs(dwmap: wire.DWMap) -> list[tuple[str, str]]:
     """(template id, version) of every version the map has."""
-    detail = dwmap.get("detail") or {}
     found = []
-    for template in detail.get("templates") or []:
-        version = version_text(template.get("version"))
-        if template.get("id") and version:
-            found.append((str(template["id"]).lower(), version))
+    for template in dwmap.detail.templates or []:
+        if template.id and template.version:
+            found.append((template.id.lower(), template.version.text))
     return found
 
 
-def active_ref(dwmap: Json) -> tuple[str, str] | None:
-    detail = dwmap.get("detail") or {}
-    template = detail.get("template") or {}
-    tid = detail.get("tid") or template.get("id")
-    version = version_text(template.get("version"))
-    return (str(tid).lower(), version) if tid and version else None
+def active_ref(dwmap: wire.DWMap) -> tuple[str, str] | None:
+    detail = dwmap.detail
+    template = detail.template
+    tid = detail.tid or (template.id if template else None)
+    version = template.version.text if template and template.version else None
+    return (tid.lower(), version) if tid and version else None
 
 
-def fallback_name(dwmap: Json) -> str:
-    """The map's name as the gateway shows it: dwconf's `<F&O entity> (<Dataverse set>)`."""
-    detail = dwmap.get("detail") or {}
-    if detail.get("displayName"):
-        return str(detail["displayName"])
-    left = (dwmap.get("leftEntity") or {}).get("name") or ""
-    right = (dwmap.get("rightEntity") or {}).get("name") or ""
-    return shapes.foreign_map_name(str(left), str(right))
+def fallback_name(dwmap: wire.DWMap) -> str:
+    """A map no Dataverse row names: dwconf's `<F&O entity> (<Dataverse set>)`."""
+    left = dwmap.leftEntity.name if dwmap.leftEntity else None
+    right = dwmap.rightEntity.name if dwmap.rightEntity else None
+    return shapes.foreign_map_name(left or "", right or "")
 
 
-def _request(raw: Any) -> LastRequest | None:
-    if not isinstance(raw, dict) or not raw.get("requestId"):
+def run_state(call: str, code: str | None, field: str = "detail.state") -> RunState:
+    found = STATES.get(code or "0")
+    if found is None:
+        raise ShapeError(
+            call, field, "a map status of DWEnums.MapStatus (0 to 6)", wire.shown(code)
+        )
+    return found
+
+
+def last_request(raw: wire.LastRequest | None) -> LastRequest | None:
+    if raw is None or not raw.requestId:
         return None
-    created = when(raw.get("createdOn")) or datetime.fromtimestamp(0, UTC)
+    created = wire.utc(raw.createdOn) or datetime.fromtimestamp(0, UTC)
     return LastRequest(
-        id=str(raw["requestId"]),
-        action=ACTIONS.get(str(raw.get("action")), str(raw.get("action"))),
-        state=REQUEST_STATES.get(str(raw.get("state")), "waiting"),
-        error=raw.get("errorMessage"),
+        id=raw.requestId,
+        action=ACTIONS.get(raw.action or "", raw.action or ""),
+        state=REQUEST_STATES.get(raw.state or "", "waiting"),
+        error=raw.errorMessage,
         created=created,
-        modified=when(raw.get("modifiedOn")) or created,
+        modified=wire.utc(raw.modifiedOn) or created,
     )
 
 
-def _paused_since(detail: Json) -> datetime | None:
-    pauses = [r for r in detail.get("lastRequests") or [] if str(r.get("action")) == "5"]
-    return when(pauses[-1].get("createdOn")) if pauses else None
+def _paused_since(detail: wire.MapDetail) -> datetime | None:
+    pauses = [r for r in detail.lastRequests or [] if r.action == ACTION_CODES["pause"]]
+    return wire.utc(pauses[-1].createdOn) if pauses else None
 
 
 def live_map(
-    dwmap: Json, name: str, master: MasterSide | None, refs: list[tuple[str, str]] | None = None
+    call: str,
+    dwmap: wire.DWMap,
+    name: str,
+    master: MasterSide | None,
+    refs: list[tuple[str, str]] | None = None,
 ) -> LiveMap:
-    """The map a DWMap describes; `refs` are its `template_refs` when already known."""
-    detail = dwmap.get("detail") or {}
-    state = STATES.get(str(detail.get("state")), RunState.NOT_RUNNING)
+    """The map a DWMap describes; `refs` are its `template_refs` when already known. The
+    struct has no error of its own: a map shows the error of its last request, if it failed."""
+    detail = dwmap.detail
+    state = run_state(call, detail.state)
     active = active_ref(dwmap)
     refs = template_refs(dwmap) if refs is None else refs
+    request = last_request(detail.lastRequest)
     return LiveMap(
         name=name,
-        project_id=str(detail.get("pid") or ""),
+        project_id=detail.pid or "",
         active_version=active[1] if active else None,
         state=state,
         versions=tuple(sort_versions(sorted({v for _, v in refs}))),
-        queued=int(detail.get("queuedRecordCount") or 0),
         paused_since=_paused_since(detail) if state is RunState.PAUSED else None,
         master=master,
-        last_request=_request(detail.get("lastRequest")),
-        last_error=detail.get("errorMessage"),
+        last_request=request,
+        last_error=request.error if request and request.state == "error" else None,
     )
-
-
-def project_state(field_mapping: Json) -> RunState:
-    return STATES.get(str(field_mapping.get("projectState")), RunState.NOT_RUNNING)
 
 
 # Definitions ----------------------------------------------------------------------------------
@@ -162,112 +162,150 @@ def row_definition(row: Json) -> Definition:
     )
 
 
-def field_mapping_definition(found: Json, name: str, version: str) -> Definition:
+def field_mapping_definition(found: wire.FieldMapping, name: str, version: str) -> Definition:
     """What a DWFieldMapping tells of the active definition: its legs, not dwconf's extras."""
-    tasks = found.get("entityMappingTasks") or []
-    legs = [leg for task in tasks for leg in task.get("legs") or []]
+    legs = [leg for task in found.entityMappingTasks or [] for leg in task.legs or []]
     return definition({"name": name, "legs": legs}, {}, version, name)
 
 
 # The link -------------------------------------------------------------------------------------
 
 
-def integration_keys(connection_set: Json) -> dict[str, tuple[str, ...]]:
+def _dataverse_side(link: wire.ConnectionSet) -> wire.LinkEnvironment | None:
+    """DWCommonEngine.getConnectionSetEnvironment: targetType CRM, or one containing CDS."""
+    for side in link.sides():
+        kind = (side.targetType or "").upper()
+        if kind == "CRM" or "CDS" in kind:
+            return side
+    return None
+
+
+def _finops_side(link: wire.ConnectionSet) -> wire.LinkEnvironment | None:
+    return next((s for s in link.sides() if (s.targetType or "").upper() == "AX"), None)
+
+
+def integration_keys(link: wire.ConnectionSet) -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
-    for environment in (connection_set.get("environments") or {}).values():
-        if str(environment.get("targetType")).upper() == "AX":
-            continue
-        for schema in environment.get("schemas") or []:
-            for key in schema.get("keys") or []:
-                if str(key.get("name", "")).lower() in KEY_NAMES and key.get("fields"):
-                    found[str(schema["name"])] = tuple(str(f) for f in key["fields"])
+    side = _dataverse_side(link)
+    for schema in (side.schemas or []) if side else []:
+        for key in schema.keys or []:
+            if (key.name or "").lower() in KEY_NAMES and key.fields and schema.name:
+                found[schema.name] = tuple(key.fields)
     return dict(sorted(found.items()))
 
 
-def dataset_name(connection_set: Json) -> str:
+def dataset_name(link: wire.ConnectionSet) -> str:
     """The Dataverse side's name, which `IntegrationKeys` takes as its dataset."""
-    for name, environment in (connection_set.get("environments") or {}).items():
-        if str(environment.get("targetType")).upper() != "AX":
-            return str(environment.get("name") or name)
-    return ""
+    side = _dataverse_side(link)
+    return (side.name or "") if side else ""
 
 
-def reset_body(connection_set: Json, codes: tuple[str, ...]) -> Json:
-    """The Reset link body (live-api.md §1.1 #15), from the link as it is now."""
-    environments = list((connection_set.get("environments") or {}).values())
-    crm = [e for e in environments if str(e.get("targetType")).upper() != "AX"]
+def reset_body(link: wire.ConnectionSet, codes: tuple[str, ...]) -> Json:
+    """The Reset link body as ResetLinkEngine builds it: the Dataverse side, then F&O, each as
+    the connection set has it now, and the legal entities to link."""
+    sides = [s for s in (_dataverse_side(link), _finops_side(link)) if s is not None]
+    dataverse = _dataverse_side(link)
     return {
-        "powerAppsEnvironmentName": (crm[0].get("powerAppsEnvironment") if crm else None),
+        "powerAppsEnvironmentName": dataverse.powerAppsEnvironment if dataverse else None,
         "environments": [
             {
-                "targetType": e.get("targetType"),
-                "name": e.get("name"),
-                "displayName": e.get("displayName") or e.get("name"),
-                "id": e.get("id") or e.get("powerAppsEnvironment"),
-                "isDevInstance": bool(e.get("isDevInstance")),
-                "directUrl": e.get("directUrl"),
+                "targetType": s.targetType,
+                "name": s.name,
+                "displayName": s.environmentDisplayName,
+                "id": s.powerAppsEnvironment,
+                "isDevInstance": s.isDevInstance,
+                "directUrl": s.directUrl,
             }
-            for e in environments
+            for s in sides
         ],
         "legalEntities": list(codes),
     }
 
 
-def _detail(connection_set: Json) -> Json:
-    found: Json = connection_set.get("dualWriteDetail") or {}
-    return found
+def legal_entities(link: wire.ConnectionSet) -> tuple[str, ...]:
+    """The left (F&O) names of the legal-entity mappings, once each, in their order."""
+    detail = link.dualWriteDetail
+    mappings = detail.legalEntityMappings if detail else None
+    found: list[str] = []
+    for pair in (mappings.mappings if mappings else None) or []:
+        code = pair.left.name if pair.left else None
+        if code and code not in found:
+            found.append(code)
+    return tuple(found)
 
 
-def legal_entities(connection_set: Json) -> tuple[str, ...]:
-    mappings = (_detail(connection_set).get("legalEntityMappings") or {}).get("mappings") or []
-    return tuple(str((m.get("left") or {}).get("name", "")) for m in mappings)
+# Alert settings: the struct (name, state, errorTypes, threshold {count, interval, unitOfTime},
+# action) read as dwconf's (name, error_type, threshold, window_minutes, action). The words the
+# service uses in errorTypes, unitOfTime and action aren't public: these readings are inferred.
+MINUTES = {"second": 1 / 60, "minute": 1, "min": 1, "hour": 60, "day": 1440}
+NO_ACTION = ("", "none", "noaction")
 
 
-def legal_entity_mappings(codes: tuple[str, ...]) -> Json:
-    return {"mappings": [{"left": {"name": c, "id": c}, "right": {"name": c}} for c in codes]}
+def _error_type(types: list[str] | None) -> str:
+    kinds = set()
+    for value in types or []:
+        word = value.lower()
+        kinds.add("application" if "app" in word else "connection" if "conn" in word else "any")
+    return kinds.pop() if len(kinds) == 1 else "any"
 
 
-def alerts(connection_set: Json) -> tuple[AlertSetting, ...]:
+def _window(index: int, threshold: wire.Threshold) -> int:
+    unit = (threshold.unitOfTime or "minute").lower().rstrip("s").replace(" ", "")
+    factor = MINUTES.get(unit)
+    if factor is None:
+        field = f"dualWriteDetail.alertSettings[{index}].threshold.unitOfTime"
+        raise ShapeError(LINK, field, "seconds, minutes, hours or days", wire.shown(unit))
+    return max(1, math.ceil(threshold.interval * factor))
+
+
+def _action(index: int, raw: str | None) -> str:
+    word = (raw or "").lower().replace(" ", "")
+    for action in ("pause", "stop"):
+        if action in word:
+            return action
+    if word in NO_ACTION:
+        return "none"
+    field = f"dualWriteDetail.alertSettings[{index}].action"
+    raise ShapeError(LINK, field, "pause, stop or none", wire.shown(raw))
+
+
+def alerts(link: wire.ConnectionSet) -> tuple[AlertSetting, ...]:
+    """The link's alert settings. Their recipients are not part of the struct: `notify` is
+    None (unknown), which plans and drift leave out of the comparison."""
     found = []
-    for raw in _detail(connection_set).get("alertSettings") or []:
-        recipients = raw.get("notificationRecipients") or ""
-        notify = recipients if isinstance(recipients, list) else str(recipients).split(",")
+    detail = link.dualWriteDetail
+    for index, raw in enumerate((detail.alertSettings if detail else None) or []):
+        threshold = raw.threshold or wire.Threshold()
         found.append(
             AlertSetting(
-                name=str(raw.get("name")),
-                error_type=str(raw.get("errorType") or "any"),
-                threshold=int(raw.get("threshold") or 0),
-                window_minutes=int(raw.get("timeWindowInMinutes") or 0),
-                action=str(raw.get("action") or "none"),
-                notify=tuple(str(n).strip() for n in notify if str(n).strip()),
+                name=raw.name or "",
+                error_type=_error_type(raw.errorTypes),
+                threshold=threshold.count,
+                window_minutes=_window(index, threshold),
+                action=_action(index, raw.action),
+                notify=None,
             )
         )
     return tuple(found)
 
 
-def alert_json(alert: AlertSetting) -> Json:
-    return {
-        "name": alert.name,
-        "errorType": alert.error_type,
-        "threshold": alert.threshold,
-        "timeWindowInMinutes": alert.window_minutes,
-        "action": alert.action,
-        "notificationRecipients": ", ".join(alert.notify),
-    }
+def same_alerts(live: tuple[AlertSetting, ...], wanted: tuple[AlertSetting, ...]) -> bool:
+    """Equal as far as the gateway shows them (recipients unknown there)."""
+    return tuple(a.without_notify() for a in live) == tuple(a.without_notify() for a in wanted)
 
 
 # dwconf's rows --------------------------------------------------------------------------------
 
 
 def lease(row: Json) -> Lease:
-    created, expires = when(row.get("createdon")), when(row.get("dwconf_expireson"))
-    assert created is not None and expires is not None
-    plan = row.get("dwconf_planid")
+    found: wire.LeaseRow = wire.parse("read the lock", wire.LeaseRow, row)
+    created, expires = wire.utc(found.createdon), wire.utc(found.dwconf_expireson)
+    assert created is not None and expires is not None  # required by the row's model
     return Lease(
-        id=str(row["dwconf_leaseid"]),
-        owner=str(row.get("dwconf_owner") or ""),
-        operation=str(row.get("dwconf_operation") or ""),
-        plan_id=str(plan) if plan else None,
+        id=found.dwconf_leaseid,
+        owner=found.dwconf_owner or "",
+        operation=found.dwconf_operation or "",
+        plan_id=found.dwconf_planid or None,
         created=created,
         expires=expires,
     )
@@ -275,18 +313,19 @@ def lease(row: Json) -> Lease:
 
 def record(row: Json) -> tuple[DeploymentRecord, int]:
     """A deployment record, and the order stamp dwconf wrote with it (0 when none)."""
-    desired = dict(_loads(row.get("dwconf_desired")) or {})
+    found: wire.RecordRow = wire.parse("read the deployment records", wire.RecordRow, row)
+    desired = dict(_loads(found.dwconf_desired) or {})
     order = desired.pop(ORDER_KEY, 0)
     provenance = Provenance.of(desired.pop(PROVENANCE_KEY, None))
-    found = DeploymentRecord(
-        id=str(row["dwconf_deploymentrecordid"]),
-        created=when(row.get("createdon")) or datetime.fromtimestamp(0, UTC),
-        who=str(row.get("dwconf_who") or ""),
-        plan_hash=str(row.get("dwconf_planhash") or ""),
-        git_commit=row.get("dwconf_gitcommit"),
-        solution_versions=dict(_loads(row.get("dwconf_solutionversions")) or {}),
+    made = DeploymentRecord(
+        id=found.dwconf_deploymentrecordid,
+        created=wire.utc(found.createdon) or datetime.fromtimestamp(0, UTC),
+        who=found.dwconf_who or "",
+        plan_hash=found.dwconf_planhash or "",
+        git_commit=found.dwconf_gitcommit,
+        solution_versions=dict(_loads(found.dwconf_solutionversions) or {}),
         stored=desired,
-        status=str(row.get("dwconf_status") or ""),
+        status=found.dwconf_status or "",
         provenance=provenance,
     )
-    return found, int(order) if isinstance(order, int | float) else 0
+    return made, int(order) if isinstance(order, int | float) else 0
