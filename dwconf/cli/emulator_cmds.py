@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -61,6 +62,12 @@ def emulator_group() -> None:
     default=None,
     help="Emulator configuration: environments, clients, token lifetime, throttling.",
 )
+@click.option(
+    "--replay",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Serve a recording made by `dwconf probe ENV --record DIR` (reads only).",
+)
 @click.pass_context
 def serve_command(
     ctx: click.Context,
@@ -72,6 +79,7 @@ def serve_command(
     env_file: Path | None,
     env_name: str,
     config_file: Path | None,
+    replay: Path | None,
 ) -> None:
     """Run the emulator until interrupted (Ctrl-C or SIGTERM); prints its URLs on start.
 
@@ -86,6 +94,7 @@ def serve_command(
       dwconf emulator serve --port 8765
       dwconf emulator serve --tls --config emulator.yaml --data .dwconf/emulator
       dwconf emulator serve --port 8765 --data .dwconf/emulator --env-file environments/dev.yaml
+      dwconf emulator serve --tls --replay fixtures/prod   # a recorded environment
     """
 
     def body() -> int:
@@ -104,6 +113,8 @@ def serve_command(
             )
         settings = config.load(config_file)
         wanted = serve.EnvFile(env_file, env_name) if env_file is not None else None
+        if replay is not None:
+            settings = replace(settings, replay=replay)
         serve.serve(
             settings,
             host=host,

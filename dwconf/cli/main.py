@@ -31,6 +31,7 @@ COMMANDS = {
     "unpack": "dwconf.cli.bridge_cmds:unpack_command",
     "import": "dwconf.cli.bridge_cmds:import_command",
     "doctor": "dwconf.cli.bridge_cmds:doctor_command",
+    "probe": "dwconf.cli.probe_cmds:probe_command",
     "emulator": "dwconf.cli.emulator_cmds:emulator_group",
     "bootstrap": "dwconf.cli.bootstrap_cmds:bootstrap_command",
     "init": "dwconf.cli.onboard_cmds:init_command",
