@@ -6,7 +6,7 @@ Each check is one small function of the `Context` (setup_checks, map_checks, rec
 
 from __future__ import annotations
 
-from dwconf.doctor import map_checks, record_checks, setup_checks
+from dwconf.doctor import alert_checks, map_checks, record_checks, setup_checks
 from dwconf.doctor.model import Check
 
 CHECKS: tuple[Check, ...] = (
@@ -51,6 +51,7 @@ CHECKS: tuple[Check, ...] = (
         map_checks.integration_keys,
         code="DIPV1003",
     ),
+    Check("alert-settings", "Alert settings as configured", alert_checks.alert_settings),
     Check(
         "alert-restart",
         "Maps restarted since the alert settings changed",

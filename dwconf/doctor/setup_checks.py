@@ -103,7 +103,7 @@ def legal_entities(ctx: Context) -> list[Finding]:
             f"{ctx.environment.name} configures {code}; the link has "
             f"{', '.join(ctx.state.legal_entities) or 'no legal entities'}",
             "Check that the company exists in F&O and in Dataverse (cdm_company), then add it to "
-            "the link (dwconf apply), or remove it from link.legal_entities.",
+            "the link (dwconf apply: a Reset link), or remove it from link.legal_entities.",
         )
         for code in missing
     ]

@@ -352,7 +352,7 @@ def test_doctor_all_pass(applied: Path, dwconf: Cli) -> None:
     result = dwconf("-C", str(applied), "doctor", "dev")
     assert result.exit_code == 0, result.out
     assert result.out.endswith(
-        "13 checks, 0 finding(s): 12 passed, 1 skipped (could not decide), 0 warning(s), 0 failed\n"
+        "14 checks, 0 finding(s): 13 passed, 1 skipped (could not decide), 0 warning(s), 0 failed\n"
     )
 
 

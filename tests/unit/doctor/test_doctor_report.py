@@ -12,7 +12,7 @@ from tests.unit.doctor.scenario import CUSTOMERS, MakeContext
 
 def test_registry_ids_are_unique_and_codes_are_the_guides() -> None:
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 13
+    assert len(ids) == len(set(ids)) == 14
     assert {c.id: c.code for c in CHECKS if c.code} == {
         "legal-entities": "DWDVEV1003",
         "integration-keys": "DIPV1003",
@@ -24,7 +24,7 @@ def test_all_pass_exits_0(deployed: Environment, context: MakeContext) -> None:
     assert [i.check.id for i in report.items] == [c.id for c in CHECKS]
     assert report.status is Status.PASS and report.exit_code == 0
     # without a deployment record two checks can't decide: skipped, not findings
-    assert report.count(Status.SKIP) == 2 and report.count(Status.PASS) == 11
+    assert report.count(Status.SKIP) == 2 and report.count(Status.PASS) == 12
 
 
 def test_warnings_only_exit_2(deployed: Environment, context: MakeContext) -> None:
@@ -64,7 +64,7 @@ def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
     assert "FAIL  legal-entities        DWDVEV1003 Legal entity DEMF is not linked" in lines
     assert "                            evidence: dev configures DEMF; the link has USMF" in lines
     assert lines[-1] == (
-        "13 checks, 1 finding(s): 10 passed, 2 skipped (could not decide), 0 warning(s), 1 failed"
+        "14 checks, 1 finding(s): 11 passed, 2 skipped (could not decide), 0 warning(s), 1 failed"
     )
     assert "skip  deployment-drift      No deployment record to compare with" in lines
 
@@ -73,7 +73,7 @@ def test_json_rendering(deployed: Environment, context: MakeContext) -> None:
     document = json.loads(render.as_json(diagnose(context(deployed))))
     assert document["format_version"] == "1.0"
     assert (document["environment"], document["status"]) == ("dev", "pass")
-    assert document["summary"] == {"pass": 11, "skip": 2, "warn": 0, "fail": 0}
+    assert document["summary"] == {"pass": 12, "skip": 2, "warn": 0, "fail": 0}
     assert set(document["checks"][0]) == {
         "check",
         "code",
