@@ -5,6 +5,10 @@ bench/results.json.
     bench/run --quick    # 100 maps, and 1,000 maps with only what the targets need (no render,
                          # 50-map apply, diff or emulator reads); one repeat; under a minute
 
+Both also apply a dozen maps (eight with --quick) over the emulator at the service's pace
+(300 ms per gateway call, 3 s initial syncs; bench/apply_bench.py) and compare the wall time
+with the ideal: the critical path of the step graph at the parallelism used.
+
 Each size runs in its own process (bench/scale.py) so that its max RSS is its own. For every
 missed target, the step is profiled with cProfile at 200 maps and the functions where its
 time goes are printed: a missed figure is reported with its cause, never hidden.
@@ -54,6 +58,7 @@ ROWS = (
     "max_rss_mib",
 )
 PROFILED = ("validate", "render", "read", "plan")
+APPLY_RATIO = "apply_at_pace_to_ideal"
 PROFILE_MAPS = 200  # enough for the profile's shape; cProfile doubles the time
 GROWTH = (
     "csafeloader_parse_s",
@@ -102,6 +107,15 @@ def run_size(maps: int, fields: int, repeat: int, *, peaks: bool, full: bool = T
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     figures: Figures = json.loads(done.stdout.strip().splitlines()[-1])
     figures["size_wall_s"] = time.perf_counter() - start
+    return figures
+
+
+def apply_at_pace(quick: bool) -> Figures:
+    """bench/apply_bench.py in its own process: one JSON line of figures."""
+    size = ["--maps", "8", "--chain", "2"] if quick else ["--maps", "12", "--chain", "3"]
+    command = [sys.executable, str(HERE / "apply_bench.py"), *size]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    figures: Figures = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -159,6 +173,8 @@ def targets(found: Figures) -> list[tuple[str, float, float, str]]:
             checks.append((key, value, 3.0, "validate"))
         elif key.startswith("plan_no_change_to_validate_plus_read@"):
             checks.append((key, value, 1.5, "plan"))
+        elif key == APPLY_RATIO:
+            checks.append((key, value, 1.25, ""))
         elif key.startswith("growth_exponent_") and "parse" not in key:
             step = key.removeprefix("growth_exponent_").split("_")[0]
             checks.append((key, value, 1.1, step if step in PROFILED else ""))
@@ -213,6 +229,8 @@ def main() -> None:
         full = not (args.quick and maps > 100)  # quick: the 1,000-map figures targets need
         times = repeat if maps < 5000 else 1
         sizes.append(run_size(maps, args.fields, times, peaks=peaks, full=full))
+    print("applying over the emulator at the service's pace ...", flush=True)
+    paced = apply_at_pace(args.quick)
     print()
     print(table(sizes))
     for f in sizes:
@@ -220,6 +238,12 @@ def main() -> None:
         for key, value in emulator.items():
             print(f"{f['maps']:>5} maps: {key.replace('_', ' ')}: {value}")
     found = ratios(sizes)
+    found[APPLY_RATIO] = paced["ratio"]
+    print(
+        f"\napply of {paced['maps']} maps ({paced['steps']} steps) at parallelism "
+        f"{paced['parallelism']}, {paced['latency_ms']:g} ms per gateway call, "
+        f"{paced['sync_s']:g} s initial syncs: {paced['apply_s']} s, ideal {paced['ideal_s']} s"
+    )
     print()
     missed = []
     for name, value, limit, step in targets(found):
@@ -243,6 +267,7 @@ def main() -> None:
         "command": "bench/run" + (" --quick" if args.quick else ""),
         "repeat": repeat,
         "sizes": sizes,
+        "apply_at_pace": paced,
         "ratios": found,
         "missed": [name for name, _ in missed],
         "profiles": profiles,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.run import ratios, targets
+from bench.run import APPLY_RATIO, ratios, targets
 
 
 def size(maps: int, validate: float, plan: float, warm_requests: int) -> dict[str, Any]:
@@ -51,3 +51,9 @@ def test_growth_beyond_linear_is_a_miss() -> None:
     found = verdicts([size(1000, 1.0, 1.5, 7), size(5000, 10.0, 7.5, 7)])
     assert found["growth_exponent_validate_s"] == (False, "validate")
     assert found["growth_exponent_plan_no_change_s"] == (True, "plan")
+
+
+def test_an_apply_slower_than_a_quarter_above_its_ideal_is_a_miss() -> None:
+    found = {name: (value <= limit) for name, value, limit, _ in targets({APPLY_RATIO: 1.2})}
+    assert found == {APPLY_RATIO: True}
+    assert [v <= lim for _, v, lim, _ in targets({APPLY_RATIO: 1.3})] == [False]

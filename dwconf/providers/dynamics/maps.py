@@ -30,7 +30,7 @@ from dwconf.live.state import MasterSide
 from dwconf.model.common import slug
 from dwconf.providers.base import WaitTimeout
 from dwconf.providers.dynamics import shapes, wire
-from dwconf.providers.dynamics.dataverse import PollTimeout, poll
+from dwconf.providers.dynamics.dataverse import poll
 from dwconf.providers.dynamics.errors import ServiceError
 from dwconf.providers.dynamics.gateway import Gateway
 from dwconf.providers.dynamics.reader import MapEntry
@@ -50,6 +50,7 @@ NO_OPS = {
 # Requests that start something long (an initial sync, a catch-up) are followed until the map
 # is on its way; `wait` follows the rest.
 ACCEPTED_WHEN_TRANSITIONAL = ("initial_sync", "resume")
+FIRST_PAUSE_S = 0.2
 
 
 class RequestFailed(ProviderError):
@@ -69,6 +70,8 @@ class Maps:
         self._masters: dict[str, MasterSide] = {}  # the gateway doesn't show a map's master
         self._requests: dict[str, str] = {}  # map name -> its last lifecycle request id
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # one whole read at a time (see `_read_once`)
+        self._reads = 0
 
     # The index -------------------------------------------------------------------------------
 
@@ -85,19 +88,34 @@ class Maps:
         with self._lock:
             self._index, self._requests = {}, {}
 
+    def _read_once(self, seen: int) -> Index:
+        """A fresh index: read now, unless another thread finished a read since `seen` (the
+        count of reads when the caller looked): parallel steps after an apply solution share
+        one read instead of each making its own."""
+        with self._reading:
+            with self._lock:
+                if self._reads != seen:
+                    return dict(self._index)
+            index = self._reread()
+            with self._lock:
+                self._reads += 1
+            return index
+
     def entry(self, name: str) -> MapEntry:
         with self._lock:
-            found = self._index.get(name)
+            found, seen = self._index.get(name), self._reads
         if found is None:
-            found = self._reread().get(name)
+            found = self._read_once(seen).get(name)
         if found is None:
             raise MapNotFound(name)
         return found
 
     def _with_version(self, name: str, version: str) -> MapEntry:
+        with self._lock:
+            seen = self._reads
         entry = self.entry(name)
         if version not in entry.tids:
-            entry = self._reread().get(name) or entry
+            entry = self._read_once(seen).get(name) or entry
         if version not in entry.tids:
             raise MapVersionNotFound(name, version, entry.live.versions)
         return entry
@@ -320,6 +338,12 @@ class Maps:
                 return live, request.state
         return self._now(name, entry)[1], None
 
+    def _pace(self, waited: float) -> float:
+        """The pause before the next status check: an eighth of the time waited so far, from
+        0.2 s up to `poll_interval_s`. A short sync is seen ending soon after it does, a long
+        one is asked about every couple of seconds (the Microsoft tool polls every 2 s)."""
+        return min(self.tuning.poll_interval_s, max(FIRST_PAUSE_S, waited / 8))
+
     def wait(self, name: str, timeout_s: float) -> LiveMap:
         """Poll the map until it is neither Initializing nor Resuming and its last request has
         ended, saying every `progress_every_s` how long it has been."""
@@ -330,31 +354,21 @@ class Maps:
             request_id = self._requests.get(name)
         if request_id is None and entry.live.last_request is not None:
             request_id = entry.live.last_request.id
-        started = time.monotonic()
-        said = [started]
-        latest = [entry.live]
-
-        def settled() -> LiveMap | None:
-            latest[0], request = self._poll_once(name, entry, request_id)
-            if not latest[0].state.transitional and request != shapes.WAITING:
-                return latest[0]
+        started = said = time.monotonic()
+        while True:
+            live, request = self._poll_once(name, entry, request_id)
+            if not live.state.transitional and request != shapes.WAITING:
+                return live
             now = time.monotonic()
-            if now - said[0] >= self.tuning.progress_every_s:
-                said[0] = now
-                state, elapsed = latest[0].state.label, _elapsed(now - started)
-                progress.info("waiting for %s: %s for %s", _address(name), state, elapsed)
-            return None
-
-        try:
-            return poll(
-                settled,
-                what=f"waiting for map '{name}'",
-                timeout_s=timeout_s,
-                interval_s=self.tuning.poll_interval_s,
-                sleep=self.tuning.sleep,
-            )
-        except PollTimeout as exc:
-            raise WaitTimeout(name, latest[0].state, timeout_s) from exc
+            if now - started >= timeout_s:
+                raise WaitTimeout(name, live.state, timeout_s)
+            if now - said >= self.tuning.progress_every_s:
+                said = now
+                elapsed = _elapsed(now - started)
+                progress.info(
+                    "waiting for %s: %s for %s", _address(name), live.state.label, elapsed
+                )
+            self.tuning.sleep(min(self._pace(now - started), max(0.0, started + timeout_s - now)))
 
 
 def _elapsed(seconds: float) -> str:

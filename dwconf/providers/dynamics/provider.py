@@ -8,7 +8,6 @@ the gateway has no ETags.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,7 +86,6 @@ class DynamicsProvider:
         self.cache = DefinitionCache.for_environment(root, key)
         self._reader = Reader(self.dataverse, self.gateway, self.cache, self._pool)
         self.maps = Maps(self.gateway, self.tuning, self._reread)
-        self._link_lock = threading.Lock()
 
     @classmethod
     def open(
@@ -198,13 +196,13 @@ class DynamicsProvider:
         return {"alert": ALERTS_READ_ONLY}
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
-        with self._link_lock:
-            current = self.gateway.connection_set()
-            if shapes.integration_keys(current).get(table, ()) == tuple(columns):
-                return False
-            dataset = shapes.dataset_name(current)
-            self.gateway.set_integration_keys(dataset, {table: list(columns)})
-            return True
+        """One table's key (`IntegrationKeys` names the table: keys of other tables set at the
+        same time are left alone, so parallel steps don't wait for each other)."""
+        current = self.gateway.connection_set()
+        if shapes.integration_keys(current).get(table, ()) == tuple(columns):
+            return False
+        self.gateway.set_integration_keys(shapes.dataset_name(current), {table: list(columns)})
+        return True
 
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
         """Alert settings are read-only here: no public client writes them. Refused unless
@@ -216,9 +214,8 @@ class DynamicsProvider:
 
     def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
         """Reset link with the environments the link has now and `legal_entities`."""
-        with self._link_lock:
-            body = shapes.reset_body(self.gateway.connection_set(), tuple(legal_entities))
-            self.gateway.reset(force, body)
+        body = shapes.reset_body(self.gateway.connection_set(), tuple(legal_entities))
+        self.gateway.reset(force, body)
         self.maps.forget()
 
     # Lock and deployment records -------------------------------------------------------------
