@@ -139,9 +139,9 @@ class Fenced:
         self._keeper.check()
         return self._writer.apply_solution(unique_name)
 
-    def switch_version(self, map_name: str, version: str) -> LiveMap:
+    def switch_version(self, map_name: str, version: str, author: str | None = None) -> LiveMap:
         self._keeper.check()
-        return self._writer.switch_version(map_name, version)
+        return self._writer.switch_version(map_name, version, author)
 
     def start_map(
         self, name: str, initial_sync: bool = False, master: MasterSide | None = None

@@ -66,8 +66,16 @@ def stop_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
     writer.stop_map(step.args["name"])
 
 
+def author_of(plan: Plan, address: str) -> str | None:
+    """The publisher of the solution that carries the map at `address`: the author of its
+    templates, by which a version is chosen where two authors have it."""
+    solution = plan.desired.get(f"solution.{(plan.desired.get(address) or {}).get('solution')}")
+    return str(solution["publisher"]["unique_name"]) if solution else None
+
+
 def switch_version(writer: LiveWriter, step: Step, plan: Plan) -> None:
-    writer.switch_version(step.args["name"], step.args["version"])
+    author = author_of(plan, step.address)
+    writer.switch_version(step.args["name"], step.args["version"], author)
 
 
 def reset_link(writer: LiveWriter, step: Step, plan: Plan) -> None:

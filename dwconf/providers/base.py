@@ -64,7 +64,10 @@ class LiveWriter(LiveReader, Protocol):
 
     # Maps ------------------------------------------------------------------------------------
 
-    def switch_version(self, map_name: str, version: str) -> LiveMap: ...
+    def switch_version(self, map_name: str, version: str, author: str | None = None) -> LiveMap:
+        """Make `version` the map's active one; where several templates have that version,
+        the one by `author` (the publisher of the solution carrying the map)."""
+        ...
 
     def start_map(
         self, name: str, initial_sync: bool = False, master: MasterSide | None = None

@@ -133,7 +133,8 @@ class LocalProvider:
 
     # Maps ------------------------------------------------------------------------------------
 
-    def switch_version(self, map_name: str, version: str) -> LiveMap:
+    def switch_version(self, map_name: str, version: str, author: str | None = None) -> LiveMap:
+        """The live model keeps one template per version: `author` has nothing to choose."""
         return self._env.switch_version(map_name, version)
 
     def start_map(

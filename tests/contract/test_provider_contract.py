@@ -96,6 +96,8 @@ def test_an_upgrade_adds_a_version_to_switch_to(deployed: LiveWriter) -> None:
     assert switched.active_version == "1.1.0.0"
     assert deployed.read().active_definition(CUSTOMERS)["version"] == "1.1.0.0"
     assert deployed.switch_version(CUSTOMERS, "1.0.0.0").active_version == "1.0.0.0"
+    by_publisher = deployed.switch_version(CUSTOMERS, "1.1.0.0", author="contoso")
+    assert by_publisher.active_version == "1.1.0.0"  # the solution's publisher: its author
     with pytest.raises(ProviderError, match=re.escape("has no version '9.9.9.9'")):
         deployed.switch_version(CUSTOMERS, "9.9.9.9")
 

@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from dwconf.live import AlertSetting, RunState
+from dwconf.live.errors import InvalidRequest
+from dwconf.live.state import LiveMap
 from dwconf.providers.dynamics import shapes, wire
+from dwconf.providers.dynamics.maps import chosen_template
+from dwconf.providers.dynamics.reader import MapEntry
 from dwconf.providers.dynamics.wire import ShapeError
 
 LINK = "read the link"
@@ -149,3 +153,20 @@ def test_lease_and_record_rows_of_another_shape_are_shape_errors() -> None:
         shapes.lease({"dwconf_owner": "x"})
     with pytest.raises(ShapeError, match="createdon"):
         shapes.record({"dwconf_deploymentrecordid": "r", "createdon": {"no": 1}})
+
+
+def entry(*templates: tuple[str, str, str]) -> MapEntry:
+    live = LiveMap("Customers V3 (accounts)", "p", None, RunState.NOT_RUNNING, ())
+    return MapEntry(live, "p", {v: t for t, v, _ in templates}, None, templates)
+
+
+def test_a_version_is_chosen_by_its_author_as_the_microsoft_tool_does() -> None:
+    both = entry(("t-ms", "1.0.0.5", "Microsoft"), ("t-cnt", "1.0.0.5", "contoso"))
+    assert chosen_template("X", both, "1.0.0.5", "Contoso") == "t-cnt"
+    assert chosen_template("X", both, "1.0.0.5", "microsoft") == "t-ms"
+    only = entry(("t-ms", "1.0.0.5", "Microsoft"), ("t-6", "1.0.0.6", "contoso"))
+    assert chosen_template("X", only, "1.0.0.5", "contoso") == "t-ms"  # the only one
+    with pytest.raises(
+        InvalidRequest, match=r"2 templates of version 1\.0\.0\.5 \(by Microsoft, contoso\)"
+    ):
+        chosen_template("X", both, "1.0.0.5", "fabrikam")

@@ -233,9 +233,9 @@ class Maps:
 
     # Versions --------------------------------------------------------------------------------
 
-    def switch(self, name: str, version: str) -> LiveMap:
+    def switch(self, name: str, version: str, author: str | None = None) -> LiveMap:
         entry = self._with_version(name, version)
-        tid = entry.tids[version]
+        tid = chosen_template(name, entry, version, author)
         if entry.active_tid == tid and entry.pid:
             return entry.live
         entry = self._initialized(name, entry, tid)
@@ -369,6 +369,26 @@ class Maps:
                     "waiting for %s: %s for %s", _address(name), live.state.label, elapsed
                 )
             self.tuning.sleep(min(self._pace(now - started), max(0.0, started + timeout_s - now)))
+
+
+def chosen_template(name: str, entry: MapEntry, version: str, author: str | None) -> str:
+    """The template of `version` by `author`, as the Microsoft tool picks one (by version and
+    author, DWMapEngine.getLatestTemplate); the only one of that version when none is by
+    `author` (or none was asked for); refused when that leaves a choice."""
+    found = [(t, a) for t, v, a in entry.templates if v == version]
+    if not found:
+        return entry.tids[version]
+    mine = [t for t, a in found if author and a.casefold() == author.casefold()]
+    if mine:
+        return mine[0]
+    if len(found) == 1:
+        return found[0][0]
+    authors = ", ".join(sorted(a or "(none)" for _, a in found))
+    raise InvalidRequest(
+        f"Table map '{name}' has {len(found)} templates of version {version} (by {authors}) "
+        f"and none by '{author}'.",
+        hint="Give the map a version no other author uses, or choose it in the workspace.",
+    )
 
 
 def _elapsed(seconds: float) -> str:

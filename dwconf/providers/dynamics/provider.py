@@ -154,8 +154,8 @@ class DynamicsProvider:
 
     # Maps ------------------------------------------------------------------------------------
 
-    def switch_version(self, map_name: str, version: str) -> LiveMap:
-        return self.maps.switch(map_name, version)
+    def switch_version(self, map_name: str, version: str, author: str | None = None) -> LiveMap:
+        return self.maps.switch(map_name, version, author)
 
     def start_map(
         self, name: str, initial_sync: bool = False, master: MasterSide | None = None

@@ -64,6 +64,7 @@ class MapEntry:
     pid: str
     tids: dict[str, str]  # version -> template id
     active_tid: str | None
+    templates: tuple[tuple[str, str, str], ...] = ()  # (template id, version, author)
 
 
 @dataclass
@@ -272,7 +273,8 @@ def _maps(
         active = shapes.active_ref(dwmap)
         live = shapes.live_map(shapes.ENTITIES, dwmap, name, masters.get(name), refs)
         tids = {v: t for t, v in refs}
-        index[name] = MapEntry(live, live.project_id, tids, active[0] if active else None)
+        authored = tuple(shapes.template_authors(dwmap))
+        index[name] = MapEntry(live, live.project_id, tids, active[0] if active else None, authored)
     return templates, index
 
 

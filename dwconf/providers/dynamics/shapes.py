@@ -62,6 +62,15 @@ def template_refs(dwmap: wire.DWMap) -> list[tuple[str, str]]:
     return found
 
 
+def template_authors(dwmap: wire.DWMap) -> list[tuple[str, str, str]]:
+    """(template id, version, author) of every version the map has."""
+    found = []
+    for template in dwmap.detail.templates or []:
+        if template.id and template.version:
+            found.append((template.id.lower(), template.version.text, template.author or ""))
+    return found
+
+
 def active_ref(dwmap: wire.DWMap) -> tuple[str, str] | None:
     detail = dwmap.detail
     template = detail.template

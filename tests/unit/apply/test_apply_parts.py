@@ -170,7 +170,7 @@ class Recorder:
     def stop_map(self, name: str) -> None:
         self.calls.append(("stop", name))
 
-    def switch_version(self, name: str, version: str) -> None:
+    def switch_version(self, name: str, version: str, author: str | None = None) -> None:
         self.calls.append(("switch", name))
 
     def start_map(self, name: str, initial_sync: bool = False, master: Any = None) -> None:
@@ -255,7 +255,7 @@ def test_restarts_follow_prerequisites(tmp_path: Path) -> None:
     fail_switch = Step("switch_version:map.x", Operation.SWITCH_VERSION, "map.x", (), {"name": "x"})
     writer = Recorder()
 
-    def boom(name: str, version: str) -> None:
+    def boom(name: str, version: str, author: str | None = None) -> None:
         if name == "x":
             raise ProviderError("no")
 
@@ -280,7 +280,7 @@ def test_steps_done_earlier_are_not_run_again(tmp_path: Path) -> None:
 def test_an_unexpected_exception_fails_its_step_only(tmp_path: Path) -> None:
     writer = Recorder()
 
-    def bug(name: str, version: str) -> None:
+    def bug(name: str, version: str, author: str | None = None) -> None:
         raise KeyError("oops")
 
     writer.switch_version = bug  # type: ignore[method-assign]
