@@ -1,8 +1,9 @@
 """`DynamicsProvider`: the `LiveWriter` of a real environment pair, over the Dataverse Web API
 and the dual-write gateway (ARCHITECTURE §4, live-api.md §6.5). Reads go through `reader`,
-solutions through `solutions`, maps through `maps`, dwconf's lease and records through `locks`;
-the link's settings (keys, legal entities, alerts) are read before they are written, because
-the gateway has no ETags.
+solutions through `solutions`, maps through `maps`, dwconf's lease and records through `locks`.
+Integration keys are read before they are written (the gateway has no ETags); legal entities
+change only through Reset link, and alert settings are read-only (`read_only`): no public client
+of the gateway writes them (docs/evidence.md).
 """
 
 from __future__ import annotations
