@@ -6,8 +6,9 @@
 The emulator answers every gateway call after `--latency-ms` (a fault rule of added latency)
 and lets an initial sync last `--sync-s`; Dataverse answers at loopback speed. A generated
 configuration of `--maps` maps, in dependency chains of `--chain`, is applied to a freshly
-linked environment through the dynamics provider with its default tuning (the provider a user
-gets), at `--parallelism`.
+linked environment as `dwconf apply --auto-approve` applies it (the dynamics provider with its
+default tuning), at `--parallelism`; the time is from the plan to the end of the apply (the
+lease, the steps, verification and the deployment record).
 
 The ideal is the critical path of the plan's step graph at that parallelism (the executor's
 greedy schedule), each step costing the gateway calls Microsoft's client makes for it, back to
@@ -38,13 +39,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.generate import generate
-from dwconf.apply.journal import Journal
-from dwconf.apply.run import Options, apply_plan
+from dwconf.apply.run import Options
+from dwconf.apply.session import Quiet, Request, apply
 from dwconf.emulator import Client, EmulatorConfig, EnvConfig
 from dwconf.emulator.serve import Running, running
+from dwconf.plan.definition import Plan
 from dwconf.plan.order import Step
-from dwconf.planning import load_desired, plan_against
-from dwconf.providers.dynamics import DynamicsProvider
 from dwconf.providers.dynamics.http import ssl_context
 
 ENV = "dev"
@@ -119,6 +119,17 @@ def ideal(steps: tuple[Step, ...], latency: float, sync: float, parallelism: int
     return max(finish.values(), default=0.0)
 
 
+class Timed(Quiet):
+    """Shows nothing; keeps the plan and when it was made (the steps start right after)."""
+
+    def __init__(self) -> None:
+        self.planned: Plan | None = None
+        self.at = 0.0
+
+    def plan(self, plan: Plan) -> None:
+        self.planned, self.at = plan, time.perf_counter()
+
+
 def _latency_rule(latency_ms: float) -> dict[str, Any]:
     return {"match": {"path": f"^/env/{ENV}/gateway/"}, "latencyMs": latency_ms, "times": None}
 
@@ -140,14 +151,13 @@ def measure(
                 json={"op": "set_legal_entities", "args": {"codes": ["USMF"]}},
             )
             http.post(f"{test_api}/faults", json=_latency_rule(latency_ms)).raise_for_status()
-            want = load_desired(root, ENV)
-            with DynamicsProvider.open(root, want.env.model) as writer:
-                plan = plan_against(want, writer)
-                journal = Journal.new(root, ENV, plan.id)
-                start = time.perf_counter()
-                result = apply_plan(plan, writer, journal, Options(parallelism=parallelism))
-                wall = time.perf_counter() - start
+            view = Timed()
+            request = Request(root, ENV, auto_approve=True, options=Options(parallelism))
+            report = apply(request, view)  # through the provider the CLI opens
+            wall = time.perf_counter() - view.at
             requests = http.get(f"{test_api}/stats").json()["requests"]
+    plan = view.planned
+    assert plan is not None
     best = ideal(plan.steps, latency_ms / 1000, sync_s, parallelism)
     return {
         "maps": maps,
@@ -155,7 +165,7 @@ def measure(
         "parallelism": parallelism,
         "latency_ms": latency_ms,
         "sync_s": sync_s,
-        "ok": result.ok,
+        "ok": report.ok,
         "apply_s": round(wall, 2),
         "ideal_s": round(best, 2),
         "ratio": round(wall / best, 3),
