@@ -3,10 +3,11 @@
 A reviewer approves the plan, so the plan must say what apply would refuse: a Microsoft
 solution that is missing or too old for a solution the plan imports (the service's own
 version-mismatch text), a map that would start while a map it depends on is not running, a
-destructive change where the environment prevents them, and someone else's lock. Each is a
-`Block` with the reason, the address and how to get past it; `apply` finds them again against
-the environment as it is then, and refuses a blocked plan before it changes anything. A
-held lock is shown but left to apply, which waits for it or exits 5.
+destructive change where the environment prevents them, a change dwconf can't carry out
+safely (a reset of the link that would lose what dwconf can't set up again), and someone
+else's lock. Each is a `Block` with the reason, the address and how to get past it; `apply`
+finds them again against the environment as it is then, and refuses a blocked plan before it
+changes anything. A held lock is shown but left to apply, which waits for it or exits 5.
 
 `find` is a plain function of a plan and a live state, for every command that shows a plan.
 """
@@ -33,6 +34,7 @@ class BlockKind(enum.StrEnum):
     DEPENDENCY = "dependency"  # a map would start before a map it depends on runs
     PROTECTION = "protection"  # a destructive change where protect.prevent_destroy is set
     LOCK = "lock"  # someone else holds the environment's lock
+    UNSAFE = "unsafe"  # a change dwconf can't carry out safely (a reset that would lose data)
 
 
 class Allowance(enum.StrEnum):
@@ -82,6 +84,7 @@ def find(
         *_dependencies(changes, desired, state),
         *protections(environment, changes, prevent_destroy, allowances),
         *_lock(environment, state.lock, now or datetime.now(UTC)),
+        *_unsafe(changes),
     ]
     return tuple(sorted(found, key=lambda b: (b.address, b.kind.value, b.reason)))
 
@@ -159,6 +162,13 @@ def protections(
             f"review it, then allow it in the plan: dwconf plan {environment} --allow-destroy "
             f"--out FILE (or dwconf apply {environment} --allow-destroy)",
         )
+
+
+def _unsafe(changes: tuple[Change, ...]) -> Iterator[Block]:
+    for change in changes:
+        if change.refused:
+            hint = "change it in the Dual-write workspace, or describe what it would remove"
+            yield Block(BlockKind.UNSAFE, change.refused, change.address, hint)
 
 
 def _lock(environment: str, lease: Lease | None, now: datetime) -> Iterator[Block]:

@@ -35,9 +35,10 @@ class Change:
     after: Object | None
     details: tuple[Detail, ...] = ()
     reason: str = ""  # for display only; apply never reads it
+    refused: str = ""  # why apply can't carry it out safely (a block: dwconf.plan.blocks)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "address": self.address,
             "kind": self.kind,
             "actions": [self.action.word],
@@ -47,6 +48,7 @@ class Change:
             "details": [d.as_dict() for d in self.details],
             "reason": self.reason,
         }
+        return {**found, "refused": self.refused} if self.refused else found
 
 
 @dataclass(frozen=True)

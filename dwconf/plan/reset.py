@@ -9,8 +9,9 @@ an environment met for the first time. Every object the reset removes is a destr
 and so is the reset itself when it removes something or a legal entity goes (a link with
 nothing on it yet, as a fresh one, only gains legal entities: a restart).
 
-A reset that would remove what this configuration doesn't describe (a map or key dwconf can't
-set up again) is refused: the step fails with the reason before anything is stopped.
+A reset that would remove what dwconf can't set up again (a map or key the configuration
+doesn't describe, or alert settings the provider only reads) is refused: the link's change says
+why (`refused`), which blocks the plan (`dwconf.plan.blocks`): apply changes nothing.
 """
 
 from __future__ import annotations
@@ -110,8 +111,15 @@ def reset_changes(
         if change.kind == "link":
             dropped = any(d.category is Category.DESTRUCTIVE for d in change.details)
             category = Category.DESTRUCTIVE if removes or dropped else Category.RESTART
-            reason = f"{REASON}. Refused: {reset.refused}" if reset.refused else REASON
-            found.append(replace(change, action=Action.REPLACE, category=category, reason=reason))
+            found.append(
+                replace(
+                    change,
+                    action=Action.REPLACE,
+                    category=category,
+                    reason=REASON,
+                    refused=reset.refused,
+                )
+            )
         elif change.address not in live or live[change.address]["kind"] not in REMOVED_KINDS:
             found.append(change)
     for address, obj in sorted(live.items()):

@@ -94,6 +94,7 @@ def _change(raw: dict[str, Any]) -> Change:
         raw["after"],
         details,
         raw.get("reason", ""),
+        raw.get("refused", ""),
     )
 
 

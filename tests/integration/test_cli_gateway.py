@@ -5,6 +5,7 @@ remove what dwconf can't set up again; maps pause and resume together in one ste
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -100,7 +101,8 @@ def test_a_legal_entity_change_is_a_reset_refused_without_allow_destroy(
     assert steps.index("stop_map") < steps.index("reset_link") < steps.index("apply_solution")
     refused = dwconf("-C", str(remote), "apply", "dev", "--auto-approve")
     assert refused.exit_code == 4, refused.out + refused.err
-    assert "link.legal_entities (replace" in refused.err and "--allow-destroy" in refused.err
+    assert "link.legal_entities: a destructive change (replace" in refused.err
+    assert "--allow-destroy" in refused.err
     assert sorted(api.state()["state"]["legal_entities"]) == ["DEMF", "USMF"]  # untouched
     applied = dwconf("-C", str(remote), "apply", "dev", "--auto-approve", "--allow-destroy")
     assert applied.exit_code == 0, applied.out + applied.err
@@ -122,10 +124,13 @@ def test_a_reset_that_would_lose_alert_settings_is_refused(
     alert = {"name": "ops", "error_type": "any", "threshold": 5, "window_minutes": 10}
     api.call("set_alerts", alerts=[alert])  # made in the workspace: dwconf can't set it again
     edit(remote, "[USMF, DEMF]", "[USMF]")
+    planned = dwconf("-C", str(remote), "plan", "dev", "--format", "json")
+    (block,) = [b for b in json.loads(planned.out)["blocked_by"] if b["kind"] == "unsafe"]
+    assert block["address"] == "link.legal_entities"
+    assert block["reason"].startswith("Reset link would remove alert.ops")
     result = dwconf("-C", str(remote), "apply", "dev", "--auto-approve", "--allow-destroy")
-    assert result.exit_code == 1, result.out + result.err
-    assert "Reset link would remove alert.ops" in result.out
-    assert "FAILED       reset_link link.legal_entities" in result.out
+    assert result.exit_code == 4, result.out + result.err
+    assert "nothing was changed" in result.err and "Reset link would remove alert.ops" in result.err
     state = api.state()["state"]
     assert {m["state"] for m in state["maps"]} == {"running"}, "nothing was stopped"
     assert sorted(state["legal_entities"]) == ["DEMF", "USMF"]

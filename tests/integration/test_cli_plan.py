@@ -225,10 +225,10 @@ class FailingSwitch:
         self._inner, self._name = inner, name
         self.calls: list[str] = []
 
-    def switch_version(self, map_name: str, version: str) -> Any:
+    def switch_version(self, map_name: str, version: str, author: str | None = None) -> Any:
         if map_name == self._name:
             raise ProviderError(f"Injected failure switching {map_name}")
-        return self._inner.switch_version(map_name, version)
+        return self._inner.switch_version(map_name, version, author)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -362,7 +362,7 @@ def test_an_unreachable_environment_halts_the_apply_and_restarts_nothing(tmp_pat
     from dwconf.errors import UnreachableError
 
     class Dead(Recorder):
-        def switch_version(self, name: str, version: str) -> None:
+        def switch_version(self, name: str, version: str, author: str | None = None) -> None:
             raise UnreachableError("connection refused")
 
         def start_map(self, name: str, initial_sync: bool = False, master: Any = None) -> None:
