@@ -8,9 +8,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from dwconf import recording
 from dwconf.emulator import Client, EmulatorConfig
 from dwconf.providers.dynamics.probe import MISMATCH, OK, SKIPPED, failed, probe
+from dwconf.providers.dynamics.wire import ShapeError
 from tests.contract.support import CURRENCIES, CUSTOMERS, SOLUTION, package
 from tests.providers.conftest import Open
 from tests.providers.support import CLIENT_ID, SECRET, TestApi, open_provider, started
@@ -106,3 +109,15 @@ def test_record_then_replay_round_trips(opened: Open, api: TestApi, tmp_path: Pa
             assert refused.status_code == 405
         finally:
             again.close()
+
+
+def test_a_dataverse_page_of_another_shape_is_named_not_a_type_error(
+    opened: Open, api: TestApi
+) -> None:
+    api.faults(
+        {"match": {"method": "GET", "path": "dwconf_deploymentrecords"}, "body": {"value": 7}}
+    )
+    with pytest.raises(ShapeError) as caught:
+        opened().records()
+    assert caught.value.call == "read the deployment records"
+    assert (caught.value.field, caught.value.found) == ("value", "7")

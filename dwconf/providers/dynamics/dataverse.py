@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from dwconf.errors import ProviderError
-from dwconf.providers.dynamics import batch
+from dwconf.providers.dynamics import batch, wire
 from dwconf.providers.dynamics.errors import service_error
 from dwconf.providers.dynamics.http import Request, TokenSource, Transport
 from dwconf.providers.dynamics.settings import Tuning
@@ -96,8 +96,7 @@ class Dataverse:
 
     def _page(self, operation: str, url: str) -> Row:
         request = self.request(operation, "GET", url, headers=self._prefer())
-        page: Row = self.transport.call(request, ok=(200,)).json()
-        return page
+        return collection(operation, self.transport.call(request, ok=(200,)))
 
     def _rest(self, operation: str, page: Row) -> list[Row]:
         """The rows of `page` and of every page after it."""
@@ -135,7 +134,7 @@ class Dataverse:
                 raise missing_table(query.entity_set, response, operation)
             if response.status_code != 200:
                 raise service_error(response, operation)
-            pages.append(response.json())
+            pages.append(collection(operation, response))
         return [self._rest(operation, page) for page in pages]
 
     def row(self, operation: str, path: str, params: Mapping[str, str] | None = None) -> Row | None:
@@ -187,6 +186,20 @@ class Dataverse:
             message = result.get("message") or result.get("friendlymessage")
             hint = f"({operation}: async operation {self.url(path)} failed)"
             raise ProviderError(str(message or f"{operation}: the import failed."), hint)
+
+
+def collection(operation: str, response: httpx.Response) -> Row:
+    """A page of a collection read: an object whose `value` is a list of rows; anything else
+    is a `ShapeError` (the call, what came), never a TypeError further in."""
+    try:
+        page = response.json()
+    except ValueError:
+        raise wire.ShapeError(operation, "", "a JSON document", wire.shown(response.text)) from None
+    rows = page.get("value") if isinstance(page, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise wire.ShapeError(operation, "value", "a list of rows", wire.shown(rows))
+    found: Row = page
+    return found
 
 
 def missing_table(entity_set: str, response: httpx.Response, operation: str) -> ProviderError:
