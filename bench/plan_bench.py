@@ -27,7 +27,7 @@ from bench.generate import generate
 from bench.run import best_of
 from dwconf import planning
 from dwconf.apply.journal import Journal
-from dwconf.apply.run import apply_plan
+from dwconf.apply.run import Options, leased, run
 from dwconf.plan.definition import Plan
 from dwconf.providers.local import LocalProvider
 from dwconf.validate.engine import validate
@@ -46,9 +46,13 @@ def read(root: Path) -> None:
 def apply(root: Path) -> tuple[Plan, float]:
     """Plan and apply; returns the plan and the seconds the apply itself took."""
     planned = plan(root)
+    options = Options()
     with LocalProvider.open(root, "dev") as provider:
         start = time.perf_counter()
-        result = apply_plan(planned, provider, Journal.new(root, "dev", planned.id))
+        with leased(
+            provider, env="dev", operation="apply", plan_id=planned.id, options=options
+        ) as held:
+            result = run(planned, held, Journal.new(root, "dev", planned.id), options)
         seconds = time.perf_counter() - start
     assert result.ok, [s.error for s in result.outcome.steps if s.error][:3] or result.remaining
     return planned, seconds

@@ -6,8 +6,8 @@ keeps the installed solutions (the Dual-write docs: "Afterwards you Apply Soluti
 start over"). So such a plan stops the maps that run, resets the link with the wanted legal
 entities, applies every solution again, sets the keys and switches and starts the maps, as for
 an environment met for the first time. Every object the reset removes is a destructive change,
-and so is the reset itself when it removes something or a legal entity goes (a link with
-nothing on it yet, as a fresh one, only gains legal entities: a restart).
+and so is the reset itself when it removes something or a legal entity goes; a link with nothing
+on it yet (a fresh one) only gains legal entities, and no map runs to restart: metadata.
 
 A reset that would remove what dwconf can't set up again (a map or key the configuration
 doesn't describe, or alert settings the provider only reads) is refused: the link's change says
@@ -110,7 +110,7 @@ def reset_changes(
     for change in changes:
         if change.kind == "link":
             dropped = any(d.category is Category.DESTRUCTIVE for d in change.details)
-            category = Category.DESTRUCTIVE if removes or dropped else Category.RESTART
+            category = Category.DESTRUCTIVE if removes or dropped else Category.METADATA
             found.append(
                 replace(
                     change,

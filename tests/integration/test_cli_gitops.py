@@ -296,7 +296,7 @@ def test_promote_opens_a_branch_with_one_commit_of_the_pins(repo: Repo, run: Cli
     # short: the plan in one line, and the push command last, where it can't scroll away
     lines = result.out.splitlines()
     assert len(lines) < 15, result.out
-    assert "test: Plan: 3 to create, 1 to update, 0 to replace, 0 to delete." in result.out
+    assert "test: Plan: 3 to create, 0 to update, 1 to replace, 0 to delete." in result.out
     assert "The whole plan: dwconf plan test (or promote with --show-plan)." in result.out
     assert lines[-3:] == [
         "Push it and open a pull request:",
