@@ -42,6 +42,7 @@ from bench.generate import generate
 from dwconf.apply.run import Options
 from dwconf.apply.session import Quiet, Request, apply
 from dwconf.emulator import Client, EmulatorConfig, EnvConfig
+from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Step
@@ -49,7 +50,13 @@ from dwconf.providers.dynamics.http import ssl_context
 
 ENV = "dev"
 CLIENT_ID, SECRET = "b3nch000-0000-4000-8000-000000000002", "bench-secret-not-real-4567"
-ENVIRON = {"BENCH_CLIENT_ID": CLIENT_ID, "BENCH_CLIENT_SECRET": SECRET}
+USER, PASSWORD = "bench-admin@contoso.example", "bench-password-not-real-89"
+ENVIRON = {
+    "BENCH_CLIENT_ID": CLIENT_ID,
+    "BENCH_CLIENT_SECRET": SECRET,
+    "BENCH_USER": USER,
+    "BENCH_PASSWORD": PASSWORD,
+}
 TARGET = 1.25
 CALLS = {
     "check_requirements": 1,
@@ -86,6 +93,10 @@ def configuration(root: Path, server: Running, maps: int, chain: int) -> Path:
     method: client_secret
     client_id_env: BENCH_CLIENT_ID
     client_secret_env: BENCH_CLIENT_SECRET
+  gateway_auth:
+    method: username_password
+    username_env: BENCH_USER
+    password_env: BENCH_PASSWORD
 """
     text = env.read_text().replace("stage: dev\n", "stage: dev\n" + provider)
     env.write_text(text + "maps: {initial_sync: run}\n")
@@ -138,7 +149,11 @@ def measure(
     maps: int, chain: int, latency_ms: float, sync_s: float, parallelism: int
 ) -> Mapping[str, Any]:
     environment = EnvConfig(ENV, request_polls=0, sync_seconds=sync_s)
-    config = EmulatorConfig(environments=(environment,), clients=(Client(CLIENT_ID, SECRET),))
+    config = EmulatorConfig(
+        environments=(environment,),
+        clients=(Client(CLIENT_ID, SECRET),),
+        users=(User(USER, PASSWORD),),
+    )
     os.environ.update(ENVIRON)
     with running(config, tls=True) as server, tempfile.TemporaryDirectory() as folder:
         root = configuration(Path(folder) / "config", server, maps, chain)

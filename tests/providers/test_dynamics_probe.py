@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from dwconf import recording
-from dwconf.emulator import Client, EmulatorConfig
 from dwconf.providers.dynamics.probe import MISMATCH, OK, SKIPPED, failed, probe
 from dwconf.providers.dynamics.wire import ShapeError
 from tests.contract.support import CURRENCIES, CUSTOMERS, SOLUTION, package
 from tests.providers.conftest import Open
-from tests.providers.support import CLIENT_ID, SECRET, TestApi, open_provider, started
+from tests.providers.support import TestApi, emulator_config, open_provider, started
 
 OWNER = "alice.smith@contoso.com"
 
@@ -93,7 +92,7 @@ def test_record_then_replay_round_trips(opened: Open, api: TestApi, tmp_path: Pa
     assert manifest["environment"] == "dev"
     assert len(manifest["calls"]) == len([c for c in checks if c.status != SKIPPED])
 
-    config = EmulatorConfig(clients=(Client(CLIENT_ID, SECRET),), replay=folder)
+    config = emulator_config(replay=folder)  # its clients and users; the recorded environment
     with started(config) as (replayed, _):
         again = open_provider(tmp_path / "other", replayed)
         try:
