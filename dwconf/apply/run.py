@@ -22,8 +22,9 @@ from dwconf.apply import lease as leases
 from dwconf.apply.executor import Outcome, Progress, run_steps
 from dwconf.apply.fence import Fenced, Keeper
 from dwconf.apply.journal import Journal
+from dwconf.apply.stale import listed
 from dwconf.desired import state_hash
-from dwconf.errors import DwconfError
+from dwconf.errors import DwconfError, RefusedError
 from dwconf.live import Provenance
 from dwconf.plan import saved
 from dwconf.plan.definition import Plan, canonical_json, make_plan
@@ -204,4 +205,11 @@ def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | N
     with leased(
         writer, env=plan.environment, operation="record", plan_id=plan.id, options=options
     ) as held:
+        moved = verify(plan, held.writer)  # read under the lease: the plan must still hold
+        if moved:
+            raise RefusedError(
+                f"plan {plan.id} changes nothing, but {plan.environment} differs from it now: "
+                f"{listed([c.address for c in moved])}; nothing was recorded",
+                f"make and review a new plan: dwconf plan {plan.environment}",
+            )
         return write_record(plan, held.writer, "succeeded")

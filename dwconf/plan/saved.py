@@ -114,9 +114,11 @@ def _read(path: Path) -> Any:
         ) from exc
 
 
-def load(path: Path, key: bytes | None = None) -> Plan:
+def load(path: Path, key: bytes | None = None, *, strict: bool = False) -> Plan:
     """Read a saved plan; a file that was altered or is not a plan is refused, and with a
-    `key` so is one that is not signed with it."""
+    `key` so is one that is not signed with it. With `strict` (to apply it), a signed file is
+    refused when there is no key to check its signature: a key missing where plans are signed
+    is a mistake to show, not a reason to trust the file unchecked."""
     raw = _read(path)
     if not isinstance(raw, dict) or "checksum" not in raw:
         raise DwconfError(f"{path} is not a dwconf plan file", "create one with dwconf plan --out")
@@ -130,6 +132,11 @@ def load(path: Path, key: bytes | None = None) -> Plan:
         )
     if key:
         _check_signature(path, text, signature, key)
+    elif strict and signature is not None:
+        raise RefusedError(
+            f"the plan file {path} is signed, and DWCONF_PLAN_KEY is not set to check it",
+            "set DWCONF_PLAN_KEY to the key the plan was signed with",
+        )
     if raw.get("format_version") != FORMAT_VERSION:
         raise DwconfError(f"plan format {raw.get('format_version')} is not supported")
     try:
