@@ -124,7 +124,7 @@ def make_plan(
     """The plan that takes `live` to `desired` (a pure function of its arguments); with
     `addresses`, only the changes of exactly those addresses."""
     found = diff(desired, live, recorded, initial_sync=initial_sync)
-    changes = tuple(c for c in found.changes if _selected(c.address, targets, excludes))
+    changes = _chosen(found.changes, targets, excludes)
     if addresses is not None:
         changes = tuple(c for c in changes if c.address in addresses)
     steps = build_steps(changes, desired, live, initial_sync=initial_sync)
@@ -140,6 +140,24 @@ def make_plan(
         git=git or GitInfo(),
         origin=origin,
     )
+
+
+def _chosen(
+    changes: tuple[Change, ...], targets: tuple[str, ...], excludes: tuple[str, ...]
+) -> tuple[Change, ...]:
+    """The changes `--target` and `--exclude` select, and with a solution's change those of
+    the maps it carries, whatever was excluded: importing the solution changes their
+    definitions, so their changes (categories, protections) must show in the plan."""
+    chosen = {c.address for c in changes if _selected(c.address, targets, excludes)}
+    solutions = {a.removeprefix("solution.") for a in chosen if a.startswith("solution.")}
+    return tuple(c for c in changes if c.address in chosen or _carried(c, solutions))
+
+
+def _carried(change: Change, solutions: set[str]) -> bool:
+    """A map change whose map a solution in `solutions` carries, before or after."""
+    if change.kind != "map":
+        return False
+    return any((side or {}).get("solution") in solutions for side in (change.before, change.after))
 
 
 def _selected(address: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> bool:

@@ -19,8 +19,13 @@ from dwconf.errors import ProviderError, RefusedError
 from dwconf.live import Environment
 from dwconf.plan.order import Operation
 from dwconf.providers import local
-from tests.golden.scenarios import ENV_FILE, commit, replace_in
-from tests.integration.test_apply_rules import Cli, _rewrite, _saved_field_added, fingerprint
+from tests.golden.scenarios import CUSTOMERS_FILE, ENV_FILE, commit, replace_in
+from tests.integration.test_apply_rules import (
+    Cli,
+    _rewrite,
+    _saved_field_added,
+    fingerprint,
+)
 
 CUSTOMERS = "Test customers"
 STOPPED = "  initial_sync: run\n  state: {Test customers: stopped}\n"
@@ -196,3 +201,37 @@ def test_a_signed_plan_is_refused_where_the_key_is_missing(
     result = dwconf("-C", str(applied), "apply", "dev", str(out))
     assert result.exit_code == 4, result.out + result.err
     assert "is signed, and DWCONF_PLAN_KEY is not set" in result.err
+
+
+# --target and --exclude -----------------------------------------------------------------------
+
+NARROWED = (
+    "{finops: NAME, dataverse: tst_name, direction: both}",
+    "{finops: NAME, dataverse: tst_name, direction: to_dataverse}",
+)
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [("--target", "solution.tst_Base"), ("--exclude", "map.test-customers")],
+    ids=["target-solution", "exclude-map"],
+)
+def test_a_solution_selected_alone_brings_the_changes_of_the_maps_it_carries(
+    applied: Path, dwconf: Cli, tmp_path: Path, selection: tuple[str, str]
+) -> None:
+    """Importing the solution changes the definitions of its maps: selected without them, a
+    destructive change went live as a 'metadata' plan, past protect.prevent_destroy."""
+    replace_in(ENV_FILE, "alerts:", "protect: {prevent_destroy: true}\nalerts:")(applied)
+    replace_in(CUSTOMERS_FILE, *NARROWED)(applied)
+    out = tmp_path / "dev.dwplan"
+    planned = dwconf("-C", str(applied), "plan", "dev", *selection, "--out", str(out))
+    assert planned.exit_code == 0, planned.err
+    data = json.loads(out.read_text())
+    addresses = {c["address"]: c["category"] for c in data["changes"]}
+    assert addresses == {"solution.tst_Base": "metadata", "map.test-customers": "destructive"}
+    assert data["applyable"] is False
+    assert [b["kind"] for b in data["blocked_by"]] == ["protection"]
+    before = fingerprint(applied)
+    result = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert result.exit_code == 4, result.out + result.err
+    assert fingerprint(applied) == before
