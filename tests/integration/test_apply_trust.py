@@ -4,6 +4,7 @@ commit, and a signed plan applied where the key is missing."""
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import subprocess
@@ -235,3 +236,45 @@ def test_a_solution_selected_alone_brings_the_changes_of_the_maps_it_carries(
     result = dwconf("-C", str(applied), "apply", "dev", str(out))
     assert result.exit_code == 4, result.out + result.err
     assert fingerprint(applied) == before
+
+
+# A journal that can't be written -----------------------------------------------------------------
+
+
+class FullDisk:
+    """The journal's folder fills up: opening a file there to write fails once `room` files
+    were opened (the plan file is the first, then each journal line)."""
+
+    def __init__(self, room: int) -> None:
+        self.room, self.opened = room, 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = Path.open
+
+        def opening(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            if "journal" in path.parts and mode[0] in "wa":
+                self.opened += 1
+                if self.opened > self.room:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+            return real(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", opening)
+
+
+@pytest.mark.parametrize("room", [0, 5], ids=["from-the-start", "mid-way"])
+def test_a_journal_that_cannot_be_written_does_not_stop_the_apply(
+    repo: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch, room: int
+) -> None:
+    """A full disk made the apply crash (exit 3) in the middle, without a summary and with maps
+    it had stopped left stopped: the journal only serves --resume, and steps are idempotent."""
+    disk = FullDisk(room)
+    with monkeypatch.context() as patched:
+        disk.install(patched)
+        result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
+    assert disk.opened > room
+    assert result.exit_code == 0, result.out + result.err
+    assert "0 failed, 0 skipped" in result.out
+    assert "Warning: the apply journal could not be written" in result.out
+    assert "No space left on device" in result.out
+    assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0
+    assert len(history(dwconf, repo)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -379,3 +380,17 @@ def test_an_unreachable_environment_halts_the_apply_and_restarts_nothing(tmp_pat
     assert outcome.halted == "connection refused"
     assert outcome.restarted == [] and outcome.left_stopped == ["a", "b"]
     assert [e["event"] for e in journal.events()].count("halted") == 1
+
+
+def test_a_plan_the_journal_could_not_keep_whole_is_not_left_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def torn(plan: Any, path: Path, key: Any = None) -> None:
+        path.write_text('{"format_version": "1.0", "chan')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("dwconf.apply.journal.saved.save", torn)
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.keep_plan(Plan("dev", "d", "f", (), (), {}))
+    assert not journal.plan_path.exists()
+    assert "No space left on device" in journal.broken
