@@ -130,9 +130,12 @@ def _check_applied(plan: Plan, derived: Plan, state: LiveState) -> None:
         return
     if not derived.changes:
         raise AlreadyApplied(applied)
+    moved = environment_reason(plan, state) or (
+        "the environment is back where the plan started: it was rolled back since"
+    )
     raise RefusedError(
         f"plan {plan.id} was applied already (deployment record {applied.id}, "
-        f"{applied.created.isoformat(timespec='seconds')}); " + environment_reason(plan, state),
+        f"{applied.created.isoformat(timespec='seconds')}); {moved}",
         f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
     )
 

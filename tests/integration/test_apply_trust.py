@@ -278,3 +278,16 @@ def test_a_journal_that_cannot_be_written_does_not_stop_the_apply(
     assert "No space left on device" in result.out
     assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0
     assert len(history(dwconf, repo)) == 1
+
+
+def test_a_plan_replayed_after_a_rollback_is_refused_and_says_why(
+    applied: Path, dwconf: Cli, tmp_path: Path
+) -> None:
+    out, back = tmp_path / "dev.dwplan", tmp_path / "back.dwplan"
+    _saved_field_added(applied, dwconf, out)
+    assert dwconf("-C", str(applied), "apply", "dev", str(out)).exit_code == 0
+    assert dwconf("-C", str(applied), "rollback", "dev", "--out", str(back)).exit_code == 0
+    assert dwconf("-C", str(applied), "apply", "dev", str(back)).exit_code == 0
+    replayed = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert replayed.exit_code == 4, replayed.out + replayed.err
+    assert "was applied already" in replayed.err and "rolled back since" in replayed.err
