@@ -291,3 +291,28 @@ def test_a_plan_replayed_after_a_rollback_is_refused_and_says_why(
     replayed = dwconf("-C", str(applied), "apply", "dev", str(out))
     assert replayed.exit_code == 4, replayed.out + replayed.err
     assert "was applied already" in replayed.err and "rolled back since" in replayed.err
+
+
+# A fresh apply after an interrupted one ------------------------------------------------------------
+
+
+def test_a_fresh_apply_after_one_stopped_between_import_and_apply_of_a_solution_converges(
+    repo: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The solution was imported and not applied: it looked like the configuration, so a new
+    plan switched its maps to versions the service did not have yet ('Table map ... was not
+    found') on every try, until someone found the journal to resume."""
+
+    def stopped(writer: Any, step: Any, plan: Any) -> None:
+        raise ProviderError("the service did not answer")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(operations.OPERATIONS, Operation.APPLY_SOLUTION, stopped)
+        assert dwconf("-C", str(repo), "apply", "dev", "--auto-approve").exit_code == 1
+    shutil.rmtree(repo / ".dwconf/journal")  # another machine, or a new checkout
+    data = json.loads(dwconf("-C", str(repo), "plan", "dev", "--format", "json").out)
+    solution = next(c for c in data["changes"] if c["address"] == "solution.tst_Base")
+    assert solution["before"]["content"] == "imported, not applied"
+    result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
+    assert result.exit_code == 0, result.out + result.err
+    assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0
