@@ -316,3 +316,36 @@ def test_a_fresh_apply_after_one_stopped_between_import_and_apply_of_a_solution_
     result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
     assert result.exit_code == 0, result.out + result.err
     assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0
+
+
+# Plan files of any shape ---------------------------------------------------------------------------
+
+SHAPES = {
+    "no-action": lambda raw: raw["changes"][0].update(actions=[]),
+    "unknown-action": lambda raw: raw["changes"][0].update(actions=["explode"]),
+    "desired-a-list": lambda raw: raw.update(desired=[]),
+    "desired-object-a-number": lambda raw: raw["desired"].update({"map.test-customers": 5}),
+    "origin-null": lambda raw: raw.update(origin=None),
+}
+
+
+@pytest.mark.parametrize("edit", SHAPES.values(), ids=SHAPES.keys())
+def test_a_plan_file_of_another_shape_is_an_error_not_a_crash(
+    applied: Path, dwconf: Cli, tmp_path: Path, edit: Any
+) -> None:
+    out = tmp_path / "dev.dwplan"
+    _saved_field_added(applied, dwconf, out)
+    _rewrite(out, edit)
+    result = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert result.exit_code == 1, result.out + result.err
+    assert "is not a dwconf plan file" in result.err
+
+
+def test_a_plan_file_nested_too_deeply_is_an_error_not_a_crash(
+    repo: Path, dwconf: Cli, tmp_path: Path
+) -> None:
+    out = tmp_path / "deep.dwplan"
+    out.write_text("[" * 100_000 + "]" * 100_000)
+    result = dwconf("-C", str(repo), "apply", "dev", str(out))
+    assert result.exit_code == 1, result.out + result.err
+    assert "is not a dwconf plan file" in result.err
