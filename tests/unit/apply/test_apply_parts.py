@@ -394,3 +394,21 @@ def test_a_plan_the_journal_could_not_keep_whole_is_not_left_to_resume(
     journal.keep_plan(Plan("dev", "d", "f", (), (), {}))
     assert not journal.plan_path.exists()
     assert "No space left on device" in journal.broken
+
+
+def test_take_over_is_not_stopped_by_a_process_that_holds_no_lease_of_the_journal() -> None:
+    """The id of a killed apply's process is given to another process later: resuming was
+    refused as 'still running' for as long as that process lived."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        begin = {"lease": "theirs", "pid": child.pid, "host": socket.gethostname()}
+        expired = Locked(busy=0)
+        expired.held = lease("theirs", age=200, ttl=120)
+        assert leases.take_over(expired, "dev", begin)  # type: ignore[arg-type]
+        assert expired.unlocked == ["theirs"]
+        released = Locked(busy=0)
+        released.held = None
+        assert not leases.take_over(released, "dev", begin)  # type: ignore[arg-type]
+    finally:
+        child.kill()
+        child.wait()
