@@ -277,15 +277,19 @@ def _resume(
 def _resumed(
     plan: Plan, basis: Basis, journal: Journal, held: Held, *, request: Request, view: View
 ) -> Report:
-    """Under the lease: the interrupted plan checked again, then its steps not yet done."""
+    """Under the lease: the interrupted plan checked again (it must still follow from the
+    configuration, and nothing may block it now: a protection set since, say), then its steps
+    not yet done."""
+    state = held.writer.read()
     try:
-        plan = check_journaled(plan, basis, held.writer.read())
+        plan = check_journaled(plan, basis, state)
     except AlreadyApplied as applied:  # stopped after its record, before its journal said so
         journal.write("finished", status="succeeded", record=applied.record.id)
         view.note(f"Plan {plan.id} was applied already (deployment record {applied.record.id}).")
         return Report(
             request.env, Ending.ALREADY_APPLIED, plan, record_id=applied.record.id, resumed=True
         )
+    refuse_blocked(_blocked(plan, state, basis, allowances(request, plan), leased=True))
     result = run(plan, held, journal, request.options, view.step)
     return Report(request.env, Ending.APPLIED, plan, result, result.record_id, resumed=True)
 

@@ -349,3 +349,26 @@ def test_a_plan_file_nested_too_deeply_is_an_error_not_a_crash(
     result = dwconf("-C", str(repo), "apply", "dev", str(out))
     assert result.exit_code == 1, result.out + result.err
     assert "is not a dwconf plan file" in result.err
+
+
+def test_a_resume_keeps_the_protections_the_environment_sets_now(
+    applied: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply removing a map stopped after the map was stopped; then the environment was
+    protected. The resume ran the removal nobody allowed."""
+    (applied / CUSTOMERS_FILE).unlink()
+
+    def failing(writer: Any, step: Any, plan: Any) -> None:
+        raise ProviderError("the service did not answer")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(operations.OPERATIONS, Operation.IMPORT_SOLUTION, failing)
+        assert dwconf("-C", str(applied), "apply", "dev", "--auto-approve").exit_code == 1
+    replace_in(ENV_FILE, "alerts:", "protect: {prevent_destroy: true}\nalerts:")(applied)
+    before = fingerprint(applied)
+    refused = dwconf("-C", str(applied), "apply", "dev", "--resume")
+    assert refused.exit_code == 4, refused.out + refused.err
+    assert "sets protect.prevent_destroy" in refused.err
+    assert fingerprint(applied) == before
+    allowed = dwconf("-C", str(applied), "apply", "dev", "--resume", "--allow-destroy")
+    assert allowed.exit_code == 0, allowed.out + allowed.err
