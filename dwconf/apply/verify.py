@@ -84,13 +84,23 @@ def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -
     )
 
 
-def _comparable(plan: Plan) -> Any:
-    """Changes and steps as a saved plan holds them (JSON, redacted), to compare."""
-    body = {
+def _body(plan: Plan) -> dict[str, Any]:
+    return {
         "changes": [c.as_dict() for c in plan.changes],
         "steps": [s.as_dict() for s in plan.steps],
     }
-    return json.loads(redact_json_text(canonical_json(body)))
+
+
+def _follows(plan: Plan, derived: Plan) -> bool:
+    """Whether `plan` has the changes and steps of `derived`: the same, or the same once written
+    as a saved plan holds them (JSON, redacted), which takes longer to tell."""
+    if _body(plan) == _body(derived):
+        return True
+    return bool(_as_saved(plan) == _as_saved(derived))
+
+
+def _as_saved(plan: Plan) -> Any:
+    return json.loads(redact_json_text(canonical_json(_body(plan))))
 
 
 def _applied(plan: Plan, state: LiveState) -> DeploymentRecord | None:
@@ -112,7 +122,7 @@ def settle(plan: Plan, basis: Basis, state: LiveState) -> Plan:
             environment_reason(plan, state),
             f"make and review a new plan: dwconf plan {plan.environment}",
         )
-    if _comparable(derived) != _comparable(plan):
+    if not _follows(plan, derived):
         raise RefusedError(
             f"plan {plan.id}'s changes don't follow from the configuration and the environment "
             "(the plan file was edited after it was made)",
@@ -150,7 +160,8 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
     (it was stopped before its journal said so) and nothing is left, and `RefusedError` when
     it was applied and the environment moved since, or when its changes or steps were edited
     (the journal's plan file, its checksum recomputed)."""
-    _check_applied(plan, derive(plan, basis, state), state)
+    if _applied(plan, state) is not None:  # else there is nothing to derive for
+        _check_applied(plan, derive(plan, basis, state), state)
     again = make_plan(
         plan.environment,
         basis.desired,
@@ -161,7 +172,7 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
         initial_sync=basis.initial_sync,
         addresses={c.address for c in plan.changes},
     )
-    if _comparable(again) != _comparable(plan):
+    if not _follows(plan, again):
         raise RefusedError(
             f"the interrupted apply's plan {plan.id} has changes or steps that don't follow "
             "from the configuration and the environment it was made against (its journal's "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import socket
 import subprocess
@@ -412,3 +413,26 @@ def test_take_over_is_not_stopped_by_a_process_that_holds_no_lease_of_the_journa
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_saved_plan_follows_its_derivation_also_where_redaction_changed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick comparison sees a difference where the file has '***': the slow one decides."""
+    from dwconf.apply.verify import _follows
+    from dwconf.plan import saved
+    from dwconf.plan.definition import make_plan
+    from tests.unit.plan.test_plan_parts import a_map
+
+    monkeypatch.setenv("GATEWAY_SECRET", "Customers of the moon")
+    plan = make_plan(
+        "dev", {"map.a": a_map("a", description="Customers of the moon")}, "h", {}, "f"
+    )
+    saved.save(plan, tmp_path / "p.dwplan")
+    back = saved.load(tmp_path / "p.dwplan")
+    assert "***" in json.dumps(back.changes[0].as_dict())
+    assert _follows(back, plan)
+    other = make_plan(
+        "dev", {"map.a": a_map("a", description="Customers of the sun")}, "h", {}, "f"
+    )
+    assert not _follows(back, other)
