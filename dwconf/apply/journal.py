@@ -7,8 +7,10 @@ finished, while stopping would leave maps stopped until someone frees the disk. 
 why, for the apply's summary.
 
 `.dwconf/journal/<env>/<stamp>-<plan id>.jsonl`, one file per apply run, next to the plan it
-executes (`<stamp>-<plan id>.plan.json`). A new run never reuses an old file: the same plan id
-can come back (live moved away and back) and must not inherit the old run's `done` steps.
+executes (`<stamp>-<plan id>.plan.json`). Its `finished` event names the deployment record the
+run wrote, or (with `earlier`) the one a resume found written by the run it continues. A new
+run never reuses an old file: the same plan id can come back (live moved away and back) and
+must not inherit the old run's `done` steps.
 """
 
 from __future__ import annotations

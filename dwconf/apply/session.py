@@ -284,7 +284,7 @@ def _resumed(
     try:
         plan = check_journaled(plan, basis, state)
     except AlreadyApplied as applied:  # stopped after its record, before its journal said so
-        journal.write("finished", status="succeeded", record=applied.record.id)
+        journal.write("finished", status="succeeded", record=applied.record.id, earlier=True)
         view.note(f"Plan {plan.id} was applied already (deployment record {applied.record.id}).")
         return Report(
             request.env, Ending.ALREADY_APPLIED, plan, record_id=applied.record.id, resumed=True

@@ -169,6 +169,9 @@ def test_a_resume_of_an_apply_stopped_after_its_record_says_already_applied(
     assert resumed.exit_code == 0, resumed.out + resumed.err
     assert "already applied" in resumed.out
     assert len(history(dwconf, applied)) == 1
+    finished = json.loads(journal.read_text().splitlines()[-1])
+    assert (finished["event"], finished["earlier"]) == ("finished", True)
+    assert finished["record"] == history(dwconf, applied)[0]["id"]
     again = dwconf("-C", str(applied), "apply", "dev", "--resume")
     assert again.exit_code == 1 and "no interrupted apply" in again.err
 
