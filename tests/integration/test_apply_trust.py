@@ -375,3 +375,21 @@ def test_a_resume_keeps_the_protections_the_environment_sets_now(
     assert fingerprint(applied) == before
     allowed = dwconf("-C", str(applied), "apply", "dev", "--resume", "--allow-destroy")
     assert allowed.exit_code == 0, allowed.out + allowed.err
+
+
+def test_a_lock_that_cannot_be_released_is_reported_also_when_nothing_ran(
+    applied: Path, dwconf: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Already applied' was said before the lease was released, so its failure was lost."""
+    out = tmp_path / "dev.dwplan"
+    _saved_field_added(applied, dwconf, out)
+    assert dwconf("-C", str(applied), "apply", "dev", str(out)).exit_code == 0
+
+    def gone(provider: Any, lease_id: str) -> bool:
+        raise ProviderError("connection refused")
+
+    monkeypatch.setattr(local.LocalProvider, "release_lock", gone)
+    again = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert again.exit_code == 0, again.out + again.err
+    assert "already applied" in again.out
+    assert "could not release the lock (connection refused)" in again.out
