@@ -1,9 +1,16 @@
 """The apply journal: one JSON line per step event, written before and after each step, so an
 interrupted apply can be resumed without running a finished step twice.
 
+A journal that can't be written (a full disk, a read-only folder) does not stop the apply:
+every step is idempotent, so the cost is that a `--resume` may run again a step this apply
+finished, while stopping would leave maps stopped until someone frees the disk. `broken` keeps
+why, for the apply's summary.
+
 `.dwconf/journal/<env>/<stamp>-<plan id>.jsonl`, one file per apply run, next to the plan it
-executes (`<stamp>-<plan id>.plan.json`). A new run never reuses an old file: the same plan id
-can come back (live moved away and back) and must not inherit the old run's `done` steps.
+executes (`<stamp>-<plan id>.plan.json`). Its `finished` event names the deployment record the
+run wrote, or (with `earlier`) the one a resume found written by the run it continues. A new
+run never reuses an old file: the same plan id can come back (live moved away and back) and
+must not inherit the old run's `done` steps.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dwconf.plan import saved
+from dwconf.plan.definition import Plan
 from dwconf.redact import redact_data
 
 # Every line reaches the operating system before the step goes on, which survives a killed
@@ -30,8 +39,15 @@ class Journal:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fence_torn_line()
+        self.broken = ""  # why an event could not be written, once one could not
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fence_torn_line()
+        except OSError as exc:
+            self._broke(exc)
+
+    def _broke(self, exc: OSError) -> None:
+        self.broken = self.broken or f"can't write {self.path}: {exc.strerror or exc}"
 
     def _fence_torn_line(self) -> None:
         """End a last line that a crash or a full disk cut short, so the next event starts a
@@ -59,11 +75,22 @@ class Journal:
     def write(self, event: str, step: str = "", **extra: Any) -> None:
         entry = {"time": datetime.now(UTC).isoformat(), "event": event, "step": step, **extra}
         line = json.dumps(redact_data(entry), sort_keys=True, default=str) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            if event in DURABLE:
-                os.fsync(handle.fileno())
+        try:
+            with self._lock, self.path.open("a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                if event in DURABLE:
+                    os.fsync(handle.fileno())
+        except OSError as exc:  # kept in `broken`, shown by the summary (see the docstring)
+            self._broke(exc)
+
+    def keep_plan(self, plan: Plan) -> None:
+        """Save the plan this run executes next to it, for `--resume`."""
+        try:
+            saved.save(plan, self.plan_path)
+        except OSError as exc:
+            self._broke(exc)
+            self.plan_path.unlink(missing_ok=True)  # a part of a plan is no plan to resume
 
     def events(self) -> list[dict[str, Any]]:
         if not self.path.exists():

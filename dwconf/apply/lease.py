@@ -99,15 +99,20 @@ def _other_alive(pid: int) -> bool:
 
 def take_over(writer: LiveWriter, env: str, begin: dict[str, object]) -> bool:
     """Remove the lease an interrupted apply left behind (recorded in its journal's `begin`
-    event), unless that apply is still running on this machine. True when one was removed."""
+    event), unless that apply is still running on this machine. True when one was removed.
+
+    It still runs when its process is alive and its lease is held and not expired: a process
+    alive without that lease is another one that was given the same id later, or an apply
+    that can no longer write (its fence stops it)."""
+    held = writer.lock_status()
+    if held is None or held.id != begin.get("lease"):
+        return False
     pid, host = begin.get("pid"), begin.get("host")
-    if isinstance(pid, int) and host == socket.gethostname() and _other_alive(pid):
+    alive = isinstance(pid, int) and host == socket.gethostname() and _other_alive(pid)
+    if alive and not held.is_expired(datetime.now(UTC)):
         raise LockHeldError(
             f"the apply to {env} being resumed is still running (process {pid})",
             "wait for it to finish, or stop it first",
         )
-    held = writer.lock_status()
-    if held is None or held.id != begin.get("lease"):
-        return False
     writer.force_unlock(held.id)
     return True

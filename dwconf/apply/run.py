@@ -22,10 +22,10 @@ from dwconf.apply import lease as leases
 from dwconf.apply.executor import Outcome, Progress, run_steps
 from dwconf.apply.fence import Fenced, Keeper
 from dwconf.apply.journal import Journal
+from dwconf.apply.stale import listed
 from dwconf.desired import state_hash
-from dwconf.errors import DwconfError
+from dwconf.errors import DwconfError, RefusedError
 from dwconf.live import Provenance
-from dwconf.plan import saved
 from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.diff import Change
 from dwconf.plan.live_view import live_objects, recorded_state
@@ -56,6 +56,7 @@ class Result:
     took_over: bool = False
     lease_lost: str = ""  # why the lease could not be counted on, when it could not
     problems: list[str] = field(default_factory=list)  # after the steps: read, record, release
+    journal_error: str = ""  # the journal could not be written (the apply went on)
 
     @property
     def ok(self) -> bool:
@@ -169,7 +170,7 @@ def run(
 ) -> Result:
     """Run `plan` under the lease `held`, journaled in `journal`; verify and record."""
     if not journal.plan_path.exists():  # the journal keeps the plan it runs, for --resume
-        saved.save(plan, journal.plan_path)
+        journal.keep_plan(plan)
     journal.write("begin", lease=held.keeper.lease.id, pid=os.getpid(), host=socket.gethostname())
     outcome = run_steps(
         plan, held.writer, journal, parallelism=options.parallelism, progress=progress
@@ -178,6 +179,7 @@ def run(
     _finish(plan, held, result)
     status = "succeeded" if result.ok else "failed"
     journal.write("finished", status=status, record=result.record_id)
+    result.journal_error = journal.broken
     return result
 
 
@@ -204,4 +206,11 @@ def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | N
     with leased(
         writer, env=plan.environment, operation="record", plan_id=plan.id, options=options
     ) as held:
+        moved = verify(plan, held.writer)  # read under the lease: the plan must still hold
+        if moved:
+            raise RefusedError(
+                f"plan {plan.id} changes nothing, but {plan.environment} differs from it now: "
+                f"{listed([c.address for c in moved])}; nothing was recorded",
+                f"make and review a new plan: dwconf plan {plan.environment}",
+            )
         return write_record(plan, held.writer, "succeeded")

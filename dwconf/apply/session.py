@@ -14,15 +14,23 @@ one, is refused instead (exit 4), naming what moved.
 from __future__ import annotations
 
 import enum
-from contextlib import AbstractContextManager, closing
+from contextlib import AbstractContextManager, closing, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from dwconf import git
 from dwconf.apply.executor import StepOutcome
 from dwconf.apply.journal import Journal, resumable
 from dwconf.apply.run import Held, Options, Result, leased, record_if_moved, run, take_over
-from dwconf.apply.verify import AlreadyApplied, Basis, check_desired, derive, settle
+from dwconf.apply.verify import (
+    AlreadyApplied,
+    Basis,
+    check_desired,
+    check_journaled,
+    derive,
+    settle,
+)
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.live import Lease, LiveState
 from dwconf.plan import blocks, saved
@@ -124,6 +132,7 @@ def apply(request: Request, view: View | None = None) -> Report:
         want.state.objects,
         initial_sync=want.env.model.maps.initial_sync == "run",
         prevent_destroy=want.env.model.protect.prevent_destroy,
+        git=git.info(want.project.root),
     )
     with closing(open_writer(request.root, want.env.model)) as writer:
         basis = replace(basis, read_only=writer.read_only())
@@ -143,8 +152,9 @@ def rollback(request: Request, to: str | None, view: View | None = None) -> Repo
     env = load_environment(request.root, request.env)
     with closing(open_writer(request.root, env)) as writer:
         back = rollback_against(request.env, writer, to)
+        protect = env.protect.prevent_destroy
         basis = Basis(
-            back.plan.desired, back.initial_sync, env.protect.prevent_destroy, writer.read_only()
+            back.plan.desired, back.initial_sync, protect, writer.read_only(), back.plan.git
         )
         shown.note(f"Rolling {request.env} back to deployment record {back.record.id}")
         for note in back.notes:
@@ -206,17 +216,30 @@ def _approve(plan: Plan, request: Request, view: View) -> None:
 
 def _saved(request: Request, path: Path, basis: Basis, writer: LiveWriter) -> tuple[Plan, Basis]:
     """The saved plan, and what it must follow from: the configuration, or for a rollback's
-    plan the deployment record it returns to."""
-    plan = saved.load(path, request.plan_key)
+    plan the deployment record it returns to. A plan without steps runs nothing under the
+    lease, where plans are checked: it is checked here, against the environment now."""
+    plan = saved.load(path, request.plan_key, strict=True)
     if plan.environment != request.env:
         raise RefusedError(f"the plan is for {plan.environment}, not {request.env}")
     if plan.refresh_only:
         raise RefusedError("a refresh-only plan shows drift; it has nothing to apply")
-    if plan.from_record:
-        back = rollback_against(request.env, writer, plan.origin.removeprefix("record:"))
-        return plan, replace(basis, desired=back.plan.desired, initial_sync=back.initial_sync)
-    check_desired(plan, basis, "the configuration")
+    basis = _followed(plan, basis, writer)
+    if not plan.steps:
+        with suppress(AlreadyApplied):
+            settle(plan, basis, writer.read())
     return plan, basis
+
+
+def _followed(plan: Plan, basis: Basis, writer: LiveWriter) -> Basis:
+    """What `plan` must follow from: the configuration (refused when it does not), or the
+    deployment record a rollback's plan returns to."""
+    if plan.from_record:
+        back = rollback_against(plan.environment, writer, plan.origin.removeprefix("record:"))
+        return replace(
+            basis, desired=back.plan.desired, initial_sync=back.initial_sync, git=back.plan.git
+        )
+    check_desired(plan, basis, "the configuration")
+    return basis
 
 
 def _fresh(request: Request, want: Desired, writer: LiveWriter, view: View) -> Plan:
@@ -237,23 +260,41 @@ def _resume(
             f"no interrupted apply to {request.env} to resume", "the last apply finished; run plan"
         )
     plan = saved.load(journal.plan_path)
-    if not plan.from_record:
-        try:
-            check_desired(plan, basis, "the configuration")
-        except RefusedError as exc:
-            raise RefusedError(
-                f"can't resume the interrupted apply of plan {plan.id}: {exc.message}",
-                f"apply the configuration as it is now: dwconf apply {request.env}",
-            ) from exc
+    try:
+        basis = _followed(plan, basis, writer)
+    except RefusedError as exc:
+        raise RefusedError(
+            f"can't resume the interrupted apply of plan {plan.id}: {exc.message}",
+            f"apply the configuration as it is now: dwconf apply {request.env}",
+        ) from exc
     done = len(journal.done_steps())
     view.note(f"Resuming apply of plan {plan.id} to {request.env} ({done} step(s) done)")
     took_over = take_over(request.env, writer, journal)
     with _lease(writer, plan, request, view) as held:
-        result = run(plan, held, journal, request.options, view.step)
-    result.took_over = took_over
-    return Report(
-        request.env, Ending.APPLIED, plan, result, result.record_id, True, held.release_error
-    )
+        report = _resumed(plan, basis, journal, held, request=request, view=view)
+    if report.result is not None:
+        report.result.took_over = took_over
+    return replace(report, release_error=held.release_error)  # known once it is released
+
+
+def _resumed(
+    plan: Plan, basis: Basis, journal: Journal, held: Held, *, request: Request, view: View
+) -> Report:
+    """Under the lease: the interrupted plan checked again (it must still follow from the
+    configuration, and nothing may block it now: a protection set since, say), then its steps
+    not yet done."""
+    state = held.writer.read()
+    try:
+        plan = check_journaled(plan, basis, state)
+    except AlreadyApplied as applied:  # stopped after its record, before its journal said so
+        journal.write("finished", status="succeeded", record=applied.record.id, earlier=True)
+        view.note(f"Plan {plan.id} was applied already (deployment record {applied.record.id}).")
+        return Report(
+            request.env, Ending.ALREADY_APPLIED, plan, record_id=applied.record.id, resumed=True
+        )
+    refuse_blocked(_blocked(plan, state, basis, allowances(request, plan), leased=True))
+    result = run(plan, held, journal, request.options, view.step)
+    return Report(request.env, Ending.APPLIED, plan, result, result.record_id, resumed=True)
 
 
 def _lease(
@@ -284,20 +325,23 @@ def run_plan(
     if not plan.steps:
         return _nothing(plan, writer, request, view)
     with _lease(writer, plan, request, view) as held:
-        state = held.writer.read()
-        settled = _settle(plan, basis, state, replan, view)
-        if isinstance(settled, Report):
-            return replace(settled, release_error=held.release_error)
-        settled = _blocked(settled, state, basis, allowances(request, plan))
-        settled = replace(
-            settled, blocked_by=tuple(b for b in settled.blocked_by if b.refuses_apply)
-        )
-        refuse_blocked(settled)
-        journal = Journal.new(request.root, request.env, settled.id)
-        result = run(settled, held, journal, request.options, view.step)
-    return Report(
-        request.env, Ending.APPLIED, settled, result, result.record_id, False, held.release_error
-    )
+        report = _under_lease(plan, basis, held, request=request, view=view, replan=replan)
+    return replace(report, release_error=held.release_error)  # known once it is released
+
+
+def _under_lease(
+    plan: Plan, basis: Basis, held: Held, *, request: Request, view: View, replan: bool
+) -> Report:
+    state = held.writer.read()
+    settled = _settle(plan, basis, state, replan, view)
+    if isinstance(settled, Report):
+        return settled
+    settled = _blocked(settled, state, basis, allowances(request, plan))
+    settled = replace(settled, blocked_by=tuple(b for b in settled.blocked_by if b.refuses_apply))
+    refuse_blocked(settled)
+    journal = Journal.new(request.root, request.env, settled.id)
+    result = run(settled, held, journal, request.options, view.step)
+    return Report(request.env, Ending.APPLIED, settled, result, result.record_id)
 
 
 def _settle(plan: Plan, basis: Basis, state: LiveState, replan: bool, view: View) -> Plan | Report:

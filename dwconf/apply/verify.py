@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dwconf.apply.stale import environment_reason, listed, moved
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
-from dwconf.plan.definition import Plan, canonical_json, make_plan
+from dwconf.plan.definition import GitInfo, Plan, canonical_json, make_plan
 from dwconf.plan.live_view import live_objects, recorded_state
 from dwconf.redact import redact_json_text
 
@@ -35,6 +35,7 @@ class Basis:
     initial_sync: bool = True
     prevent_destroy: bool = False
     read_only: Mapping[str, str] = field(default_factory=dict)  # the provider's (read_only())
+    git: GitInfo = field(default_factory=GitInfo)  # where the configuration was read: recorded
 
 
 class AlreadyApplied(Exception):
@@ -78,20 +79,30 @@ def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -
         state.fingerprint,
         recorded=recorded,
         initial_sync=basis.initial_sync,
-        git=plan.git,
+        git=basis.git,
         addresses=None if whole else {c.address for c in plan.changes},
         origin=plan.origin,
         read_only=basis.read_only,
     )
 
 
-def _comparable(plan: Plan) -> Any:
-    """Changes and steps as a saved plan holds them (JSON, redacted), to compare."""
-    body = {
+def _body(plan: Plan) -> dict[str, Any]:
+    return {
         "changes": [c.as_dict() for c in plan.changes],
         "steps": [s.as_dict() for s in plan.steps],
     }
-    return json.loads(redact_json_text(canonical_json(body)))
+
+
+def _follows(plan: Plan, derived: Plan) -> bool:
+    """Whether `plan` has the changes and steps of `derived`: the same, or the same once written
+    as a saved plan holds them (JSON, redacted), which takes longer to tell."""
+    if _body(plan) == _body(derived):
+        return True
+    return bool(_as_saved(plan) == _as_saved(derived))
+
+
+def _as_saved(plan: Plan) -> Any:
+    return json.loads(redact_json_text(canonical_json(_body(plan))))
 
 
 def _applied(plan: Plan, state: LiveState) -> DeploymentRecord | None:
@@ -107,24 +118,67 @@ def settle(plan: Plan, basis: Basis, state: LiveState) -> Plan:
     `RefusedError` when the environment moved since the plan was made (naming what moved) or
     when the plan's changes don't follow from the basis."""
     derived = derive(plan, basis, state)
-    applied = _applied(plan, state)
-    if applied is not None:
-        if not derived.changes:
-            raise AlreadyApplied(applied)
-        raise RefusedError(
-            f"plan {plan.id} was applied already (deployment record {applied.id}, "
-            f"{applied.created.isoformat(timespec='seconds')}); " + environment_reason(plan, state),
-            f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
-        )
+    _check_applied(plan, derived, state)
     if state.fingerprint != plan.live_fingerprint:
         raise RefusedError(
             environment_reason(plan, state),
             f"make and review a new plan: dwconf plan {plan.environment}",
         )
-    if _comparable(derived) != _comparable(plan):
+    if not _follows(plan, derived):
         raise RefusedError(
             f"plan {plan.id}'s changes don't follow from the configuration and the environment "
             "(the plan file was edited after it was made)",
             f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
         )
     return derived
+
+
+def _check_applied(plan: Plan, derived: Plan, state: LiveState) -> None:
+    """Raise `AlreadyApplied` when a deployment record says `plan` was applied and `derived`
+    (made now) has nothing left to do; refuse it when it was applied and the environment
+    moved since."""
+    applied = _applied(plan, state)
+    if applied is None:
+        return
+    if not derived.changes:
+        raise AlreadyApplied(applied)
+    moved = environment_reason(plan, state) or (
+        "the environment is back where the plan started: it was rolled back since"
+    )
+    raise RefusedError(
+        f"plan {plan.id} was applied already (deployment record {applied.id}, "
+        f"{applied.created.isoformat(timespec='seconds')}); {moved}",
+        f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+    )
+
+
+def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
+    """The plan of an interrupted apply, read back from its journal to resume it, checked under
+    the lease: it must follow from the basis and from the live state it records it was made
+    against, since its steps run as they are (the environment has moved since: by the steps
+    that were done). Returns it with the basis's git information, for the record.
+
+    Raises `AlreadyApplied` when the interrupted apply got as far as its deployment record
+    (it was stopped before its journal said so) and nothing is left, and `RefusedError` when
+    it was applied and the environment moved since, or when its changes or steps were edited
+    (the journal's plan file, its checksum recomputed)."""
+    if _applied(plan, state) is not None:  # else there is nothing to derive for
+        _check_applied(plan, derive(plan, basis, state), state)
+    again = make_plan(
+        plan.environment,
+        basis.desired,
+        state_hash(dict(basis.desired)),
+        plan.live,
+        plan.live_fingerprint,
+        recorded=recorded_state(state),
+        initial_sync=basis.initial_sync,
+        addresses={c.address for c in plan.changes},
+    )
+    if not _follows(plan, again):
+        raise RefusedError(
+            f"the interrupted apply's plan {plan.id} has changes or steps that don't follow "
+            "from the configuration and the environment it was made against (its journal's "
+            "plan file was edited)",
+            f"make and review a new plan: dwconf plan {plan.environment}",
+        )
+    return replace(plan, git=basis.git)

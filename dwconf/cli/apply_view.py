@@ -131,6 +131,11 @@ def summary(report: Report) -> None:
         _steps(report)
     if report.release_error:
         say(f"Warning: could not release the lock ({report.release_error}); it expires by itself")
+    if result is not None and result.journal_error:
+        say(
+            f"Warning: the apply journal could not be written ({result.journal_error}); "
+            "a --resume may run again steps this apply finished"
+        )
     hint = resume_hint(report)
     if hint:
         say(f"Continue with: {hint}")
@@ -214,5 +219,6 @@ def as_json(report: Report) -> dict[str, Any]:
         "lease_lost": result.lease_lost if result else "",
         "problems": result.problems if result else [],
         "release_error": report.release_error,
+        "journal_error": result.journal_error if result else "",
         "resume": resume_hint(report),
     }

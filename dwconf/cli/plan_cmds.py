@@ -34,7 +34,7 @@ FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_j
     "targets",
     multiple=True,
     metavar="ADDR",
-    help="Only these addresses (prefix with *).",
+    help="Only these addresses (prefix with *); a solution brings the maps it changes.",
 )
 @click.option(
     "--exclude", "excludes", multiple=True, metavar="ADDR", help="Leave these addresses out."

@@ -130,7 +130,7 @@ def make_plan(
     kinds `read_only` names (those the provider can't write) say why, and their steps will
     be refused unless the environment already matches."""
     found = diff(desired, live, recorded, initial_sync=initial_sync)
-    changes = tuple(c for c in found.changes if _selected(c.address, targets, excludes))
+    changes = _chosen(found.changes, targets, excludes)
     if addresses is not None:
         changes = tuple(c for c in changes if c.address in addresses)
     if reset.link_change(changes) is not None:
@@ -166,6 +166,24 @@ def _marked(changes: tuple[Change, ...], read_only: Mapping[str, str]) -> tuple[
         note = f"{change.reason}; {why}" if change.reason and why else why or change.reason
         found.append(replace(change, reason=note))
     return tuple(found)
+
+
+def _chosen(
+    changes: tuple[Change, ...], targets: tuple[str, ...], excludes: tuple[str, ...]
+) -> tuple[Change, ...]:
+    """The changes `--target` and `--exclude` select, and with a solution's change those of
+    the maps it carries, whatever was excluded: importing the solution changes their
+    definitions, so their changes (categories, protections) must show in the plan."""
+    chosen = {c.address for c in changes if _selected(c.address, targets, excludes)}
+    solutions = {a.removeprefix("solution.") for a in chosen if a.startswith("solution.")}
+    return tuple(c for c in changes if c.address in chosen or _carried(c, solutions))
+
+
+def _carried(change: Change, solutions: set[str]) -> bool:
+    """A map change whose map a solution in `solutions` carries, before or after."""
+    if change.kind != "map":
+        return False
+    return any((side or {}).get("solution") in solutions for side in (change.before, change.after))
 
 
 def _selected(address: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> bool:

@@ -55,17 +55,29 @@ def _maps(state: LiveState) -> dict[str, Object]:
     return found
 
 
+# The content of a solution that was imported and not applied (an apply stopped between the
+# two): its maps are not available to the service yet, so it differs from any desired content
+# and a plan applies it again, instead of switching maps to versions that don't exist.
+NOT_APPLIED = "imported, not applied"
+
+
 def _solutions(state: LiveState, names: set[str]) -> dict[str, Object]:
+    available = {(t.name, t.version) for t in state.templates}
     found: dict[str, Object] = {}
     for solution in state.solutions:
         if solution.unique_name not in names:
             continue
+        applied = all((m.name, m.version) in available for m in solution.maps)
         found[f"solution.{solution.unique_name}"] = {
             "kind": "solution",
             "unique_name": solution.unique_name,
             "version": solution.version,
             "maps": sorted(m.name for m in solution.maps),
-            "content": content_hash([dict(m.definition) for m in solution.maps]),
+            "content": (
+                content_hash([dict(m.definition) for m in solution.maps])
+                if applied
+                else NOT_APPLIED
+            ),
         }
     return found
 

@@ -72,6 +72,9 @@ def _check_signature(path: Path, text: str, signature: Any, key: bytes) -> None:
         )
 
 
+_ACTIONS = {a.word: a for a in Action}
+
+
 def _change(raw: dict[str, Any]) -> Change:
     details = tuple(
         Detail(
@@ -84,7 +87,7 @@ def _change(raw: dict[str, Any]) -> Change:
         )
         for d in raw["details"]
     )
-    action = next(a for a in Action if a.word == raw["actions"][0])
+    action = _ACTIONS[raw["actions"][0]]
     return Change(
         raw["address"],
         raw["kind"],
@@ -108,16 +111,18 @@ def _read(path: Path) -> Any:
         ) from exc
     except OSError as exc:
         raise DwconfError(f"cannot read the plan file {path}: {exc.strerror}") from exc
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise DwconfError(
-            f"{path} is not a dwconf plan file (not JSON: {exc})",
+            f"{path} is not a dwconf plan file (not JSON: {exc!r})",
             "create one with dwconf plan --out",
         ) from exc
 
 
-def load(path: Path, key: bytes | None = None) -> Plan:
+def load(path: Path, key: bytes | None = None, *, strict: bool = False) -> Plan:
     """Read a saved plan; a file that was altered or is not a plan is refused, and with a
-    `key` so is one that is not signed with it."""
+    `key` so is one that is not signed with it. With `strict` (to apply it), a signed file is
+    refused when there is no key to check its signature: a key missing where plans are signed
+    is a mistake to show, not a reason to trust the file unchecked."""
     raw = _read(path)
     if not isinstance(raw, dict) or "checksum" not in raw:
         raise DwconfError(f"{path} is not a dwconf plan file", "create one with dwconf plan --out")
@@ -131,12 +136,32 @@ def load(path: Path, key: bytes | None = None) -> Plan:
         )
     if key:
         _check_signature(path, text, signature, key)
+    elif strict and signature is not None:
+        raise RefusedError(
+            f"the plan file {path} is signed, and DWCONF_PLAN_KEY is not set to check it",
+            "set DWCONF_PLAN_KEY to the key the plan was signed with",
+        )
     if raw.get("format_version") != FORMAT_VERSION:
         raise DwconfError(f"plan format {raw.get('format_version')} is not supported")
     try:
-        return _plan(raw)
-    except (KeyError, TypeError, ValueError) as exc:
+        return _checked(_plan(raw))
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise DwconfError(f"{path} is not a dwconf plan file ({exc!r} is wrong)") from exc
+
+
+def _checked(plan: Plan) -> Plan:
+    """`plan`, when its parts have the types the rest of dwconf counts on (a file can have its
+    checksum recomputed after any edit)."""
+    for name, objects in (("desired", plan.desired), ("live", plan.live)):
+        if not isinstance(objects, dict):
+            raise TypeError(f"{name} is not an object")
+        for address, obj in objects.items():
+            if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
+                raise TypeError(f"{name}[{address!r}] is not an object with a kind")
+    for name in ("environment", "origin", "desired_hash", "live_fingerprint"):
+        if not isinstance(getattr(plan, name), str):
+            raise TypeError(f"{name} is not a string")
+    return plan
 
 
 def _plan(raw: dict[str, Any]) -> Plan:

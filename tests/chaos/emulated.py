@@ -235,8 +235,13 @@ def done_steps(root: Path) -> set[str]:
 
 
 def finished_records(root: Path) -> set[str]:
-    """Deployment records the journals name: written by an apply that got the answer."""
-    return {str(e.get("record")) for e in _events(root) if e["event"] == "finished"}
+    """Deployment records the journals name: written by an apply that got the answer (not
+    those a resume found written by the apply it continued, which was stopped before it could
+    journal them: `earlier`)."""
+    events = _events(root)
+    return {
+        str(e.get("record")) for e in events if e["event"] == "finished" and not e.get("earlier")
+    }
 
 
 def journaled_leases(root: Path) -> set[str]:

@@ -17,8 +17,7 @@ from dwconf.canonical import canonical_text
 from dwconf.errors import ProviderError
 from dwconf.live import Environment
 from dwconf.providers import local
-from tests.golden.scenarios import CUSTOMERS_FILE, ENV_FILE, FILES, commit, remove, replace_in
-from tests.golden.scenarios import write as write_files
+from tests.golden.scenarios import CUSTOMERS_FILE, ENV_FILE, remove, replace_in
 from tests.support import Result
 
 Cli = Callable[..., Result]
@@ -28,20 +27,6 @@ MISMATCH = (
     "Dynamics 365 for Sales solution 'DualWriteCore' has version mismatch. "
     "Version: '1.0.24062.1' Required version: '1.0.99999.1'"
 )
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = write_files(tmp_path / "repo", dict(FILES))
-    commit(root, "base")
-    return root
-
-
-@pytest.fixture
-def applied(repo: Path, dwconf: Cli) -> Path:
-    result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
-    assert result.exit_code == 0, result.out + result.err
-    return repo
 
 
 def fingerprint(root: Path) -> str:

@@ -24,30 +24,13 @@ from dwconf.providers import local
 from tests.golden.scenarios import (
     CUSTOMERS_FILE,
     ENV_FILE,
-    FILES,
     SCENARIOS,
-    commit,
     remove,
     replace_in,
-    write,
 )
 from tests.support import Result
 
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = write(tmp_path / "repo", dict(FILES))
-    commit(root, "base")
-    return root
-
-
-@pytest.fixture
-def applied(repo: Path, dwconf: Cli) -> Path:
-    result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve")
-    assert result.exit_code == 0, result.out + result.err
-    return repo
 
 
 def env_file(root: Path) -> Path:

@@ -14,7 +14,7 @@ import pytest
 
 from dwconf.emulator import EnvConfig
 from dwconf.emulator.serve import Running
-from dwconf.errors import ProviderError
+from dwconf.errors import LockHeldError, ProviderError
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
 from dwconf.providers.dynamics.errors import ChangedSinceRead, TransportFailure
 from dwconf.providers.dynamics.http import RetryPolicy
@@ -367,6 +367,45 @@ def test_a_lease_carries_its_own_expiry_and_is_judged_by_the_service_clock(
     api.advance(120)
     taken = second.acquire_lock("bob", "apply", None, 60)
     assert taken.owner == "bob"
+
+
+def test_a_lease_taken_over_is_a_new_one_its_old_holder_can_neither_renew_nor_release(
+    opened: Open, api: TestApi, tmp_path: Path
+) -> None:
+    """Dataverse keeps a row's id when it is patched (the emulator does so for a patch by the
+    same owner: one user's two applies on one machine). Taken over by a patch, the lease kept
+    its id: the apply that had lost it renewed the new holder's lease, released it at its end,
+    and both applies ran to the end at once."""
+    first, second = opened(), opened(root=tmp_path / "other")
+    lost = first.acquire_lock("ana@vm", "apply", "p1", 30)
+    api.advance(60)
+    taken = second.acquire_lock("ana@vm", "apply", "p2", 30)
+    assert taken.id != lost.id
+    with pytest.raises(LockHeldError):
+        first.renew_lock(lost.id, 30)
+    assert first.release_lock(lost.id) is False
+    held = second.lock_status()
+    assert held is not None and (held.id, held.plan_id) == (taken.id, "p2")
+
+
+def test_an_apply_whose_lease_was_taken_over_stops_at_its_next_renewal(
+    opened: Open, api: TestApi, tmp_path: Path
+) -> None:
+    import time
+
+    from dwconf.apply.fence import Keeper
+    from dwconf.errors import LeaseLostError
+
+    first, second = opened(), opened(root=tmp_path / "other")
+    lease = first.acquire_lock("ana@vm", "apply", "p1", 3.0)
+    with Keeper(first, lease, 3.0, taken_at=time.monotonic()) as keeper:
+        api.advance(60)  # the holder was suspended, or the service's clock moved on
+        second.acquire_lock("ana@vm", "apply", "p2", 60)
+        _keeper_until(keeper, lambda: bool(keeper.lost))
+        with pytest.raises(LeaseLostError, match="the service says so"):
+            keeper.check()
+    held = second.lock_status()
+    assert held is not None and held.plan_id == "p2"
 
 
 # A dead server -------------------------------------------------------------------------------

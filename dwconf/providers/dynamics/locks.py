@@ -2,8 +2,10 @@
 `dwconf_name='lock'`) and the deployment records (`dwconf_deploymentrecords`), ARCHITECTURE §6.
 
 The lease is created with `If-None-Match: *` (412 while one exists) and renewed, taken over or
-released with `If-Match: <etag>` of the row just read, so two dwconf runs never both win. The
-refusals carry the live model's texts (`LockHeld`, `LockNotFound`), rebuilt from the row.
+released with `If-Match: <etag>` of the row just read, so two dwconf runs never both win. An
+expired lease is taken over by deleting its row and creating a new one, so every holding has
+its own id. The refusals carry the live model's texts
+(`LockHeld`, `LockNotFound`), rebuilt from the row.
 
 A deployment record is a plain `POST`, which the transport never repeats once it may have been
 sent. When its answer is lost (a dropped connection or a 504), the record is looked for by the
@@ -95,29 +97,32 @@ class Locks:
             return shapes.lease(response.json())
         if response.status_code != 412:
             raise service_error(response, what)
-        return self._take_over(owner, body)
-
-    def _take_over(self, owner: str, body: dict[str, Any]) -> Lease:
-        """Someone holds a lease: the service takes it over for us only if it has expired."""
-        what = "take over the lock"
-        row, now = self._current(what)
+        row, now = self._current("take over the lock")
         if row is None:  # released meanwhile: try to create it once more
-            return self._create_again(body)
+            return self._create(body)
+        return self._take_over(row, now, body)
+
+    def _take_over(self, row: Row, now: datetime | None, body: dict[str, Any]) -> Lease:
+        """Someone holds a lease: it is taken over only if it has expired, judged by the
+        service's clock (its Date header) so that clock skew on this machine can't steal it.
+        The expired row is deleted and a new one made: a lease's id is its row's, and a holder
+        that outlived its lease must find its id gone, not renew or release ours."""
+        what = "take over the lock"
         held = shapes.lease(row)
-        # The table only stores the lease: dwconf itself refuses an unexpired one, judged by the
-        # service's clock (its Date header) so that clock skew on this machine can't steal it.
         if not held.is_expired(now or datetime.now(UTC)):
             raise LockHeld(held)
-        path = f"{LEASES}({held.id})"
-        response = self._write(what, "PATCH", path, body, **{"If-Match": _etag(row)})
-        if response.status_code in (200, 201):
-            return shapes.lease(response.json())
-        if response.status_code in (404, 412):
+        path, headers = f"{LEASES}({held.id})", {"If-Match": _etag(row)}
+        response = self.dv.send(self.dv.request(what, "DELETE", path, headers=headers))
+        if response.status_code in (404, 412):  # renewed, released or taken meanwhile
             latest = self.status()
-            raise LockHeld(latest or held)
-        raise service_error(response, what)
+            if latest is None:
+                return self._create(body)
+            raise LockHeld(latest)
+        if response.status_code != 204:
+            raise service_error(response, what)
+        return self._create(body)
 
-    def _create_again(self, body: dict[str, Any]) -> Lease:
+    def _create(self, body: dict[str, Any]) -> Lease:
         what = "take the lock"
         response = self._write(what, "PATCH", LEASE_BY_NAME, body, **{"If-None-Match": "*"})
         if response.status_code in (200, 201):

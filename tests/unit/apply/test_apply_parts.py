@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import socket
 import subprocess
@@ -379,3 +381,58 @@ def test_an_unreachable_environment_halts_the_apply_and_restarts_nothing(tmp_pat
     assert outcome.halted == "connection refused"
     assert outcome.restarted == [] and outcome.left_stopped == ["a", "b"]
     assert [e["event"] for e in journal.events()].count("halted") == 1
+
+
+def test_a_plan_the_journal_could_not_keep_whole_is_not_left_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def torn(plan: Any, path: Path, key: Any = None) -> None:
+        path.write_text('{"format_version": "1.0", "chan')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("dwconf.apply.journal.saved.save", torn)
+    journal = Journal.new(tmp_path, "dev", "p1")
+    journal.keep_plan(Plan("dev", "d", "f", (), (), {}))
+    assert not journal.plan_path.exists()
+    assert "No space left on device" in journal.broken
+
+
+def test_take_over_is_not_stopped_by_a_process_that_holds_no_lease_of_the_journal() -> None:
+    """The id of a killed apply's process is given to another process later: resuming was
+    refused as 'still running' for as long as that process lived."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        begin = {"lease": "theirs", "pid": child.pid, "host": socket.gethostname()}
+        expired = Locked(busy=0)
+        expired.held = lease("theirs", age=200, ttl=120)
+        assert leases.take_over(expired, "dev", begin)  # type: ignore[arg-type]
+        assert expired.unlocked == ["theirs"]
+        released = Locked(busy=0)
+        released.held = None
+        assert not leases.take_over(released, "dev", begin)  # type: ignore[arg-type]
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_saved_plan_follows_its_derivation_also_where_redaction_changed_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick comparison sees a difference where the file has '***': the slow one decides."""
+    from dwconf.apply.verify import _follows
+    from dwconf.plan import saved
+    from dwconf.plan.definition import make_plan
+    from tests.unit.plan.test_plan_parts import a_map
+
+    monkeypatch.setenv("GATEWAY_SECRET", "Customers of the moon")
+    plan = make_plan(
+        "dev", {"map.a": a_map("a", description="Customers of the moon")}, "h", {}, "f"
+    )
+    saved.save(plan, tmp_path / "p.dwplan")
+    back = saved.load(tmp_path / "p.dwplan")
+    assert "***" in json.dumps(back.changes[0].as_dict())
+    assert _follows(back, plan)
+    other = make_plan(
+        "dev", {"map.a": a_map("a", description="Customers of the sun")}, "h", {}, "f"
+    )
+    assert not _follows(back, other)
