@@ -173,6 +173,7 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
         recorded=recorded_state(state),
         initial_sync=basis.initial_sync,
         addresses={c.address for c in plan.changes},
+        read_only=basis.read_only,
     )
     if not _follows(plan, again):
         raise RefusedError(
