@@ -43,7 +43,7 @@ def compare_command(
     """
 
     def body() -> int:
-        if env_a == env_b:  # its JSON keys values by environment name: one would hide the other
+        if env_a == env_b:  # nothing to compare; most likely a mistyped name
             raise DwconfError(
                 f"dwconf compare compares two environments; both are '{env_a}'",
                 f"e.g. dwconf compare {env_a} OTHER, or dwconf env show {env_a}",

@@ -31,12 +31,13 @@ def test_compare_marks_what_differs_in_every_format(
     assert "≠ Test customers" in shown.out
     assert "1.0.0.0 running" in shown.out
     data = json.loads(dwconf("-C", str(repo), "compare", "dev", "test", "--format", "json").out)
-    assert data["format_version"] == "1.0" and data["environments"] == ["dev", "test"]
+    assert data["format_version"] == "1.0"
+    assert data["environments"] == {"a": "dev", "b": "test"}
     maps = {r["name"]: r for r in data["sections"]["maps"]}
     assert maps["Test customers"] == {
         "name": "Test customers",
-        "dev": "1.0.0.0 running",
-        "test": None,
+        "a": {"active_version": "1.0.0.0", "state": "running"},
+        "b": None,
         "same": False,
     }
     assert data["differences"] == sum(
@@ -49,6 +50,10 @@ def test_compare_marks_what_differs_in_every_format(
         "legal_entities",
         "alerts",
     ], "the section names of dwconf env show --format json"
+    keys = {r["name"]: r for r in data["sections"]["integration_keys"]}
+    assert keys["tst_customers"]["a"] == {"columns": ["tst_account"]}
+    core = next(r for r in data["sections"]["solutions"] if r["name"] == "DualWriteCore")
+    assert core["same"] and core["a"] == core["b"] and set(core["a"]) == {"version", "managed"}
     entities = {r["name"]: r["same"] for r in data["sections"]["legal_entities"]}
     assert entities == {"USMF": False}, "dev linked USMF; test was never applied"
     assert "legal entities (1 differ)" in shown.out
@@ -64,3 +69,31 @@ def test_compare_marks_what_differs_in_every_format(
     itself = dwconf("-C", str(repo), "compare", "dev", "dev", "--format", "json")
     assert itself.exit_code == 1 and itself.out == ""
     assert "compares two environments" in itself.err
+
+
+def test_compare_json_keeps_environment_names_out_of_its_keys(
+    dwconf: Callable[..., Result], make_repo: Callable[..., Path]
+) -> None:
+    """Environments called `name` and `same` are values in the JSON, so no field is lost."""
+    env = "name: {0}\nstage: dev\nlink:\n  legal_entities: [{1}]\nsolutions:\n  base: workspace\n"
+    repo = make_repo(
+        {
+            "environments/dev.yaml": None,
+            "environments/name.yaml": env.format("name", "USMF"),
+            "environments/same.yaml": env.format("same", "DEMF"),
+        }
+    )
+    for name in ("name", "same"):
+        assert dwconf("-C", str(repo), "apply", name, "--auto-approve").exit_code == 0
+    shown = dwconf("-C", str(repo), "compare", "name", "same", "--format", "json")
+    assert shown.exit_code == 0, shown.err
+    data = json.loads(shown.out)
+    assert data["environments"] == {"a": "name", "b": "same"}
+    entities = {r["name"]: r for r in data["sections"]["legal_entities"]}
+    assert entities == {
+        "DEMF": {"name": "DEMF", "a": None, "b": {"linked": True}, "same": False},
+        "USMF": {"name": "USMF", "a": {"linked": True}, "b": None, "same": False},
+    }
+    assert all(
+        set(r) == {"name", "a", "b", "same"} for rows in data["sections"].values() for r in rows
+    )
