@@ -154,6 +154,27 @@ class Link(Strict):
     legal_entities: list[str] = Field(default_factory=list)
 
 
+# F&O's company ID (DataAreaId) is at most four characters; every documented one (USMF, DEMF,
+# ESMF, DAT) and the gateway's lowercase form (`usmf`) are letters and digits.
+LEGAL_ENTITY_CODE = re.compile(r"^[A-Za-z0-9]{1,4}$")
+
+
+def legal_entity_problem(code: str) -> tuple[str, str] | None:
+    """Why `code` cannot be a linked legal entity, with the fix; None when it can."""
+    if LEGAL_ENTITY_CODE.match(code):
+        return None
+    squeezed = re.sub(r"[^A-Za-z0-9]", "", code)
+    hint = (
+        f"did you mean '{squeezed.upper()}'?"
+        if LEGAL_ENTITY_CODE.match(squeezed)
+        else "use the company ID that F&O shows under Legal entities, e.g. USMF"
+    )
+    return (
+        f"legal entity '{code}' is not an F&O company ID (DataAreaId): 1 to 4 letters or digits",
+        hint,
+    )
+
+
 class MapState(enum.Enum):
     RUNNING = "running"
     STOPPED = "stopped"

@@ -20,6 +20,7 @@ from string import Template
 from dwconf import __version__
 from dwconf.errors import DwconfError
 from dwconf.model.common import slug
+from dwconf.model.environment import legal_entity_problem
 from dwconf.scaffold import templates
 from dwconf.schema import schemas
 
@@ -176,6 +177,10 @@ def init(options: InitOptions) -> tuple[list[Path], list[Path]]:
             f"'{options.solution}' is not a solution folder name",
             "use lowercase letters, digits and '-' (e.g. core-maps)",
         )
+    for code in options.legal_entities:
+        problem = legal_entity_problem(code)
+        if problem is not None:
+            raise DwconfError(problem[0], f"--legal-entity: {problem[1]}")
     _check_target(options)
     project = slug(options.target.resolve().name) or "dual-write"
     files = project_files(options, project)

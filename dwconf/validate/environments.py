@@ -16,7 +16,7 @@ from dwconf.git import Releases, release_tag
 from dwconf.load.project import EnvSpec, Project, SolutionSpec
 from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
-from dwconf.model.environment import AuthMethod, GatewayMethod
+from dwconf.model.environment import AuthMethod, GatewayMethod, legal_entity_problem
 from dwconf.redact import looks_generated
 
 MAX_LEGAL_ENTITIES = 250
@@ -72,7 +72,7 @@ def file_name(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
 
 
 def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
-    """DW2803/DW2804/DW2812: legal-entity limits and duplicates."""
+    """DW2803/DW2804/DW2812/DW2819: legal-entity limits, duplicates and company IDs."""
     codes = env.model.link.legal_entities
     if len(codes) > MAX_LEGAL_ENTITIES:
         yield error(
@@ -91,7 +91,12 @@ def legal_entities(project: Project, env: EnvSpec) -> Iterator[Diagnostic]:
         )
     seen: set[str] = set()
     for k, code in enumerate(codes):
-        if code.upper() in seen:
+        problem = legal_entity_problem(code)
+        if problem is not None:
+            yield error(
+                "DW2819", problem[0], env.doc.span(("link", "legal_entities", k)), problem[1]
+            )
+        elif code.upper() in seen:
             yield error(
                 "DW2812",
                 f"legal entity '{code}' is listed twice",

@@ -132,6 +132,19 @@ def test_init_refuses_a_folder_that_is_not_empty(dwconf: Run, tmp_path: Path) ->
     assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
 
 
+def test_init_refuses_a_legal_entity_that_is_not_a_company_id(dwconf: Run, tmp_path: Path) -> None:
+    target = tmp_path / "repo"
+    refused = dwconf("init", str(target), "--legal-entity", "USMF", "--legal-entity", "us mf")
+    assert refused.exit_code == 1
+    assert "legal entity 'us mf' is not an F&O company ID" in refused.err
+    assert "did you mean 'USMF'?" in refused.err
+    assert not target.exists(), "nothing is written"
+    made = dwconf("init", str(target), "--legal-entity", "demf", "--legal-entity", "DAT")
+    assert made.exit_code == 0, made.err
+    linked = yaml.safe_load((target / "environments/dev.yaml").read_text())["link"]
+    assert linked["legal_entities"] == ["demf", "DAT"]
+
+
 def test_init_force_adds_missing_files_and_overwrites_nothing(dwconf: Run, tmp_path: Path) -> None:
     target = tmp_path / "repo"
     target.mkdir()
