@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
@@ -61,6 +61,19 @@ def files_root() -> Traversable:
 def requirement() -> str:
     """How the new repository installs the dwconf that made it."""
     return f"dwconf=={__version__}"
+
+
+def home_page() -> str:
+    """The project's home page as the installed package declares it (`[project.urls]`)."""
+    entries: list[str] = metadata.metadata("dwconf").get_all("Project-URL") or []
+    for entry in entries:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() == "homepage":
+            return url.strip()
+    raise DwconfError(
+        "the installed dwconf declares no home page",
+        "reinstall dwconf (pip install --force-reinstall dwconf)",
+    )
 
 
 def _fill(file_name: str, **values: str) -> str:
@@ -118,7 +131,8 @@ def project_files(options: InitOptions, project: str) -> dict[str, str]:
     solution_dir = f"solutions/{options.solution}"
     ci_line = (
         f"`{CI_SYSTEMS[options.ci]}/` — pull-request review, deploy and drift "
-        "pipelines (see dwconf's docs/gitops.md and docs/azure-devops.md)."
+        "pipelines; how to give them their sign-in is in dwconf's docs/gitops.md and "
+        "docs/azure-devops.md (below)."
         if options.ci != "none"
         else "No CI pipelines yet: `dwconf init --ci github|azure-devops` writes them."
     )
@@ -138,6 +152,7 @@ def project_files(options: InitOptions, project: str) -> dict[str, str]:
             solution=options.solution,
             requirement=requirement(),
             ci_line=ci_line,
+            home_page=home_page(),
         ),
         ".pre-commit-config.yaml": _fill("pre-commit-config.yaml.tmpl", requirement=requirement()),
         ".gitignore": _fill("gitignore.tmpl"),

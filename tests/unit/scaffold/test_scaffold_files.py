@@ -6,6 +6,8 @@ pipeline changed; review the copy like any golden file.
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,19 @@ def test_every_template_name_finds_its_template() -> None:
     assert len(every) > 100
     for name, template in every.items():
         assert templates.find(name.upper()) is template
+
+
+def test_the_readme_init_writes_names_docs_that_exist_and_the_declared_home_page(
+    tmp_path: Path,
+) -> None:
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        declared = tomllib.load(f)["project"]["urls"]["Homepage"]
+    assert project.home_page() == declared, "the installed metadata is stale: make setup"
+    readme = project.project_files(project.InitOptions(target=tmp_path), "demo")["README.md"]
+    assert f"\nHome page: {declared}\n" in readme
+    assert f"[dwconf]({declared})" in readme
+    named = set(re.findall(r"docs/[\w-]+\.md", readme))
+    assert {"docs/gitops.md", "docs/azure-devops.md"} <= named
+    assert all((ROOT / doc).is_file() for doc in named), named
+    manifest = (ROOT / "MANIFEST.in").read_text(encoding="utf-8")
+    assert "graft docs" in manifest.splitlines(), "the sdist carries docs/"
