@@ -110,7 +110,8 @@ def logout_command(ctx: click.Context, env: str) -> None:
     """Forget the gateway sign-in `dwconf login ENV` kept.
 
     \b
-    Example:
+    Examples:
       dwconf logout prod
+      dwconf logout test && dwconf login test --device-code   sign in again as someone else
     """
     ctx.exit(boundary.run(lambda: run_logout(root=ctx.obj, name=env)))

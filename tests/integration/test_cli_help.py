@@ -28,6 +28,6 @@ def test_every_command_help_has_examples_of_itself(
 ) -> None:
     shown = dwconf(*path, "--help")
     assert shown.exit_code == 0, shown.err
-    heading = re.search(r"^  Examples?:$", shown.out, re.M)
-    assert heading, f"dwconf {' '.join(path)} --help shows no example"
+    heading = re.search(r"^  Examples:$", shown.out, re.M)
+    assert heading, f"dwconf {' '.join(path)} --help has no 'Examples:' heading"
     assert f"dwconf {' '.join(path)} " in shown.out[heading.end() :]
