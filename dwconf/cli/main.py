@@ -19,6 +19,7 @@ COMMANDS = {
     "schema": "dwconf.cli.config_cmds:schema_command",
     "plan": "dwconf.cli.plan_cmds:plan_command",
     "apply": "dwconf.cli.plan_cmds:apply_command",
+    "show": "dwconf.cli.show_cmds:show_command",
     "drift": "dwconf.cli.ops_cmds:drift_command",
     "history": "dwconf.cli.ops_cmds:history_command",
     "rollback": "dwconf.cli.ops_cmds:rollback_command",

@@ -9,9 +9,9 @@ import click
 from dwconf import planning
 from dwconf.cli import boundary, console
 from dwconf.cli.env_cmds import environment_list
+from dwconf.cli.show_cmds import load_plan_file
 from dwconf.errors import DwconfError
 from dwconf.graph import model, text
-from dwconf.plan import saved
 
 RENDERERS = {"mermaid": text.mermaid, "dot": text.dot, "svg": text.svg}
 
@@ -62,7 +62,7 @@ def graph_command(
 
     def body() -> int:
         if plan_file is not None:
-            plan = saved.load(plan_file)
+            plan = load_plan_file(plan_file)
             if env is not None and env != plan.environment:
                 raise DwconfError(
                     f"{plan_file} is a plan for {plan.environment}, not {env}",
