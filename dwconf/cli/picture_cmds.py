@@ -47,7 +47,9 @@ def graph_command(
     """The dependency graph of the maps ENV runs (default: the first stage's environment).
 
     Arrows point from a map to the maps that wait for it (depends_on); dashed arrows are
-    lookups through another map's table and its integration key; solutions are boxes. With
+    lookups through another map's table and its integration key; solutions are boxes.
+    Implied arrows are left out: a wait that a chain of waits already makes (A -> B -> C
+    draws no A -> C), and a lookup between maps such a chain joins. With
     --plan, the saved plan's steps instead, numbered in apply order and coloured by their
     side effect (grey metadata, teal start, yellow restart, blue initial sync, red
     destructive).
@@ -82,6 +84,11 @@ def graph_command(
             console.err.print(f"wrote {out}", markup=False)
         if graph.left_out:
             console.err.print(f"{graph.left_out} step(s) left out of the graph", markup=False)
+        if graph.implied:
+            console.err.print(
+                f"{graph.implied} implied arrow(s) left out (A -> B -> C draws no A -> C)",
+                markup=False,
+            )
         return 0
 
     ctx.exit(boundary.run(body))

@@ -18,8 +18,9 @@ def changed_maps_block(plan: Plan, limit: int = MAX_NODES) -> list[str]:
     graph = changed_maps_graph(plan, limit)
     if graph is None:
         return []
+    implied = " (implied arrows left out: A → B → C draws no A → C)" if graph.implied else ""
     lines = [
-        "Changed maps and the maps that wait for them:",
+        f"Changed maps and the maps that wait for them{implied}:",
         "",
         "```mermaid",
         mermaid(graph).rstrip("\n"),

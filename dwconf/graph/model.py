@@ -4,12 +4,18 @@ Edges point the way things happen: from a map to the maps that wait for it. A `d
 edge is an explicit wait; a `lookup` edge says a map's Dataverse lookup reads the table another
 map fills (through that table's integration key), which `depends_on` usually, but not always,
 states too. Maps are grouped by the Dataverse solution that ships them.
+
+A drawn graph leaves out what it implies (`reduce`): a wait that a longer chain of waits already
+makes (A → B → C draws no A → C), and a lookup between maps that a chain of waits joins. At the
+size of a real configuration (tens of maps, most waiting for Currencies and Legal entities)
+the full graph is a tangle; the reduced one keeps the same order of things.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from dwconf.catalog import standard
@@ -41,6 +47,7 @@ class Graph:
     edges: tuple[Edge, ...]
     left_out: int = 0  # nodes not shown (kept small)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    implied: int = 0  # edges not drawn because other edges imply them (`reduce`)
 
 
 def _maps(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
@@ -80,13 +87,55 @@ def map_edges(objects: Mapping[str, Mapping[str, Any]]) -> list[Edge]:
     )
 
 
+def _descendants(waits: Mapping[str, set[str]]) -> dict[str, set[str]] | None:
+    """Every map each map's waiters lead to, through waits; None when the waits form a cycle
+    (validation reports it, DW2602; nothing is implied then)."""
+    order = TopologicalSorter(waits)
+    try:
+        ordered = list(order.static_order())  # waiters first: targets are its predecessors
+    except CycleError:
+        return None
+    found: dict[str, set[str]] = {}
+    for node in ordered:
+        found[node] = set()
+        for target in waits.get(node, ()):
+            found[node] |= {target} | found[target]
+    return found
+
+
+def reduce(edges: Sequence[Edge]) -> tuple[list[Edge], int]:
+    """The edges to draw and how many were left out: a `depends_on` edge that a longer chain
+    of `depends_on` edges implies, and a lookup whose maps a chain of them joins (the
+    transitive reduction of the waits). Step and other edges are kept as they are."""
+    waits: dict[str, set[str]] = {}
+    for e in edges:
+        if e.kind == "depends_on":
+            waits.setdefault(e.source, set()).add(e.target)
+    below = _descendants(waits)
+    if below is None:
+        return list(edges), 0
+
+    def implied(e: Edge) -> bool:
+        if e.kind == "lookup":
+            return e.target in below.get(e.source, set())
+        if e.kind != "depends_on":
+            return False
+        others = waits[e.source] - {e.target}
+        return any(e.target in below[other] for other in others)
+
+    kept = [e for e in edges if not implied(e)]
+    return kept, len(edges) - len(kept)
+
+
 def dependency_graph(title: str, objects: Mapping[str, Mapping[str, Any]]) -> Graph:
-    """Every map of the desired state, grouped by solution, with its edges."""
+    """Every map of the desired state, grouped by solution, with the edges that are not
+    implied by others."""
     nodes = tuple(
         Node(address, _name(address, obj), str(obj.get("solution", "")))
         for address, obj in sorted(_maps(objects).items())
     )
-    return Graph(title, nodes, tuple(map_edges(objects)))
+    edges, implied = reduce(map_edges(objects))
+    return Graph(title, nodes, tuple(edges), implied=implied)
 
 
 def _dependents(start: Iterable[str], edges: list[Edge]) -> list[str]:
@@ -127,8 +176,10 @@ def changed_maps_graph(plan: Plan, limit: int = 25) -> Graph | None:
         )
         for a in shown
     )
-    kept = tuple(e for e in edges if e.source in keep and e.target in keep)
-    return Graph(f"changed maps in {plan.environment}", nodes, kept, len(wanted) - len(shown))
+    # reduced among the maps shown: a chain through a map left out implies nothing drawn
+    kept, implied = reduce([e for e in edges if e.source in keep and e.target in keep])
+    title = f"changed maps in {plan.environment}"
+    return Graph(title, nodes, tuple(kept), len(wanted) - len(shown), implied=implied)
 
 
 def step_graph(plan: Plan, limit: int = 200) -> Graph:

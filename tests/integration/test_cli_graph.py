@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -88,3 +89,24 @@ def test_graph_of_a_saved_plan_for_another_environment_is_refused(
     assert drawn.exit_code == 1 and drawn.out == ""
     assert f"{plan} is a plan for dev, not prod" in drawn.err
     assert dwconf("-C", str(repo), "graph", "dev", "--plan", str(plan)).exit_code == 0
+
+
+def test_the_example_graph_and_site_leave_implied_arrows_out_and_say_so(
+    dwconf: Callable[..., Result], tmp_path: Path
+) -> None:
+    from dwconf import planning
+    from dwconf.graph import model
+
+    root = Path(__file__).resolve().parents[2]
+    every = model.map_edges(planning.load_desired(root, "dev").state.objects)
+    drawn = dwconf("-C", str(root), "graph", "dev")
+    assert drawn.exit_code == 0, drawn.err
+    arrows = drawn.out.count(" --> ") + drawn.out.count(" -.->|lookup| ")
+    said = re.search(r"^(\d+) implied arrow\(s\) left out", drawn.err, re.M)
+    assert said, drawn.err
+    implied = int(said.group(1))
+    assert implied > 0 and arrows + implied == len(every)
+    built = dwconf("-C", str(root), "docs", "--offline", "--out", str(tmp_path / "site"))
+    assert built.exit_code == 0, built.err
+    index = (tmp_path / "site/index.html").read_text()
+    assert "Implied arrows are left out" in index and f"({implied} left out here)" in index

@@ -103,3 +103,44 @@ def test_every_category_of_a_plan_is_drawn_in_a_colour_of_its_own() -> None:
             if "label=" in line and "map." in line
         }
     ) == len(Category)
+
+
+def _edges(*pairs: str) -> list[model.Edge]:
+    """`"a>b"` is a wait (depends_on), `"a~b"` a lookup."""
+    return [
+        model.Edge(*pair.split("~"), "lookup") if "~" in pair else model.Edge(*pair.split(">"))
+        for pair in pairs
+    ]
+
+
+def test_waits_and_lookups_that_a_chain_of_waits_implies_are_left_out() -> None:
+    edges = _edges("a>b", "b>c", "a>c", "c>d", "a>d", "a~d", "b~e", "x>y", "y~x")
+    kept, implied = model.reduce(edges)
+    assert kept == _edges("a>b", "b>c", "c>d", "b~e", "x>y", "y~x")
+    assert implied == 3
+    assert model.reduce(kept) == (kept, 0), "a reduced graph has nothing left to reduce"
+
+
+def test_a_cycle_implies_nothing() -> None:
+    edges = _edges("a>b", "b>c", "c>a", "a>c")
+    assert model.reduce(edges) == (edges, 0)
+
+
+def test_the_drawn_graph_keeps_every_order_of_the_waits(
+    dev_objects: dict[str, dict[str, object]],
+) -> None:
+    every = [e for e in model.map_edges(dev_objects) if e.kind == "depends_on"]
+    graph = model.dependency_graph("dev", dev_objects)
+    drawn = [e for e in graph.edges if e.kind == "depends_on"]
+    assert graph.implied > 0 and len(drawn) < len(every)
+
+    def closure(edges: list[model.Edge]) -> set[tuple[str, str]]:
+        reach = {(e.source, e.target) for e in edges}
+        while True:
+            more = {(a, d) for a, b in reach for c, d in reach if b == c} - reach
+            if not more:
+                return reach
+            reach |= more
+
+    assert closure(drawn) == closure(every), "the same maps wait for the same maps"
+    assert text.mermaid(graph) == text.mermaid(model.dependency_graph("dev", dev_objects))
