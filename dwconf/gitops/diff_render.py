@@ -43,7 +43,8 @@ def _headline(found: SemanticDiff) -> str:
     affected = [e.environment for e in found.affected]
     total = len(found.environments)
     if not affected:
-        return f"No environment changes ({total} compared)."
+        names = ", ".join(e.environment for e in found.environments)
+        return f"No environment changes ({total} compared: {names})."
     unchanged = [e.environment for e in found.environments if not e.changes]
     line = f"{len(affected)} of {total} environment(s) change: {', '.join(affected)}."
     return line + (f" Unchanged: {', '.join(unchanged)}." if unchanged else "")
@@ -84,13 +85,20 @@ def text(found: SemanticDiff) -> str:
     lines = [f"dwconf diff: {_side(found.base)} -> {_side(found.head)}", "", _headline(found)]
     firsts = {id(group[0]): group for group in groups(found.affected)}
     for env in found.environments:
-        if not env.changes:
+        if env.changes:
+            if id(env) in firsts:
+                lines += ["", *_text_group(firsts[id(env)])]
+        elif _worth_a_line(env):  # the headline already names the environments that agree
             lines += ["", f"{_names([env])}: no changes.{_error_note([env])}"]
-        elif id(env) in firsts:
-            lines += ["", *_text_group(firsts[id(env)])]
     if found.affected:
         lines += ["", render.LEGEND.replace("`", "")]
     return redact("\n".join(lines) + "\n")
+
+
+def _worth_a_line(env: EnvChanges) -> bool:
+    """An unchanged environment has a line of its own only to say something the headline
+    does not: it is new, removed, unreadable, or its configuration has errors."""
+    return bool(env.errors) or env.status not in ("changed", "unchanged")
 
 
 def _text_group(group: list[EnvChanges]) -> list[str]:

@@ -97,3 +97,17 @@ def test_a_destructive_change_where_prevent_destroy_is_set_says_it_is_blocked(
     assert "> ⛔ **Apply would refuse this in prod**" in out and "`dwconf:allow-destroy`" in out
     text = dwconf("-C", str(repo.root), "diff", "HEAD").out
     assert "Apply would refuse this in prod:" in text and "  ! map.test-customers:" in text
+
+
+def test_no_changes_is_said_once(tmp_path: Path, dwconf: Cli) -> None:
+    """The headline names the environments that don't change; no line repeats it per
+    environment."""
+    repo = _everywhere(tmp_path)
+    same = dwconf("-C", str(repo.root), "diff", "HEAD")
+    assert same.exit_code == 0, same.err
+    assert "No environment changes (3 compared: dev, test, prod)." in same.out
+    assert "no changes." not in same.out
+    repo.edit("environments/prod.yaml", "legal_entities: [USMF]", "legal_entities: [USMF, DEMF]")
+    partly = dwconf("-C", str(repo.root), "diff", "HEAD").out
+    assert "1 of 3 environment(s) change: prod. Unchanged: dev, test." in partly
+    assert "no changes." not in partly
