@@ -22,6 +22,7 @@ from dwconf.catalog import standard
 from dwconf.model.common import slug
 from dwconf.plan.actions import Category
 from dwconf.plan.definition import Plan
+from dwconf.plan.order import Step
 from dwconf.scaffold.templates import lookup_targets
 
 
@@ -182,13 +183,18 @@ def changed_maps_graph(plan: Plan, limit: int = 25) -> Graph | None:
     return Graph(title, nodes, tuple(kept), len(wanted) - len(shown), implied=implied)
 
 
+def _category(plan: Plan, step: Step) -> Category | None:
+    found = [c.category for c in plan.changes if step.carries_out(c.address)]
+    return max(found) if found else None
+
+
 def step_graph(plan: Plan, limit: int = 200) -> Graph:
-    """The plan's steps in apply order, numbered, coloured by the category of their change."""
-    category = {c.address: c.category for c in plan.changes}
+    """The plan's steps in apply order, numbered, coloured by the most severe category of the
+    changes each carries out (a check changes nothing: uncoloured)."""
     steps = plan.steps[:limit]
     ids = {s.id for s in steps}
     nodes = tuple(
-        Node(s.id, f"{i}. {s.operation} {s.address}", "", category.get(s.address))
+        Node(s.id, f"{i}. {s.operation} {s.address}", "", _category(plan, s))
         for i, s in enumerate(steps, 1)
     )
     edges = tuple(Edge(dep, s.id, "step") for s in steps for dep in s.depends_on if dep in ids)

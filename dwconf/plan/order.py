@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dwconf.model.common import slug
 from dwconf.plan import bulk
 from dwconf.plan.actions import Action
 from dwconf.plan.diff import Change
@@ -42,6 +43,10 @@ class Operation(enum.StrEnum):
     SET_ALERTS = "set_alerts"
 
 
+# The step that sets every alert setting at once (the service takes the whole list in one call).
+ALERTS = "alerts"
+
+
 @dataclass(frozen=True)
 class Step:
     id: str
@@ -49,6 +54,18 @@ class Step:
     address: str
     depends_on: tuple[str, ...] = ()
     args: Mapping[str, Any] = field(default_factory=dict)
+
+    def carries_out(self, address: str) -> bool:
+        """Whether this step makes the change at `address`: the change of its own address;
+        for the alerts step, that of every alert; for a step over many maps (`pause_maps`,
+        `resume_maps`), that of each of its maps."""
+        if address == self.address:
+            return True
+        if self.address == ALERTS:
+            return address.startswith("alert.")
+        if self.address == bulk.ADDRESS:
+            return address in {f"map.{slug(str(n))}" for n in self.args.get("names", ())}
+        return False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -161,7 +178,7 @@ def build_steps(
     _starts(b, maps, switches, _Shared(keys, [reset_step] if reset_step else []), stops)
     if any(c.kind == "alert" for c in changes):
         alerts = [o for a, o in sorted(desired.items()) if o["kind"] == "alert"]
-        b.add(Operation.SET_ALERTS, "alerts", [check, reset_step], alerts=alerts)
+        b.add(Operation.SET_ALERTS, ALERTS, [check, reset_step], alerts=alerts)
     return topological(bulk.grouped(b.steps))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from dwconf.errors import DwconfError
 from dwconf.graph import model, text
 from dwconf.graph.markdown import changed_maps_block
 from dwconf.plan.actions import Category
+from dwconf.plan.definition import Plan
+from dwconf.providers import open_reader
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -61,19 +64,23 @@ def test_svg_without_graphviz_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch
     assert "install Graphviz" in raised.value.hint
 
 
-def test_a_large_plan_keeps_the_mermaid_block_small_and_says_what_was_left_out() -> None:
-    from dwconf.providers import open_reader
-
+@pytest.fixture(scope="module")
+def fresh_plan() -> Plan:
+    """The example's dev configuration planned against a new, empty environment."""
     want = planning.load_desired(ROOT, "dev")
     env = want.env.model.model_copy(update={"name": "graph-test"})
-    import tempfile
-
     with tempfile.TemporaryDirectory() as scratch:
         reader = open_reader(Path(scratch), env)
         try:
-            plan = planning.plan_against(want, reader)
+            return planning.plan_against(want, reader)
         finally:
             reader.close()
+
+
+def test_a_large_plan_keeps_the_mermaid_block_small_and_says_what_was_left_out(
+    fresh_plan: Plan,
+) -> None:
+    plan = fresh_plan
     assert len([c for c in plan.changes if c.address.startswith("map.")]) > 10
     lines = changed_maps_block(plan, limit=10)
     block = "\n".join(lines)
@@ -144,3 +151,36 @@ def test_the_drawn_graph_keeps_every_order_of_the_waits(
 
     assert closure(drawn) == closure(every), "the same maps wait for the same maps"
     assert text.mermaid(graph) == text.mermaid(model.dependency_graph("dev", dev_objects))
+
+
+def test_every_change_is_carried_out_by_a_step_coloured_by_it(fresh_plan: Plan) -> None:
+    """`set_alerts` (address `alerts`) carries out every `alert.*` change, so `graph --plan`
+    colours it like any other step."""
+    plan = fresh_plan
+    graph = model.step_graph(plan, limit=len(plan.steps))
+    colour = {step.id: node.category for step, node in zip(plan.steps, graph.nodes, strict=True)}
+    alert_changes = [c for c in plan.changes if c.kind == "alert"]
+    assert alert_changes, "the example's dev has alert settings"
+    for change in plan.changes:
+        makers = [s for s in plan.steps if s.carries_out(change.address)]
+        assert makers, f"no step carries out {change.address}"
+        assert all(colour[s.id] is not None and colour[s.id] >= change.category for s in makers)
+    (alerts,) = [s for s in plan.steps if s.operation == "set_alerts"]
+    assert colour[alerts.id] is max(c.category for c in alert_changes)
+    assert "classDef" in text.mermaid(graph)
+    (check,) = [s for s in plan.steps if s.operation == "check_requirements"]
+    assert colour[check.id] is None, "a check changes nothing"
+
+
+def test_a_step_over_many_objects_carries_out_the_change_of_each() -> None:
+    from dwconf.plan.order import ALERTS, Operation, Step
+
+    alerts = Step(f"set_alerts:{ALERTS}", Operation.SET_ALERTS, ALERTS)
+    assert alerts.carries_out("alert.app-errors") and not alerts.carries_out("map.alert-x")
+    names = {"names": ["Customers V3 (accounts)", "Currencies (transactioncurrencies)"]}
+    paused = Step("pause_maps:maps", Operation.PAUSE_MAPS, "maps", (), names)
+    assert paused.carries_out("map.customers-v3-accounts")
+    assert paused.carries_out("map.currencies-transactioncurrencies")
+    assert not paused.carries_out("map.vendors-v2")
+    one = Step("stop_map:map.a", Operation.STOP_MAP, "map.a")
+    assert one.carries_out("map.a") and not one.carries_out("map.ab")
