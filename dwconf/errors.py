@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,6 +51,19 @@ class UnknownEnvironmentError(DwconfError):
             hint += "; some environment files have errors (run dwconf validate)"
         super().__init__(f"unknown environment{plural} {quoted}", hint)
         self.names = tuple(names)
+
+
+class NotAConfigurationError(DwconfError):
+    """A folder that holds no configuration at all: a command run in the wrong folder."""
+
+    def __init__(self, root: Path) -> None:
+        where = root if root.is_absolute() else root.resolve()
+        super().__init__(
+            "not a dwconf configuration (no dwconf.yaml, environments/ or solutions/ found "
+            f"in {where})",
+            "run dwconf in the configuration repository or point at it with dwconf -C DIR; "
+            "start a new one with dwconf init",
+        )
 
 
 class ProviderError(DwconfError):

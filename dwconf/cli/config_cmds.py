@@ -9,8 +9,9 @@ import yaml
 
 from dwconf.cli import boundary, console
 from dwconf.diagnostics import Severity
-from dwconf.errors import ConfigError, DwconfError, ExitCode
+from dwconf.errors import ConfigError, DwconfError, ExitCode, NotAConfigurationError
 from dwconf.jsonout import document
+from dwconf.load.sources import is_configuration
 from dwconf.schema import write_schemas
 from dwconf.validate.engine import Report, validate
 
@@ -24,12 +25,8 @@ def configuration_root(root: Path) -> Path:
     so instead of finding nothing there (an empty environment list would pass a pipeline)."""
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
-    markers = ("dwconf.yaml", "dwconf.yml", "environments", "solutions")
-    if not any((root / m).exists() for m in markers):
-        raise DwconfError(
-            f"{root} is not a dwconf configuration (no dwconf.yaml, environments/ or solutions/)",
-            "run dwconf in the configuration repository, or pass it with -C DIR",
-        )
+    if not is_configuration(root):
+        raise NotAConfigurationError(root)
     return root
 
 

@@ -8,6 +8,7 @@ import click
 
 from dwconf import planning
 from dwconf.cli import boundary, console
+from dwconf.cli.config_cmds import configuration_root
 from dwconf.cli.env_cmds import environment_list
 from dwconf.cli.show_cmds import load_plan_file
 from dwconf.errors import DwconfError
@@ -17,7 +18,7 @@ RENDERERS = {"mermaid": text.mermaid, "dot": text.dot, "svg": text.svg}
 
 
 def first_environment(root: Path) -> str:
-    found = environment_list(root)
+    found = environment_list(configuration_root(root))
     if not found:
         raise DwconfError("the configuration has no environment", "add environments/dev.yaml")
     return found[0]["name"]
@@ -123,7 +124,7 @@ def docs_command(ctx: click.Context, out: Path, env: str | None, offline: bool) 
     def body() -> int:
         from dwconf.site import data, render
 
-        site = data.collect(ctx.obj, env, read_live=not offline)
+        site = data.collect(configuration_root(ctx.obj), env, read_live=not offline)
         pages = render.write(site, out)
         console.out.print(
             f"wrote {len(pages)} pages to {out}/ (open {out / 'index.html'})", markup=False

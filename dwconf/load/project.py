@@ -19,10 +19,16 @@ from pydantic import BaseModel, ValidationError
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog
 from dwconf.diagnostics import Diagnostic, Severity
-from dwconf.errors import UnknownEnvironmentError
+from dwconf.errors import NotAConfigurationError, UnknownEnvironmentError
 from dwconf.git import Release, Releases, Repository
 from dwconf.load.errors import model_errors
-from dwconf.load.sources import SolutionFiles, Sources, read_solution, read_sources
+from dwconf.load.sources import (
+    SolutionFiles,
+    Sources,
+    is_configuration,
+    read_solution,
+    read_sources,
+)
 from dwconf.load.yaml12 import Document
 from dwconf.model import Environment, Settings, Solution, TableMap
 from dwconf.model.common import FOUR_PART
@@ -150,6 +156,8 @@ class Loader:
         found = self.environments()
         if name in found:
             return found[name]
+        if not found and not is_configuration(self.sources.root):
+            raise NotAConfigurationError(self.sources.root)
         broken = any(
             d.severity is Severity.ERROR and d.span.file.startswith("environments/")
             for d in self.diagnostics

@@ -138,6 +138,14 @@ class _Files:
         return None if found is None else (f"{folder}/{found}" if folder else found)
 
 
+MARKERS = ("dwconf.yaml", "dwconf.yml", "environments", "solutions")
+
+
+def is_configuration(root: Path) -> bool:
+    """Whether the folder `root` holds a configuration at all (one of MARKERS)."""
+    return any((root / marker).exists() for marker in MARKERS)
+
+
 def read_sources(root: Path, tree: FileTree | None = None) -> Sources:
     """Parse every configuration file of `tree` (default: the working tree at `root`)."""
     with collector_paused():

@@ -223,3 +223,44 @@ def test_python_dash_m_and_console_script(repo: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert "0 error(s)" in done.stdout
+
+
+OUTSIDE = [
+    ["plan", "dev"],
+    ["apply", "dev", "--auto-approve"],
+    ["drift", "dev"],
+    ["history", "dev"],
+    ["rollback", "dev"],
+    ["lock", "status", "dev"],
+    ["env", "show", "dev"],
+    ["env", "reset", "dev", "--yes"],
+    ["env", "list"],
+    ["render", "dev"],
+    ["validate"],
+    ["graph"],
+    ["graph", "dev"],
+    ["docs"],
+    ["compare", "dev", "test"],
+    ["doctor", "dev"],
+    ["import", "dev"],
+    ["bootstrap", "dev"],
+    ["login", "dev"],
+    ["logout", "dev"],
+]
+
+
+@pytest.mark.parametrize("args", OUTSIDE, ids=" ".join)
+def test_a_command_outside_a_configuration_says_so_and_how_to_start_one(
+    args: list[str], dwconf: Callable[..., Result], tmp_path: Path
+) -> None:
+    empty = tmp_path / "not-a-config"
+    empty.mkdir()
+    result = dwconf("-C", str(empty), *args)
+    assert result.exit_code == 1
+    assert (
+        f"not a dwconf configuration (no dwconf.yaml, environments/ or solutions/ found in {empty})"
+        in result.err
+    ), result.err
+    assert "dwconf init" in result.err and "-C DIR" in result.err
+    assert "unknown environment" not in result.err
+    assert list(empty.iterdir()) == [], "nothing is written"

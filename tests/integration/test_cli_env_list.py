@@ -34,4 +34,7 @@ def test_env_list_outside_a_configuration_fails_instead_of_listing_nothing(
 ) -> None:
     result = dwconf("-C", str(tmp_path), "env", "list", "--format", "json")
     assert result.exit_code == 1 and result.out == ""
-    assert f"{tmp_path} is not a dwconf configuration" in result.err
+    assert (
+        f"not a dwconf configuration (no dwconf.yaml, environments/ or solutions/ found in {tmp_path})"
+        in result.err
+    )
