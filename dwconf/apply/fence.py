@@ -6,6 +6,16 @@ writing. `Keeper` renews the lease in the background, retrying a failed renewal 
 is within a safety margin of expiring; `Fenced` is the apply's writer, which asks the keeper
 before every write and stops the apply (`LeaseLostError`, exit 5) once the lease can no longer
 be counted on. The margin covers the time one write takes to reach the service.
+
+Where the provider can (`LiveWriter.fence`: the local environment), each write also carries
+the lease's id and the environment refuses it once another lease holds the lock: an apply
+that lost its lease without knowing (a process paused for longer than the lease, say) is
+stopped by the environment itself. The dual-write gateway has no such check.
+
+The keeper measures the lease's life on `lease_clock`, which keeps counting while the machine
+sleeps (Linux's CLOCK_BOOTTIME): a laptop that sleeps in the middle of an apply wakes up with
+its lease expired and stops, where a monotonic clock, paused during the sleep, would trust the
+lease until the next renewal failed.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from dwconf.errors import DwconfError, LeaseLostError, LockHeldError
 from dwconf.live import (
@@ -33,6 +43,17 @@ from dwconf.providers.base import LiveWriter
 
 RETRY_SECONDS = 2.0  # between tries of a failed renewal
 Clock = Callable[[], float]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def lease_clock() -> float:
+    """Seconds since boot, sleep included, where the system has such a clock (Linux's
+    CLOCK_BOOTTIME); elsewhere the monotonic clock."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        return time.monotonic()
+    return time.clock_gettime(boottime)
 
 
 def margin_for(ttl: float) -> float:
@@ -50,7 +71,7 @@ class Keeper:
         ttl: float,
         *,
         taken_at: float,
-        clock: Clock = time.monotonic,
+        clock: Clock = lease_clock,
     ) -> None:
         self.lease = lease
         self._writer, self._ttl, self._clock = writer, ttl, clock
@@ -69,6 +90,10 @@ class Keeper:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+    def lose(self, why: str) -> None:
+        """The lease is known to be lost (the first reason found is kept)."""
+        self.lost = self.lost or why
 
     def check(self) -> None:
         """Raise `LeaseLostError` when the lease can't be counted on for the next write."""
@@ -109,6 +134,16 @@ class Fenced:
     def __init__(self, writer: LiveWriter, keeper: Keeper) -> None:
         self._writer, self._keeper = writer, keeper
 
+    def _write(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Make one write if the lease can be counted on; a refusal by the environment
+        itself (the lease was taken over without the keeper knowing yet) loses it too."""
+        self._keeper.check()
+        try:
+            return call(*args, **kwargs)
+        except LeaseLostError as exc:
+            self._keeper.lose(f"the environment refused a write: {exc.message}")
+            raise
+
     # Reads -----------------------------------------------------------------------------------
 
     def read(self) -> LiveState:
@@ -132,54 +167,42 @@ class Fenced:
     # Writes ----------------------------------------------------------------------------------
 
     def import_solution(self, package: SolutionPackage) -> ImportResult:
-        self._keeper.check()
-        return self._writer.import_solution(package)
+        return self._write(self._writer.import_solution, package)
 
     def apply_solution(self, unique_name: str) -> tuple[MapTemplate, ...]:
-        self._keeper.check()
-        return self._writer.apply_solution(unique_name)
+        return self._write(self._writer.apply_solution, unique_name)
 
     def switch_version(self, map_name: str, version: str, author: str | None = None) -> LiveMap:
-        self._keeper.check()
-        return self._writer.switch_version(map_name, version, author)
+        return self._write(self._writer.switch_version, map_name, version, author)
 
     def start_map(
         self, name: str, initial_sync: bool = False, master: MasterSide | None = None
     ) -> LiveMap:
-        self._keeper.check()
-        return self._writer.start_map(name, initial_sync, master)
+        return self._write(self._writer.start_map, name, initial_sync, master)
 
     def stop_map(self, name: str) -> LiveMap:
-        self._keeper.check()
-        return self._writer.stop_map(name)
+        return self._write(self._writer.stop_map, name)
 
     def pause_map(self, name: str) -> LiveMap:
-        self._keeper.check()
-        return self._writer.pause_map(name)
+        return self._write(self._writer.pause_map, name)
 
     def resume_map(self, name: str) -> LiveMap:
-        self._keeper.check()
-        return self._writer.resume_map(name)
+        return self._write(self._writer.resume_map, name)
 
     def pause_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
-        self._keeper.check()
-        return self._writer.pause_maps(names)
+        return self._write(self._writer.pause_maps, names)
 
     def resume_maps(self, names: Sequence[str]) -> dict[str, LiveMap]:
-        self._keeper.check()
-        return self._writer.resume_maps(names)
+        return self._write(self._writer.resume_maps, names)
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
-        self._keeper.check()
-        return self._writer.set_integration_keys(table, columns)
+        return self._write(self._writer.set_integration_keys, table, columns)
 
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
-        self._keeper.check()
-        return self._writer.set_alerts(alerts)
+        return self._write(self._writer.set_alerts, alerts)
 
     def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
-        self._keeper.check()
-        self._writer.reset_link(force, legal_entities)
+        self._write(self._writer.reset_link, force, legal_entities)
 
     def add_record(
         self,
@@ -192,8 +215,8 @@ class Fenced:
         status: str = "succeeded",
         provenance: Provenance | None = None,
     ) -> DeploymentRecord:
-        self._keeper.check()
-        return self._writer.add_record(
+        return self._write(
+            self._writer.add_record,
             who=who,
             plan_hash=plan_hash,
             git_commit=git_commit,
@@ -204,8 +227,7 @@ class Fenced:
         )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
-        self._keeper.check()
-        return self._writer.set_record_status(record_id, status)
+        return self._write(self._writer.set_record_status, record_id, status)
 
     # The lock: the keeper's business, passed through ------------------------------------------
 
@@ -216,6 +238,9 @@ class Fenced:
 
     def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease:
         return self._writer.renew_lock(lease_id, ttl_seconds)
+
+    def fence(self, lease_id: str | None) -> bool:
+        return self._writer.fence(lease_id)
 
     def release_lock(self, lease_id: str) -> bool:
         return self._writer.release_lock(lease_id)

@@ -13,14 +13,13 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dwconf.apply import lease as leases
 from dwconf.apply.executor import Outcome, Progress, run_steps
-from dwconf.apply.fence import Fenced, Keeper
+from dwconf.apply.fence import Fenced, Keeper, lease_clock
 from dwconf.apply.journal import Journal
 from dwconf.apply.stale import listed
 from dwconf.desired import state_hash
@@ -84,7 +83,7 @@ def leased(
 ) -> Iterator[Held]:
     """Hold `env`'s lease (renewed, fenced) for the block; released at the end, and a failure
     to release it is kept in `Held.release_error` instead of hiding what the block did."""
-    taken_at = time.monotonic()
+    taken_at = lease_clock()
     lease = leases.acquire(
         writer,
         env=env,
@@ -96,11 +95,13 @@ def leased(
         on_wait=on_wait,
     )
     keeper = Keeper(writer, lease, options.lease_seconds, taken_at=taken_at)
+    writer.fence(lease.id)  # where it can, the environment refuses writes once it isn't ours
     held = Held(keeper, Fenced(writer, keeper))
     try:
         with keeper:
             yield held
     finally:
+        writer.fence(None)
         try:
             writer.release_lock(lease.id)
         except DwconfError as exc:

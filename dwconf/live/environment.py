@@ -74,6 +74,7 @@ class Environment:
         self._memo = Memo()
         self._batching = False
         self._closed = False
+        self._fence: str | None = None
 
     @classmethod
     def open(
@@ -204,6 +205,21 @@ class Environment:
             yield store.Tx(self._conn, self.now(), self._new_id, self._polls)
 
     @contextmanager
+    def _change(self) -> Iterator[store.Tx]:
+        """The transaction of one change to the environment: refused (`LeaseLost`) while a
+        fence is set and its lease no longer holds the lock, checked inside the transaction
+        so that no other holder can take the lock between the check and the change."""
+        with self._tx() as tx:
+            if self._fence is not None:
+                lock.check_holder(tx, self._fence)
+            yield tx
+
+    def fence(self, lease_id: str | None) -> None:
+        """From now on, make every change through this object under the lease `lease_id`
+        (None: under none). The lock's own operations and out-of-band changes are not fenced."""
+        self._fence = lease_id
+
+    @contextmanager
     def batch(self) -> Iterator[None]:
         """All the operations inside are one transaction: on an exception, none of them stays
         (an operation refused inside undoes only itself). Other threads wait meanwhile; a
@@ -289,35 +305,35 @@ class Environment:
     # Solutions -------------------------------------------------------------------------------
 
     def import_solution(self, package: SolutionPackage) -> ImportResult:
-        with self._tx() as tx:
+        with self._change() as tx:
             return solutions.import_solution(tx, package)
 
     def apply_solution(self, unique_name: str) -> tuple[MapTemplate, ...]:
-        with self._tx() as tx:
+        with self._change() as tx:
             return solutions.apply_solution(tx, unique_name)
 
     # Maps ------------------------------------------------------------------------------------
 
     def switch_version(self, map_name: str, version: str) -> LiveMap:
-        with self._tx() as tx:
+        with self._change() as tx:
             return maps.switch_version(tx, map_name, version)
 
     def start_map(
         self, name: str, initial_sync: bool = False, master: MasterSide | None = None
     ) -> LiveMap:
-        with self._tx() as tx:
+        with self._change() as tx:
             return maps.start_map(tx, name, initial_sync, master)
 
     def stop_map(self, name: str) -> LiveMap:
-        with self._tx() as tx:
+        with self._change() as tx:
             return maps.stop_map(tx, name)
 
     def pause_map(self, name: str) -> LiveMap:
-        with self._tx() as tx:
+        with self._change() as tx:
             return maps.pause_map(tx, name)
 
     def resume_map(self, name: str) -> LiveMap:
-        with self._tx() as tx:
+        with self._change() as tx:
             return maps.resume_map(tx, name)
 
     def poll(self, name: str) -> LiveMap:
@@ -344,20 +360,20 @@ class Environment:
 
     def set_integration_keys(self, table: str, columns: Sequence[str]) -> bool:
         """Set a Dataverse table's integration key ([] removes it); False if unchanged."""
-        with self._tx() as tx:
+        with self._change() as tx:
             return link.set_integration_keys(tx, table, columns)
 
     def set_legal_entities(self, codes: Sequence[str]) -> bool:
-        with self._tx() as tx:
+        with self._change() as tx:
             return link.set_legal_entities(tx, codes)
 
     def set_alerts(self, alerts: Sequence[AlertSetting]) -> bool:
-        with self._tx() as tx:
+        with self._change() as tx:
             return link.set_alerts(tx, alerts)
 
     def reset_link(self, force: bool = False, legal_entities: Sequence[str] = ()) -> None:
         """Reset link (dual-write-domain §3.5); refused while maps run unless forced."""
-        with self._tx() as tx:
+        with self._change() as tx:
             link.reset_link(tx, force, legal_entities)
 
     # Lock and deployment records -------------------------------------------------------------
@@ -395,7 +411,7 @@ class Environment:
         status: str = "succeeded",
         provenance: Provenance | None = None,
     ) -> DeploymentRecord:
-        with self._tx() as tx:
+        with self._change() as tx:
             return lock.add_record(
                 tx,
                 who=who,
@@ -408,7 +424,7 @@ class Environment:
             )
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
-        with self._tx() as tx:
+        with self._change() as tx:
             return lock.set_record_status(tx, record_id, status, self._desired_of)
 
     def records(self) -> tuple[DeploymentRecord, ...]:

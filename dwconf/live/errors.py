@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import ClassVar
 
-from dwconf.errors import ExitCode, LockHeldError, ProviderError
+from dwconf.errors import ExitCode, LeaseLostError, LockHeldError, ProviderError
 from dwconf.live.state import Lease, RunState
 
 MAX_LEGAL_ENTITIES = 250
@@ -319,3 +319,17 @@ class LockNotFound(LiveError):
 
     def __init__(self, lease_id: str) -> None:
         super().__init__(f"No lock with ID '{lease_id}' is held on this environment.")
+
+
+class LeaseLost(LiveError, LeaseLostError):
+    """A write made under a lease that no longer holds the lock (it was taken over, or
+    removed): the environment refuses it, whatever the writer believes about its lease."""
+
+    code = "lock.lost"
+    http_status = 409
+    exit_code = ExitCode.LOCKED
+
+    def __init__(self, lease_id: str, holder: Lease | None) -> None:
+        now = f"lock ID {holder.id} ({holder.owner}) holds it now" if holder else "nobody holds it"
+        super().__init__(f"The lock '{lease_id}' this write was made under is gone: {now}.")
+        self.holder = holder

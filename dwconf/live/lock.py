@@ -3,6 +3,9 @@
 
 The lease is create-only: acquiring fails while a lease that has not expired exists; an expired
 one is taken over. It is renewed and released by its id, and removed by force with its id.
+A write can be fenced by a lease id (`check_holder`, in the write's own transaction): it is
+refused once another lease holds the lock or none does, so a holder that lost its lease
+without knowing can't write after the next holder started.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
+from dwconf.live.errors import InvalidRequest, LeaseLost, LockHeld, LockNotFound
 from dwconf.live.memo import Memo
 from dwconf.live.state import DeploymentRecord, Lease, Provenance
 from dwconf.live.store import Tx, dumps, loads, stamp, unstamp
@@ -25,6 +28,14 @@ def current(tx: Tx) -> Lease | None:
     created, expires = unstamp(row["created"]), unstamp(row["expires"])
     assert created is not None and expires is not None
     return Lease(row["id"], row["owner"], row["operation"], row["plan_id"], created, expires)
+
+
+def check_holder(tx: Tx, lease_id: str) -> None:
+    """Refuse (`LeaseLost`) unless `lease_id` is the lease on the lock row. An expired lease
+    nobody took over still holds: no one else can have written since."""
+    held = current(tx)
+    if held is None or held.id != lease_id:
+        raise LeaseLost(lease_id, held)
 
 
 def _write(tx: Tx, lease: Lease) -> Lease:

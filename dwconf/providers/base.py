@@ -114,6 +114,13 @@ class LiveWriter(LiveReader, Protocol):
         self, owner: str, operation: str, plan_id: str | None, ttl_seconds: float
     ) -> Lease: ...
 
+    def fence(self, lease_id: str | None) -> bool:
+        """Make this writer's writes under the lease `lease_id` (None: under none): the
+        environment refuses each write (`LeaseLostError`) unless that lease holds the lock
+        when the write is made. False where the service can't check it: then the apply's own
+        check before each write (`dwconf.apply.fence`) is all there is."""
+        ...
+
     def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease: ...
 
     def release_lock(self, lease_id: str) -> bool: ...

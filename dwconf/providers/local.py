@@ -194,6 +194,11 @@ class LocalProvider:
     def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease:
         return self._env.renew_lock(lease_id, ttl_seconds)
 
+    def fence(self, lease_id: str | None) -> bool:
+        """The live model checks the lease in each write's own transaction."""
+        self._env.fence(lease_id)
+        return True
+
     def release_lock(self, lease_id: str) -> bool:
         return self._env.release_lock(lease_id)
 

@@ -34,7 +34,14 @@ from dwconf.plan.order import Step
 from dwconf.providers.base import LiveWriter
 from dwconf.providers.local import LocalProvider
 
-NEVER_FAULTED = {"acquire_lock", "renew_lock", "release_lock", "force_unlock", "lock_status"}
+NEVER_FAULTED = {
+    "acquire_lock",
+    "renew_lock",
+    "release_lock",
+    "force_unlock",
+    "lock_status",
+    "fence",
+}
 NOT_OPERATIONS = {"close", "environment", "path"}
 FAULTS = ("before", "after", "sleep")
 

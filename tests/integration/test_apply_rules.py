@@ -339,3 +339,42 @@ def test_a_lock_that_cannot_be_released_still_shows_the_summary(
     assert result.exit_code == 0, result.out + result.err
     assert "Apply: " in result.out and "0 failed" in result.out
     assert "could not release the lock (connection refused)" in result.out
+
+
+def test_an_apply_whose_lock_was_taken_over_is_stopped_by_the_environment(
+    repo: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer on the environment's file removes the apply's lease and takes the lock
+    while the apply's keeper still trusts it (its next renewal is 40 s away): the environment
+    refuses the apply's next write, and the apply stops with exit 5. Before, it went on
+    writing under the other holder's lock, and exited 0."""
+    from dwconf.apply import operations
+    from dwconf.plan.order import Operation
+
+    real = operations.OPERATIONS[Operation.START_MAP]
+    theirs: list[str] = []
+
+    def taken_over_then_start(writer: Any, step: Any, plan: Any) -> None:
+        if not theirs:
+            with Environment.open(local.state_path(repo, "dev")) as other:
+                held = other.lock_status()
+                assert held is not None
+                other.force_unlock(held.id)
+                theirs.append(other.acquire_lock("bob@ci", "apply", "p2", 600).id)
+        real(writer, step, plan)
+
+    monkeypatch.setitem(operations.OPERATIONS, Operation.START_MAP, taken_over_then_start)
+    result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve", "--parallelism", "1")
+    assert result.exit_code == 5, result.out + result.err
+    assert "The lock was lost: the environment refused a write" in result.out
+    assert "Continue with: dwconf apply dev --resume" in result.out
+    with Environment.open(local.state_path(repo, "dev")) as env:
+        lease = env.lock_status()
+        assert lease is not None and lease.id == theirs[0], "the other holder keeps the lock"
+        assert {m.state.label for m in env.read().maps} == {"Not running"}
+        assert env.records() == ()
+        env.release_lock(theirs[0])
+    monkeypatch.undo()
+    resumed = dwconf("-C", str(repo), "apply", "dev", "--resume")
+    assert resumed.exit_code == 0, resumed.out + resumed.err
+    assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0

@@ -229,6 +229,12 @@ class DynamicsProvider:
     def renew_lock(self, lease_id: str, ttl_seconds: float) -> Lease:
         return self.locks.renew(lease_id, ttl_seconds)
 
+    def fence(self, lease_id: str | None) -> bool:
+        """The lease is a Dataverse row and most writes go to the dual-write gateway, which
+        knows nothing of it: no write can be made conditional on the lease (README,
+        "Decisions"; docs/reliability.md)."""
+        return False
+
     def release_lock(self, lease_id: str) -> bool:
         return self.locks.release(lease_id)
 

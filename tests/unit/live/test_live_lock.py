@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from dwconf.errors import ExitCode, LockHeldError, ProviderError
+from dwconf.errors import ExitCode, LeaseLostError, LockHeldError, ProviderError
 from dwconf.live import Environment, Lease, lock
-from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound, StoreUnavailable
+from dwconf.live.errors import InvalidRequest, LeaseLost, LockHeld, LockNotFound, StoreUnavailable
 
 
 def test_acquire_creates_a_lease(env: Environment, clock) -> None:
@@ -224,3 +224,44 @@ def test_a_record_read_after_close_needs_neither_the_working_folder_nor_leaves_f
     monkeypatch.chdir("/")
     assert [r.desired for r in records] == [{"n": 0}, {"n": 1}]
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["dev.sqlite"]
+
+
+# Fenced writes: the lease's id checked in each write's own transaction -------------------------
+
+
+def test_a_fenced_write_is_refused_once_another_lease_holds_the_lock(
+    env_path: Path, clock: Any
+) -> None:
+    """Two writers on one file: the first, paused past its lease, wakes up after the second
+    took the lock over; its next write is refused by the environment, not made."""
+    Environment.open(env_path, now=clock).close()
+    with Environment.open(env_path, now=clock) as first, Environment.open(env_path) as other:
+        mine = first.acquire_lock("ana@laptop", "apply", "p1", 60)
+        first.fence(mine.id)
+        assert first.set_integration_keys("accounts", ["accountnumber"])
+        clock.advance(seconds=90)  # expired, and nobody took it over: still the holder
+        assert first.set_integration_keys("accounts", ["accountnumber", "name"])
+        theirs = other.acquire_lock("bob@ci", "apply", "p2", 60)
+        with pytest.raises(LeaseLost) as refused:
+            first.set_integration_keys("accounts", ["name"])
+        assert isinstance(refused.value, LeaseLostError)
+        assert refused.value.exit_code is ExitCode.LOCKED and refused.value.halts_apply
+        assert f"lock ID {theirs.id} (bob@ci) holds it now" in refused.value.message
+        with pytest.raises(LeaseLost):
+            first.add_record(
+                who="ana", plan_hash="p1", git_commit=None, solution_versions={}, desired={}
+            )
+        assert other.integration_key("accounts") == ("accountnumber", "name")
+        assert other.records() == ()
+        assert first.release_lock(mine.id) is False, "the lock's own calls are not fenced"
+        assert other.lock_status() == theirs
+
+
+def test_a_fenced_write_is_refused_once_the_lock_was_removed(env: Environment) -> None:
+    lease = env.acquire_lock("ana", "apply", None, 60)
+    env.fence(lease.id)
+    env.force_unlock(lease.id)
+    with pytest.raises(LeaseLost, match="nobody holds it"):
+        env.set_alerts([])
+    env.fence(None)
+    assert env.set_integration_keys("accounts", ["name"]), "without a fence, writes go through"
