@@ -127,6 +127,7 @@ class Report:
 def apply(request: Request, view: View | None = None) -> Report:
     """Make `request.env` match its configuration (or the saved plan), under its lease."""
     shown = view or Quiet()
+    given = _read_saved(request, request.plan_file) if request.plan_file else None
     want = load_desired(request.root, request.env)
     basis = Basis(
         want.state.objects,
@@ -138,8 +139,8 @@ def apply(request: Request, view: View | None = None) -> Report:
         basis = replace(basis, read_only=writer.read_only())
         if request.resume:
             return _resume(request, want, basis, writer, shown)
-        if request.plan_file is not None:
-            plan, basis = _saved(request, request.plan_file, basis, writer)
+        if given is not None:
+            plan, basis = _saved(given, basis, writer)
             return run_plan(plan, basis, writer, request, shown)
         plan = _fresh(request, want, writer, shown)
         return run_plan(plan, basis, writer, request, shown, replan=request.auto_approve)
@@ -214,15 +215,26 @@ def _approve(plan: Plan, request: Request, view: View) -> None:
         raise DwconfError("apply cancelled; nothing was changed")
 
 
-def _saved(request: Request, path: Path, basis: Basis, writer: LiveWriter) -> tuple[Plan, Basis]:
+def _read_saved(request: Request, path: Path) -> Plan:
+    """The saved plan, read whole (and its signature checked) before the environment is
+    opened: a plan for another environment is wrong input (exit 1), and opening the
+    environment named would make a local one that does not exist yet."""
+    plan = saved.load(path, request.plan_key, strict=True)
+    if plan.environment != request.env:
+        raise DwconfError(
+            f"the plan {path} is for {plan.environment}, not {request.env}; nothing was changed",
+            f"apply it to {plan.environment}: dwconf apply {plan.environment} {path}; or make "
+            f"a plan for {request.env}: dwconf plan {request.env} --out FILE",
+        )
+    if plan.refresh_only:
+        raise RefusedError("a refresh-only plan shows drift; it has nothing to apply")
+    return plan
+
+
+def _saved(plan: Plan, basis: Basis, writer: LiveWriter) -> tuple[Plan, Basis]:
     """The saved plan, and what it must follow from: the configuration, or for a rollback's
     plan the deployment record it returns to. A plan without steps runs nothing under the
     lease, where plans are checked: it is checked here, against the environment now."""
-    plan = saved.load(path, request.plan_key, strict=True)
-    if plan.environment != request.env:
-        raise RefusedError(f"the plan is for {plan.environment}, not {request.env}")
-    if plan.refresh_only:
-        raise RefusedError("a refresh-only plan shows drift; it has nothing to apply")
     basis = _followed(plan, basis, writer)
     if not plan.steps:
         with suppress(AlreadyApplied):
