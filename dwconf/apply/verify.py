@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dwconf.apply.stale import environment_reason, listed, moved
+from dwconf.apply.stale import environment_reason, listed, moved, moved_by_others
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
@@ -160,8 +160,9 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
 
     Raises `AlreadyApplied` when the interrupted apply got as far as its deployment record
     (it was stopped before its journal said so) and nothing is left, and `RefusedError` when
-    it was applied and the environment moved since, or when its changes or steps were edited
-    (the journal's plan file, its checksum recomputed)."""
+    it was applied and the environment moved since, when its changes or steps were edited
+    (the journal's plan file, its checksum recomputed), or when someone else changed the
+    environment since it was made."""
     if _applied(plan, state) is not None:  # else there is nothing to derive for
         _check_applied(plan, derive(plan, basis, state), state)
     again = make_plan(
@@ -182,4 +183,21 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
             "plan file was edited)",
             f"make and review a new plan: dwconf plan {plan.environment}",
         )
+    _check_unmoved(plan, basis, state)
     return replace(plan, git=basis.git)
+
+
+def _check_unmoved(plan: Plan, basis: Basis, state: LiveState) -> None:
+    """Refuse to resume `plan` once someone else changed the environment since it was made
+    (`dwconf.apply.stale.moved_by_others`): its remaining steps would overwrite that change,
+    which nobody reviewed with the plan."""
+    if state.fingerprint == plan.live_fingerprint:
+        return
+    found = moved_by_others(plan, derive(plan, basis, state), state)
+    if found:
+        raise RefusedError(
+            f"the environment changed since the interrupted apply's plan {plan.id} was made, "
+            f"other than by that apply: {listed(found)}; its remaining steps would overwrite "
+            "that, so nothing was changed",
+            f"make and review a new plan from here: dwconf plan {plan.environment}",
+        )
