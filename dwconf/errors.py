@@ -18,6 +18,7 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 3
     REFUSED = 4
     LOCKED = 5
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + the signal's number, as shells report it
 
 
 class DwconfError(Exception):
@@ -26,10 +27,11 @@ class DwconfError(Exception):
     exit_code = ExitCode.ERROR
     halts_apply = False  # True: an apply starts no further step after this failure
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, reasons: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.reasons = tuple(reasons)  # each reason on its own, where the message lists several
 
 
 class ConfigError(DwconfError):

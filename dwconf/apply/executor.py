@@ -2,17 +2,19 @@
 
 A failed step stops the steps that depend on it while independent steps finish; maps this apply
 stopped are started again at the end even when a later step failed; every step is journaled
-before and after it runs.
+before and after it runs. An interrupt (Ctrl-C) starts no further step and lets the running
+ones end, like a failure that halts the apply.
 """
 
 from __future__ import annotations
 
 import enum
 import graphlib
+import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from dwconf.apply.journal import Journal
 from dwconf.apply.operations import OPERATIONS
@@ -52,6 +54,7 @@ class Outcome:
     restarted: list[str] = field(default_factory=list)
     halted: str = ""  # why the apply stopped starting steps, when it did
     left_stopped: list[str] = field(default_factory=list)  # maps it stopped and could not start
+    interrupted: bool = False  # by Ctrl-C (or SIGINT)
 
     def by_status(self, status: StepStatus) -> list[StepOutcome]:
         return [s for s in self.steps if s.status is status]
@@ -61,7 +64,17 @@ class Outcome:
         return bool(self.by_status(StepStatus.FAILED))
 
 
-Progress = Callable[[StepOutcome], None]
+class Watcher(Protocol):
+    """Who follows the steps (the apply's `View`)."""
+
+    def step(self, outcome: StepOutcome) -> None:
+        """One step ended."""
+
+    def note(self, text: str) -> None:
+        """Something to know now (the apply was interrupted)."""
+
+
+INTERRUPTED = "the apply was interrupted (Ctrl-C)"
 
 
 def _message(exc: BaseException) -> str:
@@ -74,26 +87,83 @@ def run_steps(
     journal: Journal,
     *,
     parallelism: int = 4,
-    progress: Progress | None = None,
+    watcher: Watcher | None = None,
 ) -> Outcome:
     """Execute `plan.steps`; steps the journal records as done are not run again. A failure
     that halts the apply (the environment can't be reached, the lease was lost) lets the
-    running steps end and starts no other: they are skipped, and journaled as such."""
-    outcome = Outcome()
-    graph = _Graph(plan.steps)
+    running steps end and starts no other: they are skipped, and journaled as such.
 
+    An interrupt (Ctrl-C: `KeyboardInterrupt` in the calling thread) halts it the same way,
+    and the outcome comes back for the summary. The steps are run from a thread of their own,
+    so the interrupt reaches only the calling thread's wait, never the middle of a step's
+    bookkeeping; a step already running is let finish (an interrupted operation would leave
+    its map in a state nobody chose)."""
+    outcome = Outcome()
+    failure: list[BaseException] = []
+    ended = threading.Event()
+
+    def steps() -> None:
+        try:
+            _run(plan, writer, journal, outcome, parallelism=parallelism, watcher=watcher)
+        except BaseException as exc:  # a bug: raised again in the calling thread
+            failure.append(exc)
+        finally:
+            ended.set()
+
+    thread = threading.Thread(target=steps, name="dwconf-steps")
+    thread.start()
+    _wait(ended, outcome, watcher)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome
+
+
+def _wait(ended: threading.Event, outcome: Outcome, watcher: Watcher | None) -> None:
+    """Wait for the steps to end, however often the person presses Ctrl-C meanwhile. (On an
+    event, not `Thread.join`: a join interrupted by Ctrl-C can take a running thread for
+    ended on Python 3.11.)"""
+    while True:
+        try:
+            while not ended.wait(0.2):
+                pass
+            return
+        except KeyboardInterrupt:
+            if not outcome.interrupted:
+                outcome.interrupted = True
+                if watcher:
+                    watcher.note(
+                        "Interrupted: no further step starts; the steps already running are "
+                        "let finish."
+                    )
+
+
+def _run(
+    plan: Plan,
+    writer: LiveWriter,
+    journal: Journal,
+    outcome: Outcome,
+    *,
+    parallelism: int,
+    watcher: Watcher | None,
+) -> None:
+    graph = _Graph(plan.steps)
     journaled_halt = False
 
-    def record(result: StepOutcome) -> None:
+    def halt(reason: str, step_id: str = "") -> None:
         nonlocal journaled_halt
+        outcome.halted = outcome.halted or reason
+        if not journaled_halt:
+            journaled_halt = True
+            journal.write("halted", step_id, reason=outcome.halted)
+
+    def record(result: StepOutcome) -> None:
         outcome.steps.append(result)
         graph.finish(result.step.id, result.status)
-        if result.halts and not journaled_halt:
-            journaled_halt = True
-            outcome.halted = outcome.halted or result.error
-            journal.write("halted", result.step.id, reason=outcome.halted)
-        if progress:
-            progress(result)
+        if result.halts:
+            halt(result.error, result.step.id)
+        if watcher:
+            watcher.step(result)
 
     done = journal.done_steps()
     for step in plan.steps:
@@ -102,6 +172,8 @@ def run_steps(
     with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
         running: dict[Future[StepOutcome], Step] = {}
         while graph.pending or running:
+            if outcome.interrupted:
+                halt(INTERRUPTED)
             for step in graph.ready():
                 if outcome.halted:
                     record(StepOutcome(step, StepStatus.SKIPPED, f"not started: {outcome.halted}"))
@@ -120,11 +192,10 @@ def run_steps(
             for future in completed:
                 running.pop(future)
                 record(future.result())
-    if outcome.halted:  # no write is safe or possible now; --resume starts them
+    if outcome.halted:  # no write is safe or possible now, or none wanted; --resume starts them
         outcome.left_stopped = sorted(_to_restart(plan, outcome))
     else:
         outcome.restarted = _restart_stopped(plan, writer, journal, outcome)
-    return outcome
 
 
 class _Graph:
@@ -164,8 +235,9 @@ class _Graph:
 def _run_one(
     plan: Plan, writer: LiveWriter, journal: Journal, step: Step, outcome: Outcome
 ) -> StepOutcome:
-    if outcome.halted:  # halted while this step waited for a worker
-        return StepOutcome(step, StepStatus.SKIPPED, f"not started: {outcome.halted}")
+    if outcome.halted or outcome.interrupted:  # while this step waited for a worker
+        why = outcome.halted or INTERRUPTED
+        return StepOutcome(step, StepStatus.SKIPPED, f"not started: {why}")
     journal.write("start", step.id, operation=step.operation, address=step.address)
     start = time.monotonic()
     try:

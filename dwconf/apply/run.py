@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dwconf.apply import lease as leases
-from dwconf.apply.executor import Outcome, Progress, run_steps
+from dwconf.apply.executor import Outcome, Watcher, run_steps
 from dwconf.apply.fence import Fenced, Keeper, lease_clock
 from dwconf.apply.journal import Journal
 from dwconf.apply.stale import listed
@@ -59,7 +59,12 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not (self.outcome.failed or self.remaining or self.lease_lost or self.problems)
+        failed = self.outcome.failed or self.outcome.halted
+        return not (failed or self.remaining or self.lease_lost or self.problems)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.outcome.interrupted
 
 
 @dataclass
@@ -167,14 +172,14 @@ def run(
     held: Held,
     journal: Journal,
     options: Options,
-    progress: Progress | None = None,
+    watcher: Watcher | None = None,
 ) -> Result:
     """Run `plan` under the lease `held`, journaled in `journal`; verify and record."""
     if not journal.plan_path.exists():  # the journal keeps the plan it runs, for --resume
         journal.keep_plan(plan)
     journal.write("begin", lease=held.keeper.lease.id, pid=os.getpid(), host=socket.gethostname())
     outcome = run_steps(
-        plan, held.writer, journal, parallelism=options.parallelism, progress=progress
+        plan, held.writer, journal, parallelism=options.parallelism, watcher=watcher
     )
     result = Result(outcome)
     _finish(plan, held, result)
@@ -185,9 +190,10 @@ def run(
 
 
 def _finish(plan: Plan, held: Held, result: Result) -> None:
-    """Verify and write the record; what fails here is kept, not raised."""
+    """Verify and write the record; what fails here is kept, not raised. A halted apply
+    (interrupted, say) is not verified: what it left undone is known."""
     try:
-        if not result.outcome.failed:
+        if not (result.outcome.failed or result.outcome.halted):
             result.remaining = verify(plan, held.writer)
         if not held.keeper.lost:
             status = "succeeded" if result.ok else "failed"

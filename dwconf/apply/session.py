@@ -107,6 +107,7 @@ class Ending(enum.StrEnum):
     NOTHING_TO_DO = "nothing_to_do"  # the environment already matched
     RECORDED = "recorded"  # nothing to change; a record of what it runs was written
     ALREADY_APPLIED = "already_applied"  # this plan was applied before; nothing left to do
+    INTERRUPTED = "interrupted"  # steps ran until Ctrl-C; the rest was left (see the result)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def refuse_blocked(plan: Plan) -> None:
     raise RefusedError(
         "apply would fail or is not allowed; nothing was changed:\n  - " + "\n  - ".join(lines),
         "; ".join(hints),
+        reasons=lines,
     )
 
 
@@ -305,8 +307,8 @@ def _resumed(
             request.env, Ending.ALREADY_APPLIED, plan, record_id=applied.record.id, resumed=True
         )
     refuse_blocked(_blocked(plan, state, basis, allowances(request, plan), leased=True))
-    result = run(plan, held, journal, request.options, view.step)
-    return Report(request.env, Ending.APPLIED, plan, result, result.record_id, resumed=True)
+    result = run(plan, held, journal, request.options, view)
+    return _ran(request.env, plan, result, resumed=True)
 
 
 def _lease(
@@ -352,8 +354,13 @@ def _under_lease(
     settled = replace(settled, blocked_by=tuple(b for b in settled.blocked_by if b.refuses_apply))
     refuse_blocked(settled)
     journal = Journal.new(request.root, request.env, settled.id)
-    result = run(settled, held, journal, request.options, view.step)
-    return Report(request.env, Ending.APPLIED, settled, result, result.record_id)
+    result = run(settled, held, journal, request.options, view)
+    return _ran(request.env, settled, result)
+
+
+def _ran(env: str, plan: Plan, result: Result, *, resumed: bool = False) -> Report:
+    ending = Ending.INTERRUPTED if result.interrupted else Ending.APPLIED
+    return Report(env, ending, plan, result, result.record_id, resumed=resumed)
 
 
 def _settle(plan: Plan, basis: Basis, state: LiveState, replan: bool, view: View) -> Plan | Report:

@@ -14,8 +14,9 @@ from dwconf.apply import lease as leases
 from dwconf.apply.executor import StepOutcome, StepStatus
 from dwconf.apply.session import Ending, Report
 from dwconf.cli import console
+from dwconf.cli.boundary import Failure
 from dwconf.errors import ExitCode, RefusedError
-from dwconf.jsonout import FORMAT_VERSION
+from dwconf.jsonout import document
 from dwconf.live import Lease
 from dwconf.plan import render
 from dwconf.plan.definition import Plan
@@ -104,6 +105,8 @@ def exit_code(report: Report) -> int:
     result = report.result
     if result is not None and result.lease_lost:
         return int(ExitCode.LOCKED)
+    if result is not None and result.interrupted:
+        return int(ExitCode.INTERRUPTED)
     return 0 if report.ok else int(ExitCode.ERROR)
 
 
@@ -192,16 +195,16 @@ def as_json(report: Report) -> dict[str, Any]:
     """`dwconf apply --format json`: the summary, each step's outcome and the record id."""
     result = report.result
     steps = result.outcome.steps if result else []
-    return {
-        "format_version": FORMAT_VERSION,
-        "environment": report.environment,
-        "ending": report.ending.value,
-        "ok": report.ok,
-        "plan_id": report.plan.id if report.plan else None,
-        "record_id": report.record_id,
-        "resumed": report.resumed,
-        "summary": {s.value: sum(1 for o in steps if o.status is s) for s in StepStatus},
-        "steps": [
+    return _document(
+        report.environment,
+        ending=report.ending.value,
+        ok=report.ok,
+        exit_code=exit_code(report),
+        plan_id=report.plan.id if report.plan else None,
+        record_id=report.record_id,
+        resumed=report.resumed,
+        summary={s.value: sum(1 for o in steps if o.status is s) for s in StepStatus},
+        steps=[
             {
                 "id": o.step.id,
                 "operation": o.step.operation.value,
@@ -212,13 +215,53 @@ def as_json(report: Report) -> dict[str, Any]:
             }
             for o in steps
         ],
-        "restarted": result.outcome.restarted if result else [],
-        "left_stopped": result.outcome.left_stopped if result else [],
-        "halted": result.outcome.halted if result else "",
-        "remaining": [c.as_dict() for c in result.remaining] if result else [],
-        "lease_lost": result.lease_lost if result else "",
-        "problems": result.problems if result else [],
-        "release_error": report.release_error,
-        "journal_error": result.journal_error if result else "",
-        "resume": resume_hint(report),
+        restarted=result.outcome.restarted if result else [],
+        left_stopped=result.outcome.left_stopped if result else [],
+        halted=result.outcome.halted if result else "",
+        remaining=[c.as_dict() for c in result.remaining] if result else [],
+        lease_lost=result.lease_lost if result else "",
+        problems=result.problems if result else [],
+        release_error=report.release_error,
+        journal_error=result.journal_error if result else "",
+        resume=resume_hint(report),
+    )
+
+
+def failed_json(environment: str, failure: Failure) -> dict[str, Any]:
+    """The same document for an apply that ended before it ran (refused, lock held, an error,
+    interrupted): `ending` says which, with the reasons and the hint."""
+    return _document(
+        environment,
+        ending=failure.ending,
+        exit_code=failure.exit_code,
+        message=redact(failure.message),
+        reasons=[redact(r) for r in failure.reasons],
+        hint=redact(failure.hint),
+    )
+
+
+def _document(environment: str, **fields: Any) -> dict[str, Any]:
+    """Every key of the apply document, in one order, whichever ending filled it."""
+    empty: dict[str, Any] = {
+        "ending": "",
+        "ok": False,
+        "exit_code": int(ExitCode.ERROR),
+        "message": "",
+        "reasons": [],
+        "hint": "",
+        "plan_id": None,
+        "record_id": None,
+        "resumed": False,
+        "summary": {s.value: 0 for s in StepStatus},
+        "steps": [],
+        "restarted": [],
+        "left_stopped": [],
+        "halted": "",
+        "remaining": [],
+        "lease_lost": "",
+        "problems": [],
+        "release_error": "",
+        "journal_error": "",
+        "resume": None,
     }
+    return document(environment=environment, **{**empty, **fields})

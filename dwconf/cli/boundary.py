@@ -1,5 +1,5 @@
 """The single error boundary: expected errors become messages and exit codes; anything else
-writes a crash log and exits 3, never a bare traceback."""
+writes a crash log and exits 3, never a bare traceback; Ctrl-C exits 130."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import os
 import ssl
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,34 +36,81 @@ def _crash_log(exc: BaseException) -> str:
     return str(path)
 
 
-def run(command: Callable[[], int]) -> int:
-    """Call a command body and turn whatever happens into an exit code."""
+@dataclass(frozen=True)
+class Failure:
+    """How a command ended when it did not run to its end: what a person reads on stderr, and
+    what a command that prints JSON puts in its document (`ending`, `reasons`, `hint`)."""
+
+    exit_code: int
+    message: str
+    hint: str = ""
+    reasons: tuple[str, ...] = ()  # each reason on its own; the message alone when it is one
+
+    @property
+    def ending(self) -> str:
+        return _ENDINGS.get(self.exit_code, "error")
+
+
+_ENDINGS: dict[int, str] = {
+    ExitCode.ERROR: "error",
+    ExitCode.INTERNAL: "internal_error",
+    ExitCode.REFUSED: "refused",
+    ExitCode.LOCKED: "locked",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+INTERRUPTED = Failure(int(ExitCode.INTERRUPTED), "interrupted", reasons=("interrupted",))
+
+Document = Callable[[Failure], Mapping[str, Any]]
+"""The JSON document a command prints on stdout when it ends with a `Failure`."""
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether click's `Abort` stands for Ctrl-C (at a prompt, or anywhere click caught it)
+    rather than for the end of input (Ctrl-D)."""
+    return any(isinstance(e, KeyboardInterrupt) for e in (exc.__cause__, exc.__context__))
+
+
+def run(command: Callable[[], int], document: Document | None = None) -> int:
+    """Call a command body and turn whatever happens into an exit code; with `document`, a
+    command that prints JSON prints one for a failure too, so a tool reading stdout always
+    gets one."""
     try:
         return command()
-    except ConfigError as exc:
-        for d in exc.diagnostics:
-            console.show_diagnostic(d, console.err)
-        console.problem(exc.message)
-        return int(exc.exit_code)
-    except DwconfError as exc:
-        console.problem(exc.message, exc.hint)
-        return int(exc.exit_code)
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except click.exceptions.Abort as exc:
+        if not interrupted(exc):
+            raise
+        failure = INTERRUPTED
+    except (click.exceptions.Exit, click.ClickException):
         raise
     except KeyboardInterrupt:
-        console.problem("interrupted")
-        return 130
-    except OSError as exc:  # the machine's problem (disk, permissions, network), not dwconf's
-        path = _crash_log(exc)
-        console.problem(_os_problem(exc), f"{_os_hint(exc)} (details in {path})")
-        return int(ExitCode.ERROR)
+        failure = INTERRUPTED
     except Exception as exc:
-        path = _crash_log(exc)
-        console.problem(
-            f"internal error: {type(exc).__name__}",
-            f"this is a bug in dwconf; the details are in {path}",
-        )
-        return int(ExitCode.INTERNAL)
+        failure = failure_of(exc)
+    console.problem(failure.message, failure.hint)
+    if document is not None:
+        console.data(document(failure))
+    return failure.exit_code
+
+
+def failure_of(exc: Exception) -> Failure:
+    """What an exception means for the person: expected errors say what to do; anything else
+    writes a crash log and is a bug (exit 3), never a bare traceback."""
+    if isinstance(exc, ConfigError):
+        for d in exc.diagnostics:
+            console.show_diagnostic(d, console.err)
+        lines = tuple(console.diagnostic_text(d).split("\n")[0] for d in exc.diagnostics)
+        return Failure(int(exc.exit_code), exc.message, reasons=lines or (exc.message,))
+    if isinstance(exc, DwconfError):
+        return Failure(int(exc.exit_code), exc.message, exc.hint, exc.reasons or (exc.message,))
+    path = _crash_log(exc)
+    if isinstance(exc, OSError):  # the machine's problem (disk, permissions, network)
+        message = _os_problem(exc)
+        return Failure(int(ExitCode.ERROR), message, f"{_os_hint(exc)} (details in {path})")
+    return Failure(
+        int(ExitCode.INTERNAL),
+        f"internal error: {type(exc).__name__}",
+        f"this is a bug in dwconf; the details are in {path}",
+    )
 
 
 _OS_HINTS = {

@@ -10,6 +10,7 @@ import click
 
 from dwconf import __version__
 from dwconf.cli import boundary
+from dwconf.errors import ExitCode
 
 # The explicit registry of commands: name -> "module:attribute". Modules load on first use, so
 # `dwconf validate` does not pay for the HTTP client, the emulator or git.
@@ -92,14 +93,20 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: every outcome becomes one of the documented exit codes."""
+    """Console-script entry point: every outcome becomes one of the documented exit codes.
+    Ctrl-C is 130 wherever it lands: click turns it into `Abort` outside a command's body
+    (while its module loads, say) and at its prompts."""
     try:
         code = cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        code = 1
+    except click.exceptions.Abort as exc:
+        stopped = boundary.interrupted(exc)
+        click.echo("interrupted" if stopped else "aborted", err=True)
+        code = int(ExitCode.INTERRUPTED) if stopped else int(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        code = int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
         code = 1

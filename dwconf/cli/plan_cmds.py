@@ -12,7 +12,7 @@ from dwconf import planning
 from dwconf.apply.run import Options
 from dwconf.apply.session import Report, Request, apply
 from dwconf.cli import boundary, console
-from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, summary
+from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, failed_json, summary
 from dwconf.errors import ExitCode
 from dwconf.plan import render, saved
 from dwconf.plan.blocks import Allowance
@@ -142,7 +142,8 @@ FORMAT = click.option(
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="json: one document at the end (summary, each step's outcome, the record id).",
+    help="json: one document at the end, however apply ends (summary, each step's outcome, "
+    "the record id; or why it refused or stopped, and the exit code).",
 )
 
 
@@ -184,7 +185,8 @@ def apply_command(
     would refuse (see `dwconf plan`), before anything changes. Exit 5 when someone else holds
     the lock (--lock-timeout waits for it), or when this apply lost it: it stops before its
     next write. --resume continues the last apply that was interrupted or failed: steps it
-    finished are not run again.
+    finished are not run again. Ctrl-C during the steps starts no further step, lets the
+    running ones finish and exits 130 with the summary.
 
     \b
     Examples:
@@ -206,4 +208,5 @@ def apply_command(
         plan_key=plan_key(),
         options=Options(parallelism=parallelism, lock_timeout=wait_s),
     )
-    ctx.exit(boundary.run(lambda: run_apply(request, fmt)))
+    document = (lambda failure: failed_json(env, failure)) if fmt == "json" else None
+    ctx.exit(boundary.run(lambda: run_apply(request, fmt), document))
