@@ -66,12 +66,14 @@ def moved_by_others(plan: Plan, derived: Plan, state: LiveState) -> list[str]:
     planned = {c.address: c for c in plan.changes}
     now = {c.address: c for c in derived.changes}
     passing = _Passing.of(plan)
+    live = live_objects(state, _managed(plan))
     found: list[str] = []
-    for address in sorted(_moved_live(plan, live_objects(state, _managed(plan)))):
+    for address in sorted(_moved_live(plan, live)):
         change = planned.get(address)
         if change is None:  # the plan leaves it alone: only its Reset link may remove it
-            gone = address not in now and passing.reset and address.split(".")[0] in _RESET
-            found += [] if gone else [address]
+            kind = (plan.live.get(address) or {}).get("kind")
+            removed = address not in live and passing.reset and kind in _RESET
+            found += [] if removed else [address]
         elif address in now:  # not yet as the plan wants it
             found += passing.unexplained(change, now[address])
     return found
@@ -102,7 +104,7 @@ class _Passing:
             if o.get("kind") == "map"
         }
         paused = {s.address for s in ops["pause_map"]}
-        paused |= {named.get(n, "") for s in ops["pause_maps"] for n in s.args["names"]}
+        paused |= {named[n] for s in ops["pause_maps"] for n in s.args["names"] if n in named}
         return cls(
             stopped=frozenset(s.address for s in ops["stop_map"]),
             paused=frozenset(paused),

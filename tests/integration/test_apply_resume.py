@@ -14,6 +14,7 @@ from dwconf.errors import ProviderError
 from dwconf.live import AlertSetting, Environment
 from dwconf.plan.order import Operation
 from dwconf.providers import local
+from tests.golden.scenarios import CUSTOMERS_FILE, ENV_FILE, replace_in
 from tests.integration.test_apply_rules import Cli, fingerprint
 
 
@@ -81,3 +82,40 @@ def test_the_same_change_made_by_hand_and_maps_left_stopped_still_resume(
     resumed = dwconf("-C", str(repo), "apply", "dev", "--resume")
     assert resumed.exit_code == 0, resumed.out + resumed.err
     assert dwconf("-C", str(repo), "plan", "dev", "--detailed-exitcode").exit_code == 0
+
+
+def _interrupted_at(root: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+    def failing(writer: Any, step: Any, plan: Any) -> None:
+        raise ProviderError("the service did not answer")
+
+    with monkeypatch.context() as patched:
+        patched.setitem(operations.OPERATIONS, Operation(at), failing)
+        result = dwconf("-C", str(root), "apply", "dev", "--auto-approve")
+    assert result.exit_code == 1, result.out + result.err
+
+
+def _new_release(root: Path) -> None:
+    """A new version of the solution and of the customers map, a field's direction changed."""
+    replace_in(CUSTOMERS_FILE, "direction: to_dataverse}", "direction: both}")(root)
+    replace_in(CUSTOMERS_FILE, "version: 1.0.0.0", "version: 1.0.0.1")(root)
+    replace_in("solutions/base/solution.yaml", "version: 1.0.0.0", "version: 1.0.0.1")(root)
+
+
+@pytest.mark.parametrize(
+    ("edit", "at"),
+    [
+        (replace_in(ENV_FILE, "[USMF, DEMF]", "[USMF, DEMF, FRRT]"), "set_keys"),
+        (_new_release, "apply_solution"),
+    ],
+    ids=["after-reset-link", "solution-imported-not-applied"],
+)
+def test_what_the_interrupted_apply_left_half_way_is_resumed(
+    applied: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch, edit: Any, at: str
+) -> None:
+    """A Reset link that removed the maps and keys, a solution imported and not applied, the
+    maps stopped for it: the plan's own steps put them there, so the resume goes on."""
+    edit(applied)
+    _interrupted_at(applied, dwconf, monkeypatch, at)
+    resumed = dwconf("-C", str(applied), "apply", "dev", "--resume")
+    assert resumed.exit_code == 0, resumed.out + resumed.err
+    assert dwconf("-C", str(applied), "plan", "dev", "--detailed-exitcode").exit_code == 0
