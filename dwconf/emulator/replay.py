@@ -14,9 +14,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from dwconf.emulator import batch, odata
-from dwconf.emulator.dv_request import DvRequest
-from dwconf.emulator.gw_common import error_reply, reply
+from dwconf.emulator.dataverse import batch, odata
+from dwconf.emulator.dataverse.request import DvRequest
+from dwconf.emulator.gateway.request import error_reply, reply
 from dwconf.recording import Recorded, Recording
 
 READS = ("GET",)

@@ -14,9 +14,15 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from dwconf.emulator import odata, solution_zip
-from dwconf.emulator.dv_request import IMPORT_FAILED, VALIDATION, DvError, DvRequest, live_error
-from dwconf.emulator.dv_tables import publisher_info
+from dwconf.emulator.dataverse import odata, solution_zip
+from dwconf.emulator.dataverse.request import (
+    IMPORT_FAILED,
+    VALIDATION,
+    DvError,
+    DvRequest,
+    live_error,
+)
+from dwconf.emulator.dataverse.tables import publisher_info
 from dwconf.emulator.registry import EnvHandle, iso
 from dwconf.live import LiveError
 from dwconf.live.errors import SolutionNotFound

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from dwconf.emulator.odata_filter import QueryError, Row, compile_filter
+from dwconf.emulator.dataverse.odata_filter import QueryError, Row, compile_filter
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 MAX_PAGE = 5000

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dwconf.emulator import gw_shapes, odata
-from dwconf.emulator.dv_tables import solution_id
-from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, reply
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.tables import solution_id
+from dwconf.emulator.gateway import shapes
+from dwconf.emulator.gateway.request import GatewayError, GwRequest, check_cid, reply
+from dwconf.emulator.gateway.views import MapView, views
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
-from dwconf.emulator.views import MapView, views
 from dwconf.live import LiveError, RunState
 
 
@@ -138,7 +139,7 @@ def prerequisite_sequences(handle: EnvHandle, tids: list[str]) -> list[list[str]
 
 def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     check_cid(handle, request.args["cname"])
-    return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
+    return reply(200, shapes.connection_set(handle, handle.env.link()))
 
 
 def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
@@ -165,7 +166,7 @@ def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     """Refresh tables: the project is named by its name (`DWM-…`, the `name` of its field
     mapping), as DWMapEngine.refreshTable names it; the body is `{"tokens": [""]}`."""
     live = handle.env.find_map(request.args["project"])
-    if live is None or not gw_shapes.initialized(handle, live):
+    if live is None or not shapes.initialized(handle, live):
         raise GatewayError(
             404, "map.not_found", f"Project '{request.args['project']}' was not found."
         )
@@ -197,7 +198,7 @@ def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
             m
             for m in handle.env.read().maps
             if handle.pid_of(m.name) == request.args["pid"].lower()
-            and gw_shapes.initialized(handle, m)
+            and shapes.initialized(handle, m)
         ),
         None,
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dwconf.emulator import odata
-from dwconf.emulator.dv_request import NOT_FOUND, VALIDATION, DvError, DvRequest
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import NOT_FOUND, VALIDATION, DvError, DvRequest
 from dwconf.emulator.registry import EnvHandle, stable_id
 
 # logical name -> (entity set, every column dwconf uses, alternate keys as name -> columns)

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from dwconf.emulator import mapping, odata
-from dwconf.emulator.dv_request import (
+from dwconf.emulator import mapping
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import (
     NOT_FOUND,
     VALIDATION,
     DvError,
@@ -24,7 +25,7 @@ from dwconf.emulator.dv_request import (
     check_preconditions,
     live_error,
 )
-from dwconf.emulator.dv_tables import (
+from dwconf.emulator.dataverse.tables import (
     LEASE_NAME,
     EntitySet,
     Row,

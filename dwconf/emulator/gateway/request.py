@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dwconf.emulator import odata
+from dwconf.emulator.dataverse import odata
 from dwconf.emulator.registry import EnvHandle
 
 JSON_TYPE = "application/json; charset=utf-8"

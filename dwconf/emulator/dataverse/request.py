@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dwconf.emulator import odata
-from dwconf.emulator.odata_filter import Row
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.odata_filter import Row
 from dwconf.live.errors import LiveError
 
 _SEGMENT = re.compile(r"^/(?P<set>[A-Za-z_][\w.]*)(?:\((?P<key>.*)\))?/?$")

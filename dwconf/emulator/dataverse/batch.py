@@ -15,8 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from dwconf.emulator import odata
-from dwconf.emulator.dv_request import VALIDATION, DvRequest
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import VALIDATION, DvRequest
 
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
