@@ -41,6 +41,7 @@ from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
 from dwconf.emulator.gateway.handler import handle as handle_gateway
 from dwconf.emulator.guard import GuardMiddleware
 from dwconf.emulator.hub import Hub
+from dwconf.emulator.reply import Reply
 from dwconf.emulator.stats import ServiceDateMiddleware, StatsMiddleware
 from dwconf.emulator.testapi import routes as testapi_routes
 from dwconf.emulator.testapi import signins as signin_routes
@@ -69,7 +70,7 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-def _response(reply: odata.Reply) -> Response:
+def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status, headers=reply.headers)
 
 

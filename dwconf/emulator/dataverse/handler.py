@@ -23,13 +23,14 @@ from dwconf.emulator.dataverse.request import (
 )
 from dwconf.emulator.dataverse.tables import SETS, EntitySet, Row, etag
 from dwconf.emulator.registry import EnvHandle, stable_id
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, LiveState
 
 QUERY_ERROR = "0x80060888"
 _EXPAND = re.compile(r"\s*(\w+)(?:\((.*)\))?\s*$")
 
 
-def handle(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def handle(handle_: EnvHandle, request: DvRequest) -> Reply:
     """One request against one environment; every failure becomes an OData error reply."""
     try:
         return _dispatch(handle_, request)
@@ -41,7 +42,7 @@ def handle(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
         return live_error(exc).reply()
 
 
-def _dispatch(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _dispatch(handle_: EnvHandle, request: DvRequest) -> Reply:
     path, method = request.path, request.method
     if path == "/$batch" and method == "POST":
         return batch.run(request, lambda part: handle(handle_, part), handle_.atomic)
@@ -68,7 +69,7 @@ def _dispatch(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
     return writes.write(handle_, request, entity, found)
 
 
-def _who_am_i(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _who_am_i(handle_: EnvHandle, request: DvRequest) -> Reply:
     return odata.json_reply(
         200,
         {
@@ -80,7 +81,7 @@ def _who_am_i(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
     )
 
 
-def _organization(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _organization(handle_: EnvHandle, request: DvRequest) -> Reply:
     service = request.root.rsplit("/api/data/", 1)[0]
     detail = {
         "OrganizationId": handle_.org_id,
@@ -175,9 +176,7 @@ def _options(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _record(
-    handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target
-) -> odata.Reply:
+def _record(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if entity.name == "asyncoperations" and where.key_id:
         solutions.poll(handle_, where.key_id)
     state = handle_.env.read()
@@ -193,7 +192,7 @@ def _record(
     return odata.json_reply(200, {"@odata.context": context, **shown}, {"ETag": tag})
 
 
-def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> odata.Reply:
+def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> Reply:
     state = handle_.env.read()
     query = odata.parse_query(request.params)
     size = odata.page_size(request.header("prefer"))
@@ -213,7 +212,7 @@ def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> od
     return odata.json_reply(200, body, headers)
 
 
-def _read(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def _read(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if where.is_record:
         return _record(handle_, request, entity, where)
     return _collection(handle_, request, entity)

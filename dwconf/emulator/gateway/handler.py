@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from dwconf.emulator import mapping
-from dwconf.emulator.dataverse import odata
 from dwconf.emulator.gateway import link, shapes
 from dwconf.emulator.gateway.request import GatewayError, GwRequest, check_cid, error_reply, reply
 from dwconf.emulator.gateway.views import map_named, read_view, views
 from dwconf.emulator.registry import EnvHandle, iso
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, LiveMap
 from dwconf.live.state import MasterSide
 
@@ -32,7 +32,7 @@ MAX_TRACKED = 500
 MASTERS: dict[str, MasterSide] = {"CRM": "dataverse", "AX": "finops"}
 
 
-Handler = Callable[[EnvHandle, GwRequest], odata.Reply]
+Handler = Callable[[EnvHandle, GwRequest], Reply]
 
 
 def _new_request_id() -> str:
@@ -47,11 +47,11 @@ def _trim(entries: dict[str, Any]) -> None:
 # Environments and maps -----------------------------------------------------------------------
 
 
-def _version(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _version(handle: EnvHandle, request: GwRequest) -> Reply:
     return reply(200, {"version": "1.0"})
 
 
-def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _environments(handle: EnvHandle, request: GwRequest) -> Reply:
     identifier = request.params.get("identifier", "").lower()
     identifier = re.sub(r"^https?://", "", identifier).strip("/")
     if identifier != handle.config.fo_host.lower():
@@ -71,7 +71,7 @@ def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     )
 
 
-def _entities(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _entities(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.params.get("cid", handle.cid))
     found = views(handle.env.read())
     return reply(200, [shapes.dw_map(handle, view) for view in found.values()])
@@ -120,7 +120,7 @@ def _poll(handle: EnvHandle, name: str) -> None:
     handle.env.poll(name)
 
 
-def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _field_mappings(handle: EnvHandle, request: GwRequest) -> Reply:
     view = read_view(handle.env, _settled(handle, _project(handle, request.args["pid"])))
     key = handle.env.integration_key(mapping.entities(view.definition)[1])
     return reply(200, shapes.field_mapping(handle, view, key))
@@ -190,7 +190,7 @@ def _failure(handle: EnvHandle, name: str) -> str | None:
     return str(message)
 
 
-def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _start(handle: EnvHandle, request: GwRequest) -> Reply:
     body = request.json()
     action = str((body or {}).get("action", "")) if isinstance(body, dict) else ""
     details = body.get("details") if isinstance(body, dict) else None
@@ -220,7 +220,7 @@ def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": request_id})
 
 
-def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _status(handle: EnvHandle, request: GwRequest) -> Reply:
     entry = handle.side["map_requests"].get(request.args["request_id"])
     if entry is None:
         raise GatewayError(
@@ -238,7 +238,7 @@ def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
 # Versions, solutions, prerequisites -----------------------------------------------------------
 
 
-def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _switch_active(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     tid = request.args["tid"].lower()
     found = next(iter(_templates_with(handle, tid)), None)
@@ -258,12 +258,12 @@ def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": _new_request_id()})
 
 
-def _solutions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _solutions(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     return reply(200, link.solutions(handle))
 
 
-def _prerequisites(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _prerequisites(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     body = request.json()
     if not isinstance(body, list) or not all(isinstance(t, str) for t in body):
@@ -300,7 +300,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 
 def handle(
     handle_: EnvHandle, method: str, path: str, params: dict[str, str], body: bytes
-) -> odata.Reply:
+) -> Reply:
     """One gateway request; refusals become `{"error": …}` with the live model's status."""
     for route_method, pattern, handler in ROUTES:
         match = pattern.match(path)

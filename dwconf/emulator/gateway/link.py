@@ -9,12 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dwconf.emulator.dataverse import odata
 from dwconf.emulator.dataverse.tables import solution_id
 from dwconf.emulator.gateway import shapes
 from dwconf.emulator.gateway.request import GatewayError, GwRequest, check_cid, reply
 from dwconf.emulator.gateway.views import MapView, views
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, RunState
 
 
@@ -51,7 +51,7 @@ def _solution_names(body: Any) -> list[str]:
     return names
 
 
-def restore_templates(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def restore_templates(handle: EnvHandle, request: GwRequest) -> Reply:
     """Apply solution: the maps of the named solutions become templates (all or none)."""
     check_cid(handle, request.args["cid"])
     names = _solution_names(request.json())
@@ -79,7 +79,7 @@ def restore_templates(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": request_id})
 
 
-def solution_status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def solution_status(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     entry = handle.side["solution_requests"].get(request.args["request_id"])
     if entry is None:
@@ -137,12 +137,12 @@ def prerequisite_sequences(handle: EnvHandle, tids: list[str]) -> list[list[str]
     return sequences
 
 
-def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def get_connection_set(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cname"])
     return reply(200, shapes.connection_set(handle, handle.env.link()))
 
 
-def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def reset(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     body = request.json() or {}
     force = request.params.get("forceReset", "false").lower() == "true"
@@ -162,7 +162,7 @@ def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200)
 
 
-def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def refresh(handle: EnvHandle, request: GwRequest) -> Reply:
     """Refresh tables: the project is named by its name (`DWM-…`, the `name` of its field
     mapping), as DWMapEngine.refreshTable names it; the body is `{"tokens": [""]}`."""
     live = handle.env.find_map(request.args["project"])
@@ -173,7 +173,7 @@ def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200)
 
 
-def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def integration_keys(handle: EnvHandle, request: GwRequest) -> Reply:
     if request.args["dataset"].lower() not in (handle.ce_name.lower(), handle.powerapps_env):
         raise GatewayError(
             404, "dataset.not_found", f"Dataset '{request.args['dataset']}' was not found."
@@ -192,7 +192,7 @@ def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200)
 
 
-def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def executions(handle: EnvHandle, request: GwRequest) -> Reply:
     live = next(
         (
             m
