@@ -14,7 +14,7 @@ import click
 from dwconf.cli import boundary, console
 from dwconf.diagnostics import Severity
 from dwconf.doctor import Context, Limits, diagnose, requirements_of
-from dwconf.doctor import render as doctor_render
+from dwconf.doctor import output as doctor_output
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.load.project import EnvSpec, Loader, Project, SolutionSpec
 from dwconf.model import Environment
@@ -337,7 +337,7 @@ def run_doctor(
         limits=limits,
     )
     report = diagnose(context)
-    render = doctor_render.as_json if fmt == "json" else doctor_render.text
+    render = doctor_output.as_json if fmt == "json" else doctor_output.text
     console.plain(render(report).rstrip("\n"))
     return report.exit_code
 

@@ -20,7 +20,7 @@ from dwconf.errors import ExitCode
 from dwconf.jsonout import document
 from dwconf.live import DeploymentRecord, Lease
 from dwconf.plan import drift as drifts
-from dwconf.plan import render, saved
+from dwconf.plan import output, saved
 from dwconf.planning import (
     drift_against,
     load_environment,
@@ -164,7 +164,7 @@ def _save_rollback(request: Request, to: str | None, out: Path) -> int:
     say(f"Rolling {request.env} back to deployment record {back.record.id}")
     for note in back.notes:
         say(f"  note: {note}")
-    console.report(render.text(back.plan).rstrip("\n"))
+    console.report(output.text(back.plan).rstrip("\n"))
     saved.save(back.plan, out, plan_key())
     say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {request.env} {out}")
     return 0

@@ -122,12 +122,12 @@ def docs_command(ctx: click.Context, out: Path, env: str | None, offline: bool) 
     """
 
     def body() -> int:
-        from dwconf.site import data, render
+        from dwconf.site import data, pages
 
         site = data.collect(configuration_root(ctx.obj), env, read_live=not offline)
-        pages = render.write(site, out)
+        written = pages.write(site, out)
         console.out.print(
-            f"wrote {len(pages)} pages to {out}/ (open {out / 'index.html'})", markup=False
+            f"wrote {len(written)} pages to {out}/ (open {out / 'index.html'})", markup=False
         )
         return 0
 

@@ -14,11 +14,11 @@ from dwconf.apply.session import Report, Request, apply
 from dwconf.cli import boundary, console
 from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, summary
 from dwconf.errors import ExitCode
-from dwconf.plan import render, saved
+from dwconf.plan import output, saved
 from dwconf.plan.blocks import Allowance
 
 PLAN_KEY = "DWCONF_PLAN_KEY"
-FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_json}
+FORMATS = {"text": output.text, "markdown": output.markdown, "json": output.as_json}
 
 
 @click.command("plan")

@@ -33,7 +33,7 @@ from dwconf.load.yaml12 import Document
 from dwconf.model import Environment, Settings, Solution, TableMap
 from dwconf.model.common import FOUR_PART
 from dwconf.model.schema import SchemaFile
-from dwconf.render import context_for, render_document
+from dwconf.templating import context_for, render_document
 
 M = TypeVar("M", bound=BaseModel)
 
