@@ -22,7 +22,6 @@ from dwconf.emulator.reply import Reply
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 MAX_PAGE = 5000
-SKIP_NOT_SUPPORTED = "0x80060888"
 _PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)")
 _STATUS_TEXT = {
     200: "OK",
