@@ -101,6 +101,17 @@ def test_unknown_environment(repo: Path, dwconf: Cli) -> None:
     assert "unknown environment 'qa'" in result.err and "known environments: dev" in result.err
 
 
+def test_validating_an_environment_whose_file_has_errors_shows_them(
+    make_repo: Repo, dwconf: Cli
+) -> None:
+    repo = make_repo({"environments/qa.yaml": "name: qa\nstage: qa\nprovider: {type: cloud}\n"})
+    result = dwconf("validate", str(repo), "--env", "qa", "--format", "json")
+    assert result.exit_code == 1
+    found = [(d["file"], d["line"], d["code"]) for d in json.loads(result.out)["diagnostics"]]
+    assert ("environments/qa.yaml", 3, "DW1104") in found
+    assert "unknown environment" not in result.err
+
+
 def test_render_yaml_and_json(repo: Path, dwconf: Cli) -> None:
     as_yaml = yaml.safe_load(dwconf("-C", str(repo), "render", "dev").out)
     as_json = json.loads(dwconf("-C", str(repo), "render", "dev", "--format", "json").out)
