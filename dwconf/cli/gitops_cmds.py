@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.errors import DwconfError, ExitCode
 from dwconf.gitops import diff_output
 from dwconf.gitops.promote import Promotion, promote
@@ -176,20 +176,9 @@ def _show_next(done: Promotion, dry_run: bool) -> None:
 @click.command("diff")
 @click.argument("rev_a", required=False)
 @click.argument("rev_b", required=False)
-@click.option(
-    "--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable)."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(diff_output.FORMATS)),
-    default="text",
-    show_default=True,
-    help="markdown is written for a pull-request comment.",
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when an environment changes, 0 when none."
-)
+@params.ENVS
+@params.output_format(*diff_output.FORMATS)
+@params.DETAILED_EXITCODE
 @click.pass_context
 def diff_command(
     ctx: click.Context,

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dwconf import planning
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.config_cmds import configuration_root
 from dwconf.cli.env_cmds import environment_list
 from dwconf.cli.show_cmds import load_plan_file
@@ -26,13 +26,9 @@ def first_environment(root: Path) -> str:
 
 @click.command("graph")
 @click.argument("env", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(RENDERERS)),
-    default="mermaid",
-    show_default=True,
-    help="mermaid (GitHub and Azure DevOps render it), dot (Graphviz), svg (needs Graphviz).",
+@params.output_format(
+    *RENDERERS,
+    said="mermaid (GitHub and Azure DevOps render it), dot (Graphviz), svg (needs Graphviz).",
 )
 @click.option(
     "--plan",

@@ -11,7 +11,7 @@ import click
 from dwconf import planning
 from dwconf.apply.run import Options
 from dwconf.apply.session import Report, Request, apply
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, summary
 from dwconf.errors import ExitCode
 from dwconf.plan import output, saved
@@ -22,13 +22,9 @@ FORMATS = {"text": output.text, "markdown": output.markdown, "json": output.as_j
 
 
 @click.command("plan")
-@click.argument("env")
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for apply."
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
-)
+@params.ENV
+@params.SAVE_PLAN
+@params.DETAILED_EXITCODE
 @click.option(
     "--target",
     "targets",
@@ -39,15 +35,9 @@ FORMATS = {"text": output.text, "markdown": output.markdown, "json": output.as_j
 @click.option(
     "--exclude", "excludes", multiple=True, metavar="ADDR", help="Leave these addresses out."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
-)
+@params.output_format(*FORMATS)
 @click.option("--refresh-only", is_flag=True, help="Show how live differs; plan nothing to apply.")
-@click.option(
-    "--allow-destroy",
-    is_flag=True,
-    help="Allow destructive changes where the environment prevents them; recorded in the plan.",
-)
+@params.ALLOW_DESTROY
 @click.pass_context
 def plan_command(
     ctx: click.Context,
@@ -136,31 +126,19 @@ def run_apply(request: Request, fmt: str) -> int:
     return show(report, view)
 
 
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one document at the end (summary, each step's outcome, the record id).",
-)
-
-
 @click.command("apply")
-@click.argument("env")
+@params.ENV
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
-@click.option("--parallelism", default=4, show_default=True, type=click.IntRange(1, 32))
-@click.option(
-    "--lock-timeout", default="0s", show_default=True, help="Wait this long for the lock (30s, 5m)."
-)
-@click.option(
-    "--allow-destroy",
-    is_flag=True,
-    help="Allow destructive changes where the environment prevents them.",
-)
+@params.AUTO_APPROVE
+@params.PARALLELISM
+@params.LOCK_TIMEOUT
+@params.ALLOW_DESTROY
 @click.option("--resume", is_flag=True, help="Continue the last interrupted or failed apply.")
-@FORMAT
+@params.output_format(
+    "text",
+    "json",
+    said="json: one document at the end (summary, each step's outcome, the record id).",
+)
 @click.pass_context
 def apply_command(
     ctx: click.Context,
