@@ -15,7 +15,7 @@ from dwconf.apply.run import Options
 from dwconf.apply.session import Request, rollback
 from dwconf.cli import boundary, console, params
 from dwconf.cli.apply_view import ConsoleView, say
-from dwconf.cli.plan_cmds import parse_duration, plan_key, show
+from dwconf.cli.plan_cmds import plan_key, show
 from dwconf.errors import ExitCode
 from dwconf.jsonout import document
 from dwconf.live import DeploymentRecord, Lease
@@ -179,7 +179,7 @@ def rollback_command(
     auto_approve: bool,
     allow_destroy: bool,
     parallelism: int,
-    lock_timeout: str,
+    lock_timeout: float,
 ) -> None:
     """Plan (and apply) a return of ENV to the desired state of a deployment record.
 
@@ -198,7 +198,7 @@ def rollback_command(
         auto_approve=auto_approve,
         allow_destroy=allow_destroy,
         plan_key=plan_key(),
-        options=Options(parallelism=parallelism, lock_timeout=parse_duration(lock_timeout)),
+        options=Options(parallelism=parallelism, lock_timeout=lock_timeout),
     )
     ctx.exit(boundary.run(lambda: run_rollback(request, to=to, out=out)))
 

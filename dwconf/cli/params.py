@@ -13,7 +13,19 @@ from typing import Any, TypeVar
 
 import click
 
+from dwconf.model.environment import seconds
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    """A duration written as the configuration writes one (`90`, `30s`, `5m`, `6h`, `1d`),
+    given to the command in seconds."""
+    try:
+        return seconds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
 
 # The environment a command works on: a file environments/ENV.yaml defines it
 # (`Loader.environment` finds it, or says which names are known).
@@ -74,6 +86,8 @@ LOCK_TIMEOUT = click.option(
     "--lock-timeout",
     default="0s",
     show_default=True,
+    metavar="DURATION",
+    callback=_seconds,
     help="Wait this long for ENV's lock when someone holds it (30s, 5m).",
 )
 

@@ -96,16 +96,6 @@ def plan_key() -> bytes | None:
     return value.encode() if value else None
 
 
-def parse_duration(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        if text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except (ValueError, IndexError) as exc:
-        raise click.BadParameter(f"'{text}' is not a duration such as 30s or 5m") from exc
-
-
 def show(report: Report, view: ConsoleView) -> int:
     """Print the end of an apply (text summary, or the JSON document) and give its exit code."""
     view.close()
@@ -146,7 +136,7 @@ def apply_command(
     plan_file: Path | None,
     auto_approve: bool,
     parallelism: int,
-    lock_timeout: str,
+    lock_timeout: float,
     allow_destroy: bool,
     resume: bool,
     fmt: str,
@@ -171,7 +161,6 @@ def apply_command(
       dwconf apply dev --resume          # after an interrupted apply
       dwconf apply test --auto-approve --format json
     """
-    wait_s = parse_duration(lock_timeout)
     if resume and plan_file is not None:
         raise click.BadParameter("--resume continues the interrupted plan; give no FILE")
     request = Request(
@@ -182,6 +171,6 @@ def apply_command(
         auto_approve=auto_approve,
         allow_destroy=allow_destroy,
         plan_key=plan_key(),
-        options=Options(parallelism=parallelism, lock_timeout=wait_s),
+        options=Options(parallelism=parallelism, lock_timeout=lock_timeout),
     )
     ctx.exit(boundary.run(lambda: run_apply(request, fmt)))

@@ -191,6 +191,18 @@ def test_lock_timeout_waits_for_the_lease_to_expire(repo: Path, dwconf: Cli) -> 
     assert "Waiting for the lock held by someone@elsewhere" in result.err
 
 
+@pytest.mark.parametrize("command", [("apply", "dev"), ("rollback", "dev")])
+def test_lock_timeout_is_a_duration_as_the_configuration_writes_one(
+    repo: Path, dwconf: Cli, command: tuple[str, ...]
+) -> None:
+    result = dwconf("-C", str(repo), *command, "--lock-timeout", "5x")
+    assert result.exit_code == 1  # a usage error (2 means changes)
+    assert "Invalid value for '--lock-timeout': '5x' is not a duration" in result.err
+    _hold(repo, 1.0)
+    waited = dwconf("-C", str(repo), "apply", "dev", "--auto-approve", "--lock-timeout", "0.01d")
+    assert waited.exit_code == 0, waited.err
+
+
 def test_an_expired_lease_is_taken_over(repo: Path, dwconf: Cli) -> None:
     _hold(repo, 60, now=datetime(2020, 1, 1, tzinfo=UTC))
     assert "expired" in dwconf("-C", str(repo), "lock", "status", "dev").out
