@@ -123,7 +123,11 @@ def test_refresh_only_plan_is_not_applied(applied: Path, dwconf: Cli, tmp_path: 
     out = tmp_path / "dev.dwplan"
     SCENARIOS["field-added"][1][0](applied)
     dwconf("-C", str(applied), "plan", "dev", "--refresh-only", "--out", str(out))
-    assert dwconf("-C", str(applied), "apply", "dev", str(out)).exit_code == 4
+    refused = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert refused.exit_code == 4
+    assert "a refresh-only plan shows drift; it has nothing to apply" in refused.err
+    still = dwconf("-C", str(applied), "plan", "dev", "--detailed-exitcode")
+    assert still.exit_code == 2, "the field is still to be added: nothing was applied"
 
 
 # Protections -----------------------------------------------------------------------------------
