@@ -46,7 +46,7 @@ from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Step
-from dwconf.providers.dynamics.http import ssl_context
+from dwconf.providers.dynamics.transport import ssl_context
 
 ENV = "dev"
 CLIENT_ID, SECRET = "b3nch000-0000-4000-8000-000000000002", "bench-secret-not-real-4567"

@@ -38,7 +38,7 @@ from dwconf.emulator.serve import Running, running
 from dwconf.live.state import Definition
 from dwconf.model import Environment, TableMap
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
-from dwconf.providers.dynamics.http import ssl_context
+from dwconf.providers.dynamics.transport import ssl_context
 from dwconf.providers.local import LocalProvider
 
 ENV = "bench"

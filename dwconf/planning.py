@@ -85,10 +85,6 @@ def _load_desired(
     root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None
 ) -> Desired:
     loader = Loader.at(root)
-    if env_name not in loader.environments():
-        errors = [d for d in loader.diagnostics if d.severity is Severity.ERROR]
-        if errors:
-            raise ConfigError(errors)
     env = loader.environment(env_name)
     project = loader.project(env)
     built: list[desired_state.DesiredState] = []

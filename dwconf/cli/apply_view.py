@@ -18,7 +18,7 @@ from dwconf.cli.boundary import Failure
 from dwconf.errors import ExitCode, RefusedError
 from dwconf.jsonout import document
 from dwconf.live import Lease
-from dwconf.plan import render
+from dwconf.plan import output
 from dwconf.plan.definition import Plan
 from dwconf.plan.diff import Change
 from dwconf.redact import redact
@@ -51,7 +51,7 @@ class ConsoleView:
     def plan(self, plan: Plan) -> None:
         self._total = len(plan.steps)
         if not self.json:
-            console.report(render.text(plan).rstrip("\n"))
+            console.report(output.text(plan).rstrip("\n"))
 
     def approve(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():
@@ -120,7 +120,7 @@ def resume_hint(report: Report) -> str | None:
 
 def _change_lines(change: Change) -> list[str]:
     lines = [f"  {change.action.value} {change.address} ({change.action.word})"]
-    return lines + [f"      {render.detail_line(d)}" for d in change.details]
+    return lines + [f"      {output.detail_line(d)}" for d in change.details]
 
 
 def summary(report: Report) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.planning import load_environment
 from dwconf.providers.dynamics import DynamicsProvider
 from dwconf.providers.dynamics import bootstrap as tables
@@ -66,7 +66,7 @@ def run_bootstrap(*, root: Path, name: str, check: bool) -> int:
 
 
 @click.command("bootstrap")
-@click.argument("env")
+@params.ENV
 @click.option("--check", is_flag=True, help="Only report; exit 1 when something is missing.")
 @click.pass_context
 def bootstrap_command(ctx: click.Context, env: str, check: bool) -> None:

@@ -98,7 +98,7 @@ def failure_of(exc: Exception) -> Failure:
     if isinstance(exc, ConfigError):
         for d in exc.diagnostics:
             console.show_diagnostic(d, console.err)
-        lines = tuple(console.diagnostic_text(d).split("\n")[0] for d in exc.diagnostics)
+        lines = tuple(f"{d.span}: {d.severity.value} {d.code} {d.message}" for d in exc.diagnostics)
         return Failure(int(exc.exit_code), exc.message, reasons=lines or (exc.message,))
     if isinstance(exc, DwconfError):
         return Failure(int(exc.exit_code), exc.message, exc.hint, exc.reasons or (exc.message,))

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.diagnostics import Severity
 from dwconf.doctor import Context, Limits, diagnose, requirements_of
-from dwconf.doctor import render as doctor_render
+from dwconf.doctor import output as doctor_output
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.load.project import EnvSpec, Loader, Project, SolutionSpec
 from dwconf.model import Environment
@@ -24,10 +24,6 @@ from dwconf.package.importer import import_environment
 from dwconf.package.unpack import unpack_files
 from dwconf.package.writing import trusted_base, write_files
 from dwconf.providers import local, open_reader
-
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
 
 
 def _root(ctx: click.Context) -> Path:
@@ -265,7 +261,7 @@ def run_import(
 
 
 @click.command("import")
-@click.argument("env")
+@params.ENV
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -337,14 +333,14 @@ def run_doctor(
         limits=limits,
     )
     report = diagnose(context)
-    render = doctor_render.as_json if fmt == "json" else doctor_render.text
+    render = doctor_output.as_json if fmt == "json" else doctor_output.text
     console.plain(render(report).rstrip("\n"))
     return report.exit_code
 
 
 @click.command("doctor")
-@click.argument("env")
-@FORMAT
+@params.ENV
+@params.output_format("text", "json")
 @click.option(
     "--pause-warn-days",
     type=click.FloatRange(0, 7),

@@ -7,7 +7,7 @@ from contextlib import closing
 import click
 
 from dwconf import compare, providers
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.env_cmds import _environment, _root, state_document
 from dwconf.errors import DwconfError
 
@@ -15,13 +15,7 @@ from dwconf.errors import DwconfError
 @click.command("compare")
 @click.argument("env_a")
 @click.argument("env_b")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@params.output_format("text", "markdown", "json")
 @click.option("--only-differences", is_flag=True, help="Leave out the rows that agree.")
 @click.pass_context
 def compare_command(

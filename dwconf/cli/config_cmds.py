@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError, ExitCode, NotAConfigurationError
 from dwconf.jsonout import document
@@ -60,17 +60,8 @@ def _print_report(report: Report, fmt: str, strict: bool, verbose: bool = False)
 
 @click.command("validate")
 @click.argument("path", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--env", "envs", multiple=True, metavar="NAME", help="Check only this environment (repeatable)."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, github for workflow annotations.",
-)
+@params.ENVS
+@params.output_format("text", "json", "github")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes (skipped checks) too.")
 @click.pass_context
@@ -102,10 +93,8 @@ def validate_command(
 
 
 @click.command("render")
-@click.argument("env")
-@click.option(
-    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
-)
+@params.ENV
+@params.output_format("yaml", "json")
 @click.pass_context
 def render_command(ctx: click.Context, env: str, fmt: str) -> None:
     """Print ENV's desired state: every object dwconf manages there, by address.

@@ -73,11 +73,6 @@ def data(value: Any) -> None:
     plain(json.dumps(value, indent=2, sort_keys=False, default=str))
 
 
-def diagnostic_text(d: Diagnostic) -> str:
-    line = f"{d.span}: {d.severity.value} {d.code} {d.message}"
-    return f"{line}\n  hint: {d.hint}" if d.hint else line
-
-
 def show_diagnostic(d: Diagnostic, stream: Console) -> None:
     style = _STYLE[d.severity]
     stream.print(f"{d.span}: [{style}]{d.severity.value}[/] {d.code} ", end="", markup=True)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from dwconf import providers
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.config_cmds import configuration_root
 from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, RefusedError
@@ -257,9 +257,7 @@ def env_group() -> None:
 
 
 @env_group.command("list")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@params.output_format("text", "json")
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str) -> None:
     """List the configured environments in stage order: name, stage and provider.
@@ -277,10 +275,8 @@ def list_command(ctx: click.Context, fmt: str) -> None:
 
 
 @env_group.command("show")
-@click.argument("env")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@params.ENV
+@params.output_format("text", "json")
 @click.pass_context
 def show_command(ctx: click.Context, env: str, fmt: str) -> None:
     """Print ENV's live state and its fingerprint.
@@ -297,7 +293,7 @@ def show_command(ctx: click.Context, env: str, fmt: str) -> None:
 
 
 @env_group.command("reset")
-@click.argument("env")
+@params.ENV
 @click.option("--yes", is_flag=True, help="Don't ask; needed when there is no terminal.")
 @click.pass_context
 def reset_command(ctx: click.Context, env: str, yes: bool) -> None:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.errors import DwconfError, ExitCode
-from dwconf.gitops import diff_render
+from dwconf.gitops import diff_output
 from dwconf.gitops.promote import Promotion, promote
 from dwconf.gitops.release import BUMPS, Released, release
 from dwconf.gitops.semdiff import semantic_diff
-from dwconf.plan import render
+from dwconf.plan import output
 from dwconf.planning import Desired, plan_against
 from dwconf.providers import open_reader
 
@@ -156,9 +156,9 @@ def _show_plan(root: Path, want: Desired, whole: bool) -> None:
         return
     _say("")
     if whole:
-        console.report(render.text(plan).rstrip("\n"))
+        console.report(output.text(plan).rstrip("\n"))
         return
-    _say(f"{name}: {render.summary_line(plan)}")
+    _say(f"{name}: {output.summary_line(plan)}")
     if plan.has_changes:
         _say(f"  The whole plan: dwconf plan {name} (or promote with --show-plan).")
 
@@ -176,20 +176,9 @@ def _show_next(done: Promotion, dry_run: bool) -> None:
 @click.command("diff")
 @click.argument("rev_a", required=False)
 @click.argument("rev_b", required=False)
-@click.option(
-    "--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable)."
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(diff_render.FORMATS)),
-    default="text",
-    show_default=True,
-    help="markdown is written for a pull-request comment.",
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when an environment changes, 0 when none."
-)
+@params.ENVS
+@params.output_format(*diff_output.FORMATS)
+@params.DETAILED_EXITCODE
 @click.pass_context
 def diff_command(
     ctx: click.Context,
@@ -218,7 +207,7 @@ def diff_command(
     def body() -> int:
         found = semantic_diff(ctx.obj, rev_a, rev_b, envs)
         show = console.report if fmt == "text" else console.plain
-        show(diff_render.FORMATS[fmt](found).rstrip("\n"))
+        show(diff_output.FORMATS[fmt](found).rstrip("\n"))
         broken = [env for env in found.environments if env.errors]
         for env in broken:
             console.problem(

@@ -13,14 +13,14 @@ import click
 from dwconf.apply import lease as leases
 from dwconf.apply.run import Options
 from dwconf.apply.session import Request, rollback
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.apply_view import ConsoleView, say
-from dwconf.cli.plan_cmds import parse_duration, plan_key, show
+from dwconf.cli.plan_cmds import plan_key, show
 from dwconf.errors import ExitCode
 from dwconf.jsonout import document
 from dwconf.live import DeploymentRecord, Lease
 from dwconf.plan import drift as drifts
-from dwconf.plan import render, saved
+from dwconf.plan import output, saved
 from dwconf.planning import (
     drift_against,
     load_environment,
@@ -29,10 +29,6 @@ from dwconf.planning import (
 )
 from dwconf.providers import open_reader, open_writer
 from dwconf.redact import redact
-
-FORMAT = click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
 
 
 def _json(value: Any) -> None:
@@ -52,20 +48,16 @@ def run_drift(*, root: Path, env: str, ignore: tuple[str, ...], fmt: str) -> int
 
 
 @click.command("drift")
-@click.argument("env")
+@params.ENV
 @click.option(
     "--ignore",
     multiple=True,
     metavar="ADDR[:PATH]",
     help="Leave out an address (map.* patterns) or a path prefix inside one (map.x:state).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(drifts.FORMATS)),
-    default="text",
-    show_default=True,
-    help="markdown is written for an issue or a pull-request comment.",
+@params.output_format(
+    *drifts.FORMATS,
+    said="text for people, markdown for an issue or a pull-request comment, json for tools.",
 )
 @click.pass_context
 def drift_command(ctx: click.Context, env: str, ignore: tuple[str, ...], fmt: str) -> None:
@@ -123,8 +115,8 @@ def run_history(*, root: Path, env: str, fmt: str) -> int:
 
 
 @click.command("history")
-@click.argument("env")
-@FORMAT
+@params.ENV
+@params.output_format("text", "json")
 @click.pass_context
 def history_command(ctx: click.Context, env: str, fmt: str) -> None:
     """List ENV's deployment records, newest first.
@@ -164,24 +156,20 @@ def _save_rollback(request: Request, to: str | None, out: Path) -> int:
     say(f"Rolling {request.env} back to deployment record {back.record.id}")
     for note in back.notes:
         say(f"  note: {note}")
-    console.report(render.text(back.plan).rstrip("\n"))
+    console.report(output.text(back.plan).rstrip("\n"))
     saved.save(back.plan, out, plan_key())
     say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {request.env} {out}")
     return 0
 
 
 @click.command("rollback")
-@click.argument("env")
+@params.ENV
 @click.option("--to", "to", metavar="RECORD", help="The deployment record id (or a prefix).")
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan for `dwconf apply ENV FILE` instead of applying it.",
-)
-@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
-@click.option("--allow-destroy", is_flag=True, help="Allow destructive changes.")
-@click.option("--parallelism", default=4, show_default=True, type=click.IntRange(1, 32))
-@click.option("--lock-timeout", default="0s", show_default=True, help="Wait for the lock.")
+@params.SAVE_PLAN
+@params.AUTO_APPROVE
+@params.ALLOW_DESTROY
+@params.PARALLELISM
+@params.LOCK_TIMEOUT
 @click.pass_context
 def rollback_command(
     ctx: click.Context,
@@ -191,7 +179,7 @@ def rollback_command(
     auto_approve: bool,
     allow_destroy: bool,
     parallelism: int,
-    lock_timeout: str,
+    lock_timeout: float,
 ) -> None:
     """Plan (and apply) a return of ENV to the desired state of a deployment record.
 
@@ -210,7 +198,7 @@ def rollback_command(
         auto_approve=auto_approve,
         allow_destroy=allow_destroy,
         plan_key=plan_key(),
-        options=Options(parallelism=parallelism, lock_timeout=parse_duration(lock_timeout)),
+        options=Options(parallelism=parallelism, lock_timeout=lock_timeout),
     )
     ctx.exit(boundary.run(lambda: run_rollback(request, to=to, out=out)))
 
@@ -268,8 +256,8 @@ def lock_group() -> None:
 
 
 @lock_group.command("status")
-@click.argument("env")
-@FORMAT
+@params.ENV
+@params.output_format("text", "json")
 @click.pass_context
 def lock_status_command(ctx: click.Context, env: str, fmt: str) -> None:
     """Who holds ENV's lock, for what, since when, and its lock ID.
@@ -283,7 +271,7 @@ def lock_status_command(ctx: click.Context, env: str, fmt: str) -> None:
 
 
 @lock_group.command("force-unlock")
-@click.argument("env")
+@params.ENV
 @click.argument("lock_id")
 @click.pass_context
 def force_unlock_command(ctx: click.Context, env: str, lock_id: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dwconf import planning
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.config_cmds import configuration_root
 from dwconf.cli.env_cmds import environment_list
 from dwconf.cli.show_cmds import load_plan_file
@@ -26,13 +26,9 @@ def first_environment(root: Path) -> str:
 
 @click.command("graph")
 @click.argument("env", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(RENDERERS)),
-    default="mermaid",
-    show_default=True,
-    help="mermaid (GitHub and Azure DevOps render it), dot (Graphviz), svg (needs Graphviz).",
+@params.output_format(
+    *RENDERERS,
+    said="mermaid (GitHub and Azure DevOps render it), dot (Graphviz), svg (needs Graphviz).",
 )
 @click.option(
     "--plan",
@@ -122,12 +118,12 @@ def docs_command(ctx: click.Context, out: Path, env: str | None, offline: bool) 
     """
 
     def body() -> int:
-        from dwconf.site import data, render
+        from dwconf.site import data, pages
 
         site = data.collect(configuration_root(ctx.obj), env, read_live=not offline)
-        pages = render.write(site, out)
+        written = pages.write(site, out)
         console.out.print(
-            f"wrote {len(pages)} pages to {out}/ (open {out / 'index.html'})", markup=False
+            f"wrote {len(written)} pages to {out}/ (open {out / 'index.html'})", markup=False
         )
         return 0
 

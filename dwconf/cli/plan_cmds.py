@@ -11,24 +11,20 @@ import click
 from dwconf import planning
 from dwconf.apply.run import Options
 from dwconf.apply.session import Report, Request, apply
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, failed_json, summary
 from dwconf.errors import ExitCode
-from dwconf.plan import render, saved
+from dwconf.plan import output, saved
 from dwconf.plan.blocks import Allowance
 
 PLAN_KEY = "DWCONF_PLAN_KEY"
-FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_json}
+FORMATS = {"text": output.text, "markdown": output.markdown, "json": output.as_json}
 
 
 @click.command("plan")
-@click.argument("env")
-@click.option(
-    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan for apply."
-)
-@click.option(
-    "--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none."
-)
+@params.ENV
+@params.SAVE_PLAN
+@params.DETAILED_EXITCODE
 @click.option(
     "--target",
     "targets",
@@ -39,15 +35,9 @@ FORMATS = {"text": render.text, "markdown": render.markdown, "json": render.as_j
 @click.option(
     "--exclude", "excludes", multiple=True, metavar="ADDR", help="Leave these addresses out."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
-)
+@params.output_format(*FORMATS)
 @click.option("--refresh-only", is_flag=True, help="Show how live differs; plan nothing to apply.")
-@click.option(
-    "--allow-destroy",
-    is_flag=True,
-    help="Allow destructive changes where the environment prevents them; recorded in the plan.",
-)
+@params.ALLOW_DESTROY
 @click.pass_context
 def plan_command(
     ctx: click.Context,
@@ -106,16 +96,6 @@ def plan_key() -> bytes | None:
     return value.encode() if value else None
 
 
-def parse_duration(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        if text[-1] in units:
-            return float(text[:-1]) * units[text[-1]]
-        return float(text)
-    except (ValueError, IndexError) as exc:
-        raise click.BadParameter(f"'{text}' is not a duration such as 30s or 5m") from exc
-
-
 def show(report: Report, view: ConsoleView) -> int:
     """Print the end of an apply (text summary, or the JSON document) and give its exit code."""
     view.close()
@@ -136,32 +116,20 @@ def run_apply(request: Request, fmt: str) -> int:
     return show(report, view)
 
 
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one document at the end, however apply ends (summary, each step's outcome, "
+@click.command("apply")
+@params.ENV
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@params.AUTO_APPROVE
+@params.PARALLELISM
+@params.LOCK_TIMEOUT
+@params.ALLOW_DESTROY
+@click.option("--resume", is_flag=True, help="Continue the last interrupted or failed apply.")
+@params.output_format(
+    "text",
+    "json",
+    said="json: one document at the end, however apply ends (summary, each step's outcome, "
     "the record id; or why it refused or stopped, and the exit code).",
 )
-
-
-@click.command("apply")
-@click.argument("env")
-@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--auto-approve", is_flag=True, help="Apply without asking.")
-@click.option("--parallelism", default=4, show_default=True, type=click.IntRange(1, 32))
-@click.option(
-    "--lock-timeout", default="0s", show_default=True, help="Wait this long for the lock (30s, 5m)."
-)
-@click.option(
-    "--allow-destroy",
-    is_flag=True,
-    help="Allow destructive changes where the environment prevents them.",
-)
-@click.option("--resume", is_flag=True, help="Continue the last interrupted or failed apply.")
-@FORMAT
 @click.pass_context
 def apply_command(
     ctx: click.Context,
@@ -169,7 +137,7 @@ def apply_command(
     plan_file: Path | None,
     auto_approve: bool,
     parallelism: int,
-    lock_timeout: str,
+    lock_timeout: float,
     allow_destroy: bool,
     resume: bool,
     fmt: str,
@@ -195,7 +163,6 @@ def apply_command(
       dwconf apply dev --resume          # after an interrupted apply
       dwconf apply test --auto-approve --format json
     """
-    wait_s = parse_duration(lock_timeout)
     if resume and plan_file is not None:
         raise click.BadParameter("--resume continues the interrupted plan; give no FILE")
     request = Request(
@@ -206,7 +173,7 @@ def apply_command(
         auto_approve=auto_approve,
         allow_destroy=allow_destroy,
         plan_key=plan_key(),
-        options=Options(parallelism=parallelism, lock_timeout=wait_s),
+        options=Options(parallelism=parallelism, lock_timeout=lock_timeout),
     )
     document = (lambda failure: failed_json(env, failure)) if fmt == "json" else None
     ctx.exit(boundary.run(lambda: run_apply(request, fmt), document))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dwconf import recording
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.errors import DwconfError
 from dwconf.planning import load_environment
 from dwconf.providers.dynamics import DynamicsProvider
@@ -76,16 +76,14 @@ def run_probe(root: Path, env_name: str, record: Path | None, fmt: str) -> int:
 
 
 @click.command("probe")
-@click.argument("env")
+@params.ENV
 @click.option(
     "--record",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Write each answer, redacted, to this folder (for `dwconf emulator serve --replay`).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@params.output_format("text", "json")
 @click.pass_context
 def probe_command(ctx: click.Context, env: str, record: Path | None, fmt: str) -> None:
     """Check that ENV answers every read dwconf relies on in the shapes dwconf expects.

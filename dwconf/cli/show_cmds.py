@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.cli.plan_cmds import FORMATS, plan_key
 from dwconf.plan import saved
 from dwconf.plan.definition import Plan
@@ -19,9 +19,7 @@ def load_plan_file(path: Path) -> Plan:
 
 @click.command("show")
 @click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True
-)
+@params.output_format(*FORMATS)
 def show_command(plan_file: Path, fmt: str) -> None:
     """Show a saved plan (dwconf plan --out) as text, markdown or JSON.
 

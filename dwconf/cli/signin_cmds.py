@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dwconf.cli import boundary, console
+from dwconf.cli import boundary, console, params
 from dwconf.model.environment import GatewayMethod
 from dwconf.planning import load_environment
 from dwconf.providers.dynamics import signin
@@ -77,7 +77,7 @@ def run_logout(*, root: Path, name: str) -> int:
 
 
 @click.command("login")
-@click.argument("env")
+@params.ENV
 @click.option(
     "--device-code",
     is_flag=True,
@@ -104,7 +104,7 @@ def login_command(ctx: click.Context, env: str, device_code: bool) -> None:
 
 
 @click.command("logout")
-@click.argument("env")
+@params.ENV
 @click.pass_context
 def logout_command(ctx: click.Context, env: str) -> None:
     """Forget the gateway sign-in `dwconf login ENV` kept.

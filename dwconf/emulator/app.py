@@ -31,13 +31,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from dwconf.emulator import auth, dataverse, gateway, odata, replay, signin_api, testapi
+from dwconf.emulator import replay
 from dwconf.emulator.config import EmulatorConfig
-from dwconf.emulator.dv_request import DvRequest
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.handler import handle as handle_dataverse
+from dwconf.emulator.dataverse.request import DvRequest
+from dwconf.emulator.entra import authority
 from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
+from dwconf.emulator.gateway.handler import handle as handle_gateway
 from dwconf.emulator.guard import GuardMiddleware
 from dwconf.emulator.hub import Hub
+from dwconf.emulator.reply import Reply
 from dwconf.emulator.stats import ServiceDateMiddleware, StatsMiddleware
+from dwconf.emulator.testapi import routes as testapi_routes
+from dwconf.emulator.testapi import signins as signin_routes
 
 DATAVERSE_ROOT = "/api/data/v9.2"
 METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
@@ -63,7 +70,7 @@ def _hub(request: Request) -> Hub:
     return hub
 
 
-def _response(reply: odata.Reply) -> Response:
+def _response(reply: Reply) -> Response:
     return Response(reply.body, reply.status, headers=reply.headers)
 
 
@@ -78,7 +85,7 @@ async def dataverse_endpoint(request: Request) -> Response:
     if handle is None:
         return _unknown_environment(name)
     body = await request.body()
-    root = f"{auth.base_url(request)}/env/{name}/dataverse{DATAVERSE_ROOT}"
+    root = f"{authority.base_url(request)}/env/{name}/dataverse{DATAVERSE_ROOT}"
     dv_request = DvRequest(
         method=request.method,
         path="/" + request.path_params["rest"],
@@ -89,7 +96,7 @@ async def dataverse_endpoint(request: Request) -> Response:
     )
     if hub.replay is not None:
         return _response(replay.dataverse(hub.replay, dv_request))
-    return _response(dataverse.handle(handle, dv_request))
+    return _response(handle_dataverse(handle, dv_request))
 
 
 async def dataverse_fallback(request: Request) -> Response:
@@ -108,19 +115,21 @@ async def gateway_endpoint(request: Request) -> Response:
         return _response(
             replay.gateway(hub.replay, request.method, path, dict(request.query_params))
         )
-    reply = gateway.handle(handle, request.method, path, dict(request.query_params), body)
+    reply = handle_gateway(handle, request.method, path, dict(request.query_params), body)
     return _response(reply)
 
 
 ROUTES = [
     Route(
-        "/{tenant}/v2.0/.well-known/openid-configuration", auth.discovery_endpoint, methods=["GET"]
+        "/{tenant}/v2.0/.well-known/openid-configuration",
+        authority.discovery_endpoint,
+        methods=["GET"],
     ),
-    Route("/{tenant}/oauth2/v2.0/token", auth.token_endpoint, methods=["POST"]),
-    Route("/{tenant}/oauth2/v2.0/devicecode", auth.device_code_endpoint, methods=["POST"]),
-    Route("/{tenant}/discovery/v2.0/keys", auth.keys_endpoint, methods=["GET"]),
-    Route("/common/discovery/instance", auth.instance_discovery_endpoint, methods=["GET"]),
-    Route("/common/userrealm/{username}", auth.user_realm_endpoint, methods=["GET"]),
+    Route("/{tenant}/oauth2/v2.0/token", authority.token_endpoint, methods=["POST"]),
+    Route("/{tenant}/oauth2/v2.0/devicecode", authority.device_code_endpoint, methods=["POST"]),
+    Route("/{tenant}/discovery/v2.0/keys", authority.keys_endpoint, methods=["GET"]),
+    Route("/common/discovery/instance", authority.instance_discovery_endpoint, methods=["GET"]),
+    Route("/common/userrealm/{username}", authority.user_realm_endpoint, methods=["GET"]),
     Route(
         "/env/{env}/dataverse" + DATAVERSE_ROOT + "/{rest:path}",
         dataverse_endpoint,
@@ -128,8 +137,8 @@ ROUTES = [
     ),
     Route("/env/{env}/dataverse/{rest:path}", dataverse_fallback, methods=METHODS),
     Route("/env/{env}/gateway/{rest:path}", gateway_endpoint, methods=METHODS),
-    *testapi.ROUTES,
-    *signin_api.ROUTES,
+    *testapi_routes.ROUTES,
+    *signin_routes.ROUTES,
 ]
 
 

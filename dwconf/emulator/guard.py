@@ -17,8 +17,8 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dwconf.emulator import tokens
-from dwconf.emulator.auth import normal
+from dwconf.emulator.entra import tokens
+from dwconf.emulator.entra.authority import normal
 from dwconf.emulator.faults import PLANE_PATH
 from dwconf.emulator.hub import Hub
 

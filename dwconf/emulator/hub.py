@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dwconf.emulator.auth import Authority
 from dwconf.emulator.config import EmulatorConfig, EnvConfig
+from dwconf.emulator.entra.authority import Authority
 from dwconf.emulator.faults import Faults
 from dwconf.emulator.registry import Clock, Registry
 from dwconf.emulator.stats import Stats

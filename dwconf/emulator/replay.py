@@ -14,9 +14,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from dwconf.emulator import batch, odata
-from dwconf.emulator.dv_request import DvRequest
-from dwconf.emulator.gw_common import error_reply, reply
+from dwconf.emulator.dataverse import batch, odata
+from dwconf.emulator.dataverse.request import DvRequest
+from dwconf.emulator.gateway.request import error_reply, reply
+from dwconf.emulator.reply import Reply
 from dwconf.recording import Recorded, Recording
 
 READS = ("GET",)
@@ -41,7 +42,7 @@ def _no_change_set() -> Iterator[None]:
     yield
 
 
-def dataverse(recording: Recording, request: DvRequest) -> odata.Reply:
+def dataverse(recording: Recording, request: DvRequest) -> Reply:
     if request.path == "/$batch" and request.method == "POST":
         return batch.run(request, lambda part: dataverse(recording, part), _no_change_set)
     if request.method not in READS:
@@ -52,7 +53,7 @@ def dataverse(recording: Recording, request: DvRequest) -> odata.Reply:
     return odata.json_reply(found.status, _page(found.body))
 
 
-def gateway(recording: Recording, method: str, path: str, params: dict[str, str]) -> odata.Reply:
+def gateway(recording: Recording, method: str, path: str, params: dict[str, str]) -> Reply:
     reading = method in READS or any(p in path.lower() for p in _lower(READING_POSTS))
     if not reading:
         return error_reply(

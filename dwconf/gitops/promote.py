@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dwconf.errors import ConfigError, DwconfError, RefusedError
+from dwconf.errors import DwconfError, RefusedError
 from dwconf.git import Repository, release_tag
 from dwconf.gitops import gate as gate_module
 from dwconf.gitops import yamledit
@@ -104,12 +104,10 @@ def commit_message(found: Promotion) -> str:
 
 
 def _environments(loader: Loader, source: str, target: str) -> tuple[EnvSpec, EnvSpec]:
-    envs = loader.environments()
-    if (source not in envs or target not in envs) and loader.diagnostics:
-        raise ConfigError(loader.diagnostics)
+    src, dst = loader.environments_named([source, target])
     if source == target:
         raise DwconfError("promote needs two different environments")
-    return loader.environment(source), loader.environment(target)
+    return src, dst
 
 
 def check_order(settings: Settings, src: EnvSpec, dst: EnvSpec) -> None:

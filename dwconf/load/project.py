@@ -10,8 +10,9 @@ tree (the working tree, or the revision `Loader.at` was given).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog
 from dwconf.diagnostics import Diagnostic, Severity
-from dwconf.errors import NotAConfigurationError, UnknownEnvironmentError
+from dwconf.errors import ConfigError, NotAConfigurationError, UnknownEnvironmentError
 from dwconf.git import Release, Releases, Repository
 from dwconf.load.errors import model_errors
 from dwconf.load.sources import (
@@ -33,7 +34,7 @@ from dwconf.load.yaml12 import Document
 from dwconf.model import Environment, Settings, Solution, TableMap
 from dwconf.model.common import FOUR_PART
 from dwconf.model.schema import SchemaFile
-from dwconf.render import context_for, render_document
+from dwconf.templating import context_for, render_document
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -152,17 +153,25 @@ class Loader:
         return found
 
     def environment(self, name: str) -> EnvSpec:
-        """The environment `name`: the one place that finds one and words its absence."""
+        """The environment `name` (see `environments_named`)."""
+        return self.environments_named([name])[0]
+
+    def environments_named(self, names: Sequence[str]) -> list[EnvSpec]:
+        """The environments `names`, in that order: the one place that finds them and words an
+        absence. A name whose own file (`environments/NAME.yaml`) doesn't load is refused with
+        that file's errors (`ConfigError`); a name no file defines, with the known names."""
         found = self.environments()
-        if name in found:
-            return found[name]
+        unknown = [n for n in names if n not in found]
+        if not unknown:
+            return [found[n] for n in names]
         if not found and not is_configuration(self.sources.root):
             raise NotAConfigurationError(self.sources.root)
-        broken = any(
-            d.severity is Severity.ERROR and d.span.file.startswith("environments/")
-            for d in self.diagnostics
-        )
-        raise UnknownEnvironmentError([name], found, broken)
+        errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
+        own = [d for d in errors if _environment_file_name(d.span.file) in unknown]
+        if own:
+            raise ConfigError(own)
+        broken = any(_environment_file_name(d.span.file) is not None for d in errors)
+        raise UnknownEnvironmentError(unknown, found, broken)
 
     def catalog(self, files: list[SolutionFiles] | None = None) -> Catalog:
         """The standard catalog extended with the schema files of `files` (default: all)."""
@@ -266,3 +275,11 @@ class Loader:
             spec = MapSpec(folder, doc, model)
             self._cache[key] = spec
         return spec
+
+
+def _environment_file_name(file: str) -> str | None:
+    """`prod` for `environments/prod.yaml` (or `.yml`); None for any other file."""
+    path = PurePosixPath(file)
+    if path.parent.as_posix() == "environments" and path.suffix in (".yaml", ".yml"):
+        return path.stem
+    return None

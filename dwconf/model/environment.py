@@ -11,7 +11,6 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from dwconf.model.common import Strict
 
-ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_WAIT = "6h"  # initial syncs of large tables take hours (initial-sync-guidance)

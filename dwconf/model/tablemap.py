@@ -81,10 +81,6 @@ class FieldMapping(Strict):
     default: Scalar = None
     value_map: dict[str, Scalar] | None = None
 
-    @property
-    def finops_key(self) -> str | None:
-        return self.finops.upper() if self.finops else None
-
 
 class Filters(Strict):
     finops: str | None = None

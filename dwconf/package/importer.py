@@ -35,7 +35,6 @@ from dwconf.plan.live_view import map_state
 STATE_PREFERENCE = ("running", "stopped", "paused")
 DEFAULT_PUBLISHER = "DefaultPublisher"
 DEFAULT_PREFIX = "new"  # Dataverse's default publisher prefix and option value prefix
-DEFAULT_OPTION_VALUE_PREFIX = 10000
 _PREFIX = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 _UNIQUE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

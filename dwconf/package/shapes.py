@@ -50,18 +50,16 @@ DIRECTION_OF: dict[int, Direction] = {code: d for d, code in SYNC_DIRECTION.item
 VALUE_MAP = "ValueMap"
 DEFAULT = "Default"
 
-# The solution component: type code, record state, entity set and display name.
+# The solution component: type code, record state and entity set.
 MAP_COMPONENT_TYPE = 500
 MAP_ENTITY = "msdyn_dualwriteentitymap"
 MAP_COLLECTION = "msdyn_dualwriteentitymaps"
-MAP_DISPLAY = "Dual Write entity map"
 RECORD_STATE = (("statecode", "0"), ("statuscode", "1"))
 
 NATIVE_KEY = "dwconf"
 PROPERTIES_FORMAT = 1
 
 _NAMESPACE = uuid.UUID("0b6f3c51-2f7e-4a55-8d0e-8a1c2b9e6d47")
-_RECORD_NAME = re.compile(r"^(?P<prefix>[^_]+)_\[(?P<table>.+?) - (?P<entity>.+)\]$")
 _REQUIRED = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*) \((?P<version>\d+(?:\.\d+){0,3})\)$")
 _INTEGER = re.compile(r"^-?(?:0|[1-9][0-9]*)$")
 
@@ -74,12 +72,6 @@ Document = dict[str, Any]
 def record_name(prefix: str, model: TableMap) -> str:
     """`msdyn_name` of a map: `<prefix>_[<dataverse set> - <F&O entity>]`."""
     return f"{prefix}_[{model.dataverse_table} - {model.finops_entity}]"
-
-
-def parse_record_name(name: str) -> tuple[str, str, str] | None:
-    """(prefix, dataverse set, F&O entity) of an `msdyn_name`, or None if it has another form."""
-    found = _RECORD_NAME.match(name)
-    return (found["prefix"], found["table"], found["entity"]) if found else None
 
 
 def record_id(name: str, version: str) -> str:

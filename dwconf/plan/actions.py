@@ -13,11 +13,10 @@ class Action(enum.Enum):
     UPDATE = "~"
     REPLACE = "-/+"
     DELETE = "-"
-    NOOP = " "
 
     @property
     def word(self) -> str:
-        return self.name.lower().replace("noop", "no-op")
+        return self.name.lower()
 
 
 @functools.total_ordering

@@ -65,7 +65,7 @@ class Plan:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def summary(self) -> dict[str, int]:
-        counts = {a.word: 0 for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)}
+        counts = {a.word: 0 for a in Action}
         for change in self.changes:
             counts[change.action.word] += 1
         return counts
@@ -73,9 +73,6 @@ class Plan:
     def categories(self) -> dict[str, int]:
         """How many changes of each category, mildest first (every category, zeros too)."""
         return category_counts(self.changes)
-
-    def destructive(self) -> list[Change]:
-        return [c for c in self.changes if c.category is Category.DESTRUCTIVE]
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (config-format.md, "Machine-readable outputs")."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dwconf.jsonout import FORMAT_VERSION
-from dwconf.plan import render
+from dwconf.plan import output
 from dwconf.plan.actions import Action, worst
 from dwconf.plan.diff import Change, diff
 from dwconf.redact import redact
@@ -106,7 +106,7 @@ def text(drift: Drift) -> str:
         lines.append("No drift. The environment matches what dwconf last applied.")
     for change in drift.changes:
         lines.append(f"{change.action.value:>3} {change.address}  ({_words(change)})")
-        lines.extend(f"      {render.detail_line(d)}" for d in change.details)
+        lines.extend(f"      {output.detail_line(d)}" for d in change.details)
     if drift.ignored:
         lines += ["", "Ignored: " + ", ".join(drift.ignored)]
     if drift.found:
@@ -136,12 +136,12 @@ def markdown(drift: Drift) -> str:
         lines += [f"**{len(drift.changes)} object(s) changed outside dwconf.**", ""]
         lines += ["| change | address | effect |", "|---|---|---|"]
         lines += [
-            f"| {_words(c)} | `{c.address}` | {render.badge(c.category)} |" for c in drift.changes
+            f"| {_words(c)} | `{c.address}` | {output.badge(c.category)} |" for c in drift.changes
         ]
         for change in drift.changes:
             symbol = change.action.value.strip()
             lines += ["", f"#### {symbol} `{change.address}` ({_words(change)})", ""]
-            lines += render.markdown_body(change)
+            lines += output.markdown_body(change)
         lines += [
             "",
             f"`dwconf plan {drift.environment}` shows how apply would put them back.",

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from string import Template
 
 from dwconf import __version__
 from dwconf.errors import DwconfError
@@ -77,7 +77,8 @@ def home_page() -> str:
 
 
 def _fill(file_name: str, **values: str) -> str:
-    return Template((files_root() / file_name).read_text(encoding="utf-8")).substitute(values)
+    text = (files_root() / file_name).read_text(encoding="utf-8")
+    return string.Template(text).substitute(values)
 
 
 def pipeline_text(text: str) -> str:

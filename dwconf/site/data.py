@@ -1,5 +1,5 @@
 """What the site shows, as plain data: read from the configuration and, where reachable, the
-environments (pins, last deployment, drift). No HTML here (dwconf/site/render.py does that)."""
+environments (pins, last deployment, drift). No HTML here (dwconf/site/pages.py does that)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 from dwconf.catalog import Catalog, Column, Entity, FieldType, Table
 from dwconf.diagnostics import Span
 from dwconf.load.project import MapSpec, Project
-from dwconf.model import FieldMapping, TableMap
+from dwconf.model import TableMap
 
 COMPANY_COLUMNS = frozenset({"msdyn_company", "cdm_company", "msdyn_associatedcompanyid"})
 COMPANY_FIELDS = frozenset({"DATAAREAID", "DATAAREA", "COMPANY"})
@@ -119,7 +119,3 @@ class MapContext:
 
 def lookup_root(path: str) -> str:
     return path.split(".", 1)[0].lower()
-
-
-def fields_with(ctx: MapContext) -> list[tuple[int, FieldMapping]]:
-    return list(enumerate(ctx.map.fields))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dwconf.collector import collector_paused
 from dwconf.diagnostics import Diagnostic, Severity, count, sort_unique
+from dwconf.errors import ConfigError
 from dwconf.load import twocore
 from dwconf.load.project import EnvSpec, Loader, MapSpec, Project
 from dwconf.validate.context import MapContext
@@ -95,7 +97,8 @@ def _validate(root: Path, only: Sequence[str]) -> Report:
         found.extend(check_project(project, checked))
     found.extend(loader.diagnostics)
     if unknown:
-        from dwconf.errors import UnknownEnvironmentError
-
-        raise UnknownEnvironmentError(unknown, environments)
+        # Raises for a name no file defines; a named environment whose own file has errors is
+        # refused with those errors, which are in this report already.
+        with contextlib.suppress(ConfigError):
+            loader.environments_named(unknown)
     return Report(sort_unique(found), [e.name for e in selected if e is not None])

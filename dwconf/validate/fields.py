@@ -73,14 +73,6 @@ def _unknown_column(ctx: MapContext, index: int, resolved: Resolved) -> Iterator
     )
 
 
-def _destination(f: FieldMapping) -> str | None:
-    if f.direction is Direction.TO_DATAVERSE:
-        return f.dataverse
-    if f.direction is Direction.TO_FINOPS:
-        return f.finops
-    return None
-
-
 def presence(ctx: MapContext) -> Iterator[Diagnostic]:
     """DW2103/DW2104: each field has a destination, and a source or a default (DIPV1021/1024)."""
     for i, f in enumerate(ctx.map.fields):

@@ -34,7 +34,16 @@ from dwconf.apply.journal import Journal, folder, resumable
 from dwconf.apply.run import LEASE_SECONDS
 from dwconf.emulator.serve import Running
 from dwconf.plan import saved
-from tests.chaos.harness import ENV, MAX_PROCESSES, REPO, Stats, check_summary, done_count
+from tests.chaos.harness import (
+    ENV,
+    MAX_PROCESSES,
+    REPO,
+    Stats,
+    check_summary,
+    done_count,
+    kill_point,
+    killed_by_us,
+)
 from tests.providers.support import ENVIRON, SECRET, TestApi
 from tests.providers.support import provider_block as support_provider_block
 
@@ -182,14 +191,14 @@ def apply_process(
         proc = subprocess.Popen(
             command(root, *args), stdout=output, stderr=subprocess.STDOUT, env=environ()
         )
-        killed = False
+        sent = False
         reached: float | None = None
         while kill_after_done is not None and proc.poll() is None:
             if reached is None and done_count(root) - start >= kill_after_done:
                 reached = time.monotonic()
             if reached is not None and time.monotonic() - reached >= delay:
                 proc.send_signal(signal.SIGKILL)
-                killed = True
+                sent = True
                 break
             time.sleep(0.005)
         try:
@@ -199,7 +208,7 @@ def apply_process(
             proc.wait()
             note = f"\n(chaos harness: no exit after {PROCESS_SECONDS} s, killed)"
             return TIMED_OUT, _read(output) + note, False
-        return proc.returncode, _read(output), killed
+        return proc.returncode, _read(output), killed_by_us(sent, proc.returncode)
 
 
 def _read(output: IO[bytes]) -> str:
@@ -383,7 +392,8 @@ def chaos_run(
     rules: list[dict[str, Any]] | None = None,
 ) -> Run:
     """Apply `root` to the emulator's fresh `dev` until converged: faults on `rate` of the
-    requests (or the fault `rules` given), and with `kill` a SIGKILL in most processes."""
+    requests (or the fault `rules` given), and with `kill` a SIGKILL in most processes (at
+    least one of which must land)."""
     rng = random.Random(seed)
     api.reset()
     link_as_configured(root, api)
@@ -392,11 +402,12 @@ def chaos_run(
         api.faults(*rules)
     run = Run(root, api)
     stats.runs += 1
+    kills_before = stats.kills
     for attempt in range(1, MAX_PROCESSES + 1):
         resuming = has_plan(root)
         before, records = done_steps(root), finished_records(root)
         left = steps_left(root, total_steps)
-        kill_at = rng.randint(0, left) if kill and rng.random() < 0.75 else None
+        kill_at = kill_point(rng, kill, stats.kills > kills_before, left)
         code, out, killed = apply_process(root, rng, kill_at)
         run.measure(killed, before, records)
         stats.processes += 1
@@ -418,6 +429,8 @@ def chaos_run(
     stats.problems.extend(unseen(root, run.windows))
     stats.problems.extend(duplicated(run.windows))
     stats.problems.extend(repeated(run.windows))
+    if kill and stats.kills == kills_before:
+        stats.problems.append(f"run {seed}: no kill landed")
     code, out = plan_exit(root)
     if code == 0:
         stats.converged += 1

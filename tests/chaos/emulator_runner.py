@@ -30,7 +30,7 @@ from dwconf.cli.main import main
 from dwconf.model import Environment
 from dwconf.providers.base import LiveWriter
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
-from dwconf.providers.dynamics.http import Request, RetryPolicy, Transport
+from dwconf.providers.dynamics.transport import Request, RetryPolicy, Transport
 from tests.chaos.runner import _current, _traced  # the same step tracing as the local runs
 
 STEP_HEADER = "x-dwconf-step"

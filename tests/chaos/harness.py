@@ -76,11 +76,27 @@ def done_count(root: Path) -> int:
     return runs[-1].read_text().count('"event": "done"') if runs else 0
 
 
+def kill_point(rng: random.Random, kill: bool, landed: bool, steps: int) -> int | None:
+    """After how many done steps to kill the next process, or None to let it run. Until a
+    kill has landed, early in the `steps` left (so every kill run has one); then in three
+    processes of four, anywhere."""
+    if not kill:
+        return None
+    if not landed:
+        return rng.randint(1, max(1, steps // 2))
+    return rng.randint(0, steps) if rng.random() < 0.75 else None
+
+
+def killed_by_us(sent: bool, returncode: int) -> bool:
+    """The SIGKILL sent landed: the process ended by it, not on its own just before."""
+    return sent and returncode == -signal.SIGKILL
+
+
 def apply_once(
     root: Path, log: Path, seed: int, rate: float, kill_after_done: int | None
 ) -> tuple[int, str, bool]:
     """One apply process (resuming when a journal is left); kill it once the journal shows
-    `kill_after_done` done steps. Returns exit code, output and whether it was killed."""
+    `kill_after_done` done steps. Returns exit code, output and whether the kill landed."""
     resume = resumable(root, ENV) is not None and _has_plan(root)
     args = ("apply", ENV, "--resume") if resume else ("apply", ENV, "--auto-approve")
     with tempfile.TemporaryFile() as output:  # a pipe read only at the end can fill up
@@ -91,17 +107,18 @@ def apply_once(
             env=environ(),
             cwd=REPO,
         )
-        killed = False
+        sent = False
         if kill_after_done is not None:
             start = done_count(root) if resume else 0
             while proc.poll() is None:
                 if done_count(root) - (start if resume else 0) >= kill_after_done:
                     proc.send_signal(signal.SIGKILL)
-                    killed = True
+                    sent = True
                     break
                 time.sleep(0.005)
         proc.wait(timeout=300)
         output.seek(0)
+        killed = killed_by_us(sent, proc.returncode)
         return proc.returncode, output.read().decode(errors="replace"), killed
 
 
@@ -159,12 +176,14 @@ def duplicated(root: Path, log: Path) -> list[str]:
 def chaos_run(
     root: Path, seed: int, *, rate: float, kill: bool, stats: Stats, total_steps: int
 ) -> None:
-    """Apply until converged; faults at `rate`, and with `kill` a SIGKILL in most processes."""
+    """Apply until converged; faults at `rate`, and with `kill` a SIGKILL in most processes
+    (at least one of which must land)."""
     rng = random.Random(seed)
     log = root.parent / f"calls-{seed}.jsonl"
     stats.runs += 1
+    kills_before = stats.kills
     for attempt in range(MAX_PROCESSES):
-        kill_at = rng.randint(0, total_steps) if kill and rng.random() < 0.75 else None
+        kill_at = kill_point(rng, kill, stats.kills > kills_before, total_steps)
         resuming = _has_plan(root)
         code, out, killed = apply_once(root, log, seed * 1000 + attempt, rate, kill_at)
         stats.processes += 1
@@ -176,6 +195,8 @@ def chaos_run(
             break
     stats.faults += sum(1 for e in log_entries(log) if e["fault"])
     stats.problems.extend(duplicated(root, log))
+    if kill and stats.kills == kills_before:
+        stats.problems.append(f"run {seed}: no kill landed")
     if plan_exit(root, log) == 0:
         stats.converged += 1
     else:

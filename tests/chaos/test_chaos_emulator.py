@@ -68,6 +68,7 @@ def test_the_example_converges_under_faults_and_kills(
     stats = EmulatorStats()
     chaos_run(root, api, seed, rate=RATE, kill=True, stats=stats, total_steps=EXAMPLE_STEPS)
     report(stats)
+    assert stats.kills >= stats.runs  # a kill landed in every run
     assert stats.faults > 0
 
 
@@ -80,6 +81,7 @@ def test_a_generated_configuration_converges_under_faults_and_kills(
     stats = EmulatorStats()
     chaos_run(root, api, seed, rate=RATE, kill=True, stats=stats, total_steps=3 * MAPS)
     report(stats)
+    assert stats.kills >= stats.runs  # a kill landed in every run
     assert stats.faults > 0
 
 

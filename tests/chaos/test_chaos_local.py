@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 
-from tests.chaos.harness import Stats, chaos_run, duplicated, make_config
+from tests.chaos.harness import Stats, chaos_run, duplicated, kill_point, killed_by_us, make_config
 
 pytestmark = pytest.mark.chaos
 
@@ -51,6 +53,7 @@ def test_kills_converge(template: Path, tmp_path: Path, seed: int) -> None:
         fresh(template, tmp_path), seed, rate=0.0, kill=True, stats=stats, total_steps=TOTAL_STEPS
     )
     report(stats)
+    assert stats.kills >= stats.runs  # a kill landed in every run
 
 
 @pytest.mark.parametrize("seed", range(201, 201 + RUNS))
@@ -60,6 +63,8 @@ def test_faults_and_kills_converge(template: Path, tmp_path: Path, seed: int) ->
         fresh(template, tmp_path), seed, rate=0.1, kill=True, stats=stats, total_steps=TOTAL_STEPS
     )
     report(stats)
+    assert stats.kills >= stats.runs  # a kill landed in every run
+    assert stats.faults > 0
 
 
 def test_the_duplicate_check_sees_a_repeated_step(tmp_path: Path) -> None:
@@ -76,3 +81,18 @@ def test_the_duplicate_check_sees_a_repeated_step(tmp_path: Path) -> None:
     ]
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert len(duplicated(tmp_path / "config", log)) == 1
+
+
+def test_a_kill_lands_only_when_the_process_ends_by_it() -> None:
+    assert killed_by_us(True, -signal.SIGKILL)
+    assert not killed_by_us(True, 0)  # it ended on its own before the signal came
+    assert not killed_by_us(False, -signal.SIGKILL)  # not ours (a timeout's kill)
+
+
+def test_until_a_kill_lands_every_process_is_killed_early() -> None:
+    rng = random.Random(5)
+    early = [kill_point(rng, True, False, 140) for _ in range(200)]
+    assert all(at is not None and 1 <= at <= 70 for at in early)
+    later = [kill_point(rng, True, True, 140) for _ in range(200)]
+    assert None in later and max(at for at in later if at is not None) > 70
+    assert kill_point(rng, False, False, 140) is None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from dwconf.emulator import EnvConfig
-from dwconf.emulator.gateway import SETTLE_SECONDS
+from dwconf.emulator.gateway.handler import SETTLE_SECONDS
 from dwconf.emulator.serve import running
 from dwconf.live.errors import LOOKUP_METADATA_FAILURE
 from tests.emulator.conftest import emulator_config

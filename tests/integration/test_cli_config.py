@@ -42,16 +42,20 @@ def test_validate_reports_every_problem_at_once(make_repo: Repo, dwconf: Cli) ->
         {
             "solutions/base/schema/test.yaml": SCHEMA,
             "solutions/base/maps/customers.yaml": BROKEN_MAP,
+            "environments/qa.yaml": "name: qa\nstage: qa\nprovdier: {type: local}\n",
         }
     )
     result = dwconf("validate", str(repo), "--format", "json")
     assert result.exit_code == 1
     report = json.loads(result.out)
-    assert report["errors"] == 1 and report["warnings"] == 0
-    (found,) = report["diagnostics"]
-    assert found["file"] == "solutions/base/maps/customers.yaml"
-    assert (found["line"], found["column"], found["code"]) == (2, 10, "DW1103")
-    assert set(found) == {"code", "severity", "message", "file", "line", "column", "hint"}
+    assert report["errors"] == 2 and report["warnings"] == 0
+    found = [(d["file"], d["line"], d["column"], d["code"]) for d in report["diagnostics"]]
+    assert found == [  # both files, in one run, sorted by file
+        ("environments/qa.yaml", 3, 1, "DW1101"),
+        ("solutions/base/maps/customers.yaml", 2, 10, "DW1103"),
+    ]
+    for each in report["diagnostics"]:
+        assert set(each) == {"code", "severity", "message", "file", "line", "column", "hint"}
 
 
 def test_validate_all_rule_problems_together(make_repo: Repo, dwconf: Cli) -> None:
@@ -99,6 +103,17 @@ def test_unknown_environment(repo: Path, dwconf: Cli) -> None:
     result = dwconf("validate", str(repo), "--env", "qa")
     assert result.exit_code == 1
     assert "unknown environment 'qa'" in result.err and "known environments: dev" in result.err
+
+
+def test_validating_an_environment_whose_file_has_errors_shows_them(
+    make_repo: Repo, dwconf: Cli
+) -> None:
+    repo = make_repo({"environments/qa.yaml": "name: qa\nstage: qa\nprovider: {type: cloud}\n"})
+    result = dwconf("validate", str(repo), "--env", "qa", "--format", "json")
+    assert result.exit_code == 1
+    found = [(d["file"], d["line"], d["code"]) for d in json.loads(result.out)["diagnostics"]]
+    assert ("environments/qa.yaml", 3, "DW1104") in found
+    assert "unknown environment" not in result.err
 
 
 def test_render_yaml_and_json(repo: Path, dwconf: Cli) -> None:

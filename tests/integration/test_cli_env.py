@@ -219,12 +219,24 @@ def test_reset_an_unknown_environment(repo: Path, dwconf: Cli) -> None:
     assert "error: unknown environment 'staging'" in result.err
 
 
-def test_an_environment_file_with_errors_points_to_validate(make_repo: Repo, dwconf: Cli) -> None:
-    repo = make_repo({"environments/qa.yaml": "name: qa\nstage: qa\nprovider: {type: cloud}\n"})
-    result = dwconf("-C", str(repo), "env", "show", "qa")
+BROKEN_QA = {"environments/qa.yaml": "name: qa\nstage: qa\nprovider: {type: cloud}\n"}
+
+
+def test_an_environment_whose_file_has_errors_shows_them(make_repo: Repo, dwconf: Cli) -> None:
+    result = dwconf("-C", str(make_repo(BROKEN_QA)), "env", "show", "qa")
     assert result.exit_code == 1
-    assert "error: unknown environment 'qa'" in result.err
+    assert "environments/qa.yaml:3:18: error DW1104 'provider.type': invalid value" in result.err
+    assert "unknown environment" not in result.err
+
+
+def test_an_unknown_name_beside_a_broken_file_points_to_validate(
+    make_repo: Repo, dwconf: Cli
+) -> None:
+    result = dwconf("-C", str(make_repo(BROKEN_QA)), "env", "show", "staging")
+    assert result.exit_code == 1
+    assert "error: unknown environment 'staging'" in result.err
     assert "some environment files have errors (run dwconf validate)" in result.err
+    assert "qa.yaml" not in result.err
 
 
 def test_a_damaged_environment_file_is_reported_and_can_be_reset(repo: Path, dwconf: Cli) -> None:

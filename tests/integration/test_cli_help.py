@@ -31,3 +31,20 @@ def test_every_command_help_has_examples_of_itself(
     heading = re.search(r"^  Examples:$", shown.out, re.M)
     assert heading, f"dwconf {' '.join(path)} --help has no 'Examples:' heading"
     assert f"dwconf {' '.join(path)} " in shown.out[heading.end() :]
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    return command
+
+
+@pytest.mark.parametrize("path", sorted(_leaves(cli)), ids=" ".join)
+def test_every_option_says_what_it_is_for(path: tuple[str, ...]) -> None:
+    options = [p for p in _command(path).params if isinstance(p, click.Option) and not p.hidden]
+    silent = [p.opts[0] for p in options if not p.help]
+    assert not silent, f"dwconf {' '.join(path)}: {silent} have no help"

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from dwconf import __version__
+from dwconf.catalog import data_files
 from tests.support import Result
 
 Run = Callable[..., Result]
@@ -220,3 +221,9 @@ def test_add_map_list_names_every_template(dwconf: Run) -> None:
     names = listed.out.splitlines()
     assert "Customers V3 (accounts)" in names
     assert names == sorted(names) and len(names) == len(set(names)) > 100
+    in_catalog = {
+        doc["template"]["name"]
+        for _, text in data_files()
+        if (doc := yaml.load(text, Loader=yaml.CSafeLoader)) and doc.get("template")
+    }
+    assert set(names) == in_catalog

@@ -100,9 +100,10 @@ def test_drift_is_read_only_and_needs_a_record(tmp_path: Path, dwconf: Cli) -> N
     assert "no successful deployment record" in result.err
 
 
-def test_plan_puts_drift_back(applied: Path, dwconf: Cli) -> None:
+def test_an_apply_puts_drift_back(applied: Path, dwconf: Cli) -> None:
     with live(applied) as env:
         env.stop_map("Test customers")
+    assert dwconf("-C", str(applied), "drift", "dev").exit_code == 2
     assert dwconf("-C", str(applied), "apply", "dev", "--auto-approve").exit_code == 0
     assert dwconf("-C", str(applied), "drift", "dev").exit_code == 0
 

@@ -123,7 +123,11 @@ def test_refresh_only_plan_is_not_applied(applied: Path, dwconf: Cli, tmp_path: 
     out = tmp_path / "dev.dwplan"
     SCENARIOS["field-added"][1][0](applied)
     dwconf("-C", str(applied), "plan", "dev", "--refresh-only", "--out", str(out))
-    assert dwconf("-C", str(applied), "apply", "dev", str(out)).exit_code == 4
+    refused = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert refused.exit_code == 4
+    assert "a refresh-only plan shows drift; it has nothing to apply" in refused.err
+    still = dwconf("-C", str(applied), "plan", "dev", "--detailed-exitcode")
+    assert still.exit_code == 2, "the field is still to be added: nothing was applied"
 
 
 # Protections -----------------------------------------------------------------------------------
@@ -189,6 +193,18 @@ def test_lock_timeout_waits_for_the_lease_to_expire(repo: Path, dwconf: Cli) -> 
     result = dwconf("-C", str(repo), "apply", "dev", "--auto-approve", "--lock-timeout", "20s")
     assert result.exit_code == 0, result.err
     assert "Waiting for the lock held by someone@elsewhere" in result.err
+
+
+@pytest.mark.parametrize("command", [("apply", "dev"), ("rollback", "dev")])
+def test_lock_timeout_is_a_duration_as_the_configuration_writes_one(
+    repo: Path, dwconf: Cli, command: tuple[str, ...]
+) -> None:
+    result = dwconf("-C", str(repo), *command, "--lock-timeout", "5x")
+    assert result.exit_code == 1  # a usage error (2 means changes)
+    assert "Invalid value for '--lock-timeout': '5x' is not a duration" in result.err
+    _hold(repo, 1.0)
+    waited = dwconf("-C", str(repo), "apply", "dev", "--auto-approve", "--lock-timeout", "0.01d")
+    assert waited.exit_code == 0, waited.err
 
 
 def test_an_expired_lease_is_taken_over(repo: Path, dwconf: Cli) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from dwconf.load.yaml12 import load_plain
-from tests.golden.scenarios import FILES, commit, write
+from tests.golden.scenarios import ENVIRONMENT, FILES, commit, write
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github/workflows"
@@ -219,8 +219,14 @@ def test_only_environments_whose_plan_changes_get_an_apply_job(tmp_path: Path) -
 # -- the pull-request review -----------------------------------------------------------------
 
 
-def _pull_request(tmp_path: Path, broken: bool) -> Path:
-    repo = write(tmp_path / "repo", dict(FILES))
+def _pull_request(tmp_path: Path, broken: bool, also: tuple[str, ...] = ()) -> Path:
+    """A repository with a change to review; `also` adds environments like dev."""
+    files: dict[str, str | None] = dict(FILES)
+    for name in also:
+        files[f"environments/{name}.yaml"] = ENVIRONMENT.replace(
+            "name: dev", f"name: {name}"
+        ).replace("stage: dev", f"stage: {name}")
+    repo = write(tmp_path / "repo", files)
     commit(repo, "base")
     subprocess.run(["git", "update-ref", "refs/remotes/origin/main", "HEAD"], cwd=repo, check=True)
     path = repo / "solutions/base/maps/customers.yaml"
@@ -251,15 +257,18 @@ def test_a_failed_validation_is_reported_in_the_comment(tmp_path: Path) -> None:
 
 
 def test_a_valid_change_is_diffed_and_planned_for_every_environment(tmp_path: Path) -> None:
-    repo = _pull_request(tmp_path, broken=False)
+    repo = _pull_request(tmp_path, broken=False, also=("test",))
     script = _step("pull-request.yml", "review", "Validate, diff and plan")["run"]
     done = _run(script, repo, BASE_REF="main", PLAN_ENVIRONMENTS="", ALLOW_DESTROY="false")
     assert done.returncode == 0, done.stderr
     assert _outputs(repo)["failed"] == "0"
     review = (repo / "review/review.md").read_text(encoding="utf-8")
-    assert "### dwconf diff" in review and "### dwconf plan: `dev`" in review
+    assert "### dwconf diff" in review
     assert "direction narrowed: Dataverse no longer writes NAME" in review
-    assert (repo / "review/plans/dev.dwplan").exists()
+    for name in ("dev", "test"):  # PLAN_ENVIRONMENTS empty: every environment, in stage order
+        assert f"### dwconf plan: `{name}`" in review, name
+        assert (repo / f"review/plans/{name}.dwplan").exists(), name
+    assert review.index("### dwconf plan: `dev`") < review.index("### dwconf plan: `test`")
 
 
 def test_the_allow_destroy_label_is_recorded_in_the_plans(tmp_path: Path) -> None:

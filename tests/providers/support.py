@@ -21,7 +21,7 @@ from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.model import Environment
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
-from dwconf.providers.dynamics.http import RetryPolicy, ssl_context
+from dwconf.providers.dynamics.transport import RetryPolicy, ssl_context
 
 CLIENT_ID = "5c0ffee0-0000-4000-8000-00000000d1a1"
 SECRET = "dwconf-FAKE-secret-9d41c7e2b6"  # recognisable: tests scan output for it

@@ -21,7 +21,7 @@ import pytest
 
 from dwconf.emulator.serve import Running
 from dwconf.errors import ProviderError
-from dwconf.providers.dynamics.http import ssl_context
+from dwconf.providers.dynamics.transport import ssl_context
 from tests.providers.conftest import Open
 from tests.providers.support import (
     CLIENT_ID,

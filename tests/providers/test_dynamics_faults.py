@@ -17,7 +17,7 @@ from dwconf.emulator.serve import Running
 from dwconf.errors import LockHeldError, ProviderError
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
 from dwconf.providers.dynamics.errors import ChangedSinceRead, TransportFailure
-from dwconf.providers.dynamics.http import RetryPolicy
+from dwconf.providers.dynamics.transport import RetryPolicy
 from tests.contract.support import CURRENCIES, SOLUTION, package
 from tests.providers.conftest import Open
 from tests.providers.support import (
@@ -421,7 +421,7 @@ def _free_port() -> int:
 
 def test_a_refused_connection_ends_after_a_short_bounded_retry() -> None:
     from dwconf.providers.dynamics.errors import Unreachable
-    from dwconf.providers.dynamics.http import Request, Transport, ssl_context
+    from dwconf.providers.dynamics.transport import Request, Transport, ssl_context
 
     sleeps = Sleeps()
     transport = Transport(verify=ssl_context(None), sleep=sleeps)  # the default policy
@@ -436,7 +436,7 @@ def test_a_refused_connection_ends_after_a_short_bounded_retry() -> None:
 
 def test_an_untrusted_certificate_is_not_retried(server: Running) -> None:
     from dwconf.providers.dynamics.errors import Unreachable
-    from dwconf.providers.dynamics.http import Request, Transport, ssl_context
+    from dwconf.providers.dynamics.transport import Request, Transport, ssl_context
 
     sleeps = Sleeps()
     transport = Transport(verify=ssl_context(None), sleep=sleeps)  # not the emulator's CA

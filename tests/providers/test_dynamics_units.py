@@ -12,7 +12,7 @@ import httpx
 from dwconf.live import RunState
 from dwconf.providers.dynamics import batch, shapes, wire
 from dwconf.providers.dynamics.cache import DefinitionCache, Known
-from dwconf.providers.dynamics.http import retry_after
+from dwconf.providers.dynamics.transport import retry_after
 
 
 def answer(**headers: str) -> httpx.Response:

@@ -1,7 +1,7 @@
 """Renders templates in a child process with its memory capped, for the template red-team
 tests: `python -m tests.security.render_child MEMORY_BYTES < templates.json`. Prints one JSON
 outcome per template: the diagnostic code (or "ok"), the rendered value's size (as
-`render_limits.size_of` counts it), the seconds it took. A template that raises (a MemoryError past the cap) is reported by the exception's
+`dwconf.templating.limits.size_of` counts it), the seconds it took. A template that raises (a MemoryError past the cap) is reported by the exception's
 name; one that hangs is stopped by the parent's timeout."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 def outcome(text: str, context: dict[str, Any]) -> dict[str, Any]:
     from dwconf.load.yaml12 import parse
-    from dwconf.render import render_document
-    from dwconf.render_limits import size_of
+    from dwconf.templating import render_document
+    from dwconf.templating.limits import size_of
 
     doc, _ = parse(json.dumps({"value": text}).encode(), "m.yaml")
     start = time.monotonic()
@@ -34,7 +34,7 @@ def outcome(text: str, context: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     memory = int(sys.argv[1])
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    from dwconf.render import context_for
+    from dwconf.templating import context_for
 
     context = context_for("dev", "dev", ["USMF", "DEMF"], {"code": 3, "name": "Contoso"})
     for text in json.load(sys.stdin):

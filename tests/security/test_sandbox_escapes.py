@@ -1,4 +1,4 @@
-"""The Jinja sandbox escape corpus. tests/unit/test_render.py covers the classic ones
+"""The Jinja sandbox escape corpus. tests/unit/test_templating.py covers the classic ones
 (`''.__class__.__mro__`, `vars.__class__`, `cycler.__init__.__globals__`, `lipsum.__globals__`,
 loops, macros, includes, runaways, `vars.update`); these are the others known from sandbox
 escapes: template globals (`self`, `config`, `namespace`, `joiner`, `cycler`, `loop`),
@@ -14,8 +14,8 @@ import pytest
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
 from dwconf.load.yaml12 import parse
-from dwconf.render import context_for, render_document, render_value
-from dwconf.render_limits import LimitExceeded
+from dwconf.templating import context_for, render_document, render_value
+from dwconf.templating.limits import LimitExceeded
 
 CTX = context_for("dev", "dev", ["USMF"], {"code": 3, "name": "Contoso"})
 CORPUS = [

@@ -13,7 +13,7 @@ import pytest
 
 from dwconf.errors import ProviderError
 from dwconf.providers.dynamics.errors import MAX_BODY_TEXT, remember_secret
-from dwconf.providers.dynamics.http import Request, RetryPolicy, Transport, ssl_context
+from dwconf.providers.dynamics.transport import Request, RetryPolicy, Transport, ssl_context
 from tests.unit.test_redact import encodings, shows
 
 SECRET = "Zq8~Tt.4/kL+9vW_xy-Secret7"

@@ -1,6 +1,6 @@
 """Templates that would build gigabyte values or burn CPU: every one is refused, quickly and at
 the value's position, whichever operator, filter or method would make the value
-(dwconf/render_limits.py). The hostile corpus renders in a child process whose memory is capped
+(dwconf/templating/limits.py). The hostile corpus renders in a child process whose memory is capped
 at 2 GiB (tests/security/render_child.py), so a template that gets through fails its test
 instead of exhausting the machine; the generated chains (`test_generated_chains_stay_bounded`)
 run 300 templates by default and 5,000 with `pytest -m long`."""
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from dwconf import render_limits
 from dwconf.load.yaml12 import parse
-from dwconf.render import context_for, render_document, render_value
+from dwconf.templating import context_for, render_document, render_value
+from dwconf.templating import limits as template_limits
 from tests.support import Result
 
 MEMORY = 2 * 2**30
@@ -135,13 +135,13 @@ def test_the_limits_are_as_documented() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs/diagnostics.md").read_text()
     line = next(x for x in docs.splitlines() if x.startswith("| DW1203"))
     for figure in (
-        render_limits.MAX_SIZE,
-        render_limits.MAX_INT_BITS,
-        render_limits.MAX_RANGE,
-        render_limits.MAX_WORK,
+        template_limits.MAX_SIZE,
+        template_limits.MAX_INT_BITS,
+        template_limits.MAX_RANGE,
+        template_limits.MAX_WORK,
     ):
         assert f"{figure:,}" in line, figure
-    assert f"({render_limits.TIME_BUDGET_SECONDS:g} s)" in docs
+    assert f"({template_limits.TIME_BUDGET_SECONDS:g} s)" in docs
 
 
 def test_a_refusal_points_at_the_value() -> None:
@@ -155,13 +155,13 @@ def test_a_refusal_points_at_the_value() -> None:
 def test_rendering_past_its_time_budget_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """The clock is checked by every operation (a spent budget stands for a slow template)."""
     doc, _ = parse(b"a: '{{ vars.code + 1 }}'\nb: '{{ env.name }}'\n", "m.yaml")
-    monkeypatch.setattr(render_limits, "TIME_BUDGET_SECONDS", -1.0)
+    monkeypatch.setattr(template_limits, "TIME_BUDGET_SECONDS", -1.0)
     _, problems = render_document(doc, CTX)
     assert [(str(p.span), p.code) for p in problems] == [
         ("m.yaml:1:4", "DW1204"),
         ("m.yaml:2:4", "DW1204"),
     ]
-    monkeypatch.setattr(render_limits, "TIME_BUDGET_SECONDS", 2.0)
+    monkeypatch.setattr(template_limits, "TIME_BUDGET_SECONDS", 2.0)
     data, problems = render_document(doc, CTX)
     assert (data, problems) == ({"a": 4, "b": "dev"}, [])
 
@@ -231,7 +231,7 @@ def test_generated_chains_stay_bounded(count: int) -> None:
         (text, result)
         for text, result in zip(texts, found, strict=True)
         if not (result["code"].startswith("DW12") or result["code"] == "ok")
-        or result["size"] > render_limits.MAX_SIZE
+        or result["size"] > template_limits.MAX_SIZE
     ]
     assert not wrong, wrong[:5]
     codes = {r["code"] for r in found}

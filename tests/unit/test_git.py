@@ -67,6 +67,9 @@ def test_read_sources_over_a_revision_labels_every_path(tmp_path: Path) -> None:
     assert sources.settings is not None and sources.settings.path == "dwconf.yaml@x"
     assert [d.path for d in sources.environments] == ["environments/dev.yaml@x"]
     assert list(sources.solutions) == ["base"]
+    base = sources.solutions["base"]
+    assert base.solution is not None and base.solution.path == "solutions/base/solution.yaml@x"
+    assert [d.path for d in base.maps] == ["solutions/base/maps/a.yaml@x"]
 
 
 def test_a_configuration_in_a_subfolder_of_the_repository(tmp_path: Path) -> None:

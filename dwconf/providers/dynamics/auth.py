@@ -32,8 +32,8 @@ from dwconf.errors import ProviderError
 from dwconf.model.environment import AuthMethod
 from dwconf.providers.dynamics.errors import masked, remember_secret
 from dwconf.providers.dynamics.federated import FEDERATED_FILE, assertion_for
-from dwconf.providers.dynamics.http import Request, TokenSource, Transport
 from dwconf.providers.dynamics.settings import Settings
+from dwconf.providers.dynamics.transport import Request, TokenSource, Transport
 from dwconf.redact import looks_generated
 
 MAX_EARLY_REFRESH_S = 300.0

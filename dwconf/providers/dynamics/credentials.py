@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dwconf.providers.dynamics.auth import Credential, Routed, dataverse_credential
-from dwconf.providers.dynamics.http import Transport
 from dwconf.providers.dynamics.settings import Settings
 from dwconf.providers.dynamics.signin import gateway_credential
+from dwconf.providers.dynamics.transport import Transport
 
 
 def credential_for(

@@ -18,8 +18,8 @@ import httpx
 from dwconf.errors import ProviderError
 from dwconf.providers.dynamics import batch, wire
 from dwconf.providers.dynamics.errors import service_error
-from dwconf.providers.dynamics.http import Request, TokenSource, Transport
 from dwconf.providers.dynamics.settings import Tuning
+from dwconf.providers.dynamics.transport import Request, TokenSource, Transport
 
 API = "/api/data/v9.2"
 HEADERS = {"Accept": "application/json", "OData-MaxVersion": "4.0", "OData-Version": "4.0"}

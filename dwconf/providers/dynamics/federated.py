@@ -12,8 +12,8 @@ from pathlib import Path
 
 from dwconf.errors import ProviderError
 from dwconf.providers.dynamics.errors import remember_secret
-from dwconf.providers.dynamics.http import Request, Transport
 from dwconf.providers.dynamics.settings import Settings
+from dwconf.providers.dynamics.transport import Request, Transport
 
 FEDERATED_FILE = "AZURE_FEDERATED_TOKEN_FILE"
 GITHUB_URL, GITHUB_TOKEN = "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"

@@ -21,8 +21,8 @@ import httpx
 from dwconf.errors import ProviderError
 from dwconf.providers.dynamics import wire
 from dwconf.providers.dynamics.dataverse import poll
-from dwconf.providers.dynamics.http import Request, TokenSource, Transport
 from dwconf.providers.dynamics.settings import Tuning
+from dwconf.providers.dynamics.transport import Request, TokenSource, Transport
 
 A = "/api/DualWriteManagement/1.0"
 ORIGIN = "https://dataintegrator.trafficmanager.net/"

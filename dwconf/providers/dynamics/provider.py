@@ -34,11 +34,11 @@ from dwconf.providers.dynamics.cache import DefinitionCache
 from dwconf.providers.dynamics.credentials import credential_for
 from dwconf.providers.dynamics.dataverse import Dataverse
 from dwconf.providers.dynamics.gateway import Gateway
-from dwconf.providers.dynamics.http import Transport, ssl_context
 from dwconf.providers.dynamics.locks import Locks
 from dwconf.providers.dynamics.maps import Index, Maps
 from dwconf.providers.dynamics.reader import RECORDS, Reader, Snapshot, records_of
 from dwconf.providers.dynamics.settings import Settings, Tuning, settings_for
+from dwconf.providers.dynamics.transport import Transport, ssl_context
 
 READ_WORKERS = 4
 Json = dict[str, Any]

@@ -23,7 +23,7 @@ from dwconf.model.environment import (
     GatewayMethod,
     seconds,
 )
-from dwconf.providers.dynamics.http import RetryPolicy, Sleep
+from dwconf.providers.dynamics.transport import RetryPolicy, Sleep
 
 GATEWAY_RESOURCE = "https://IntegratorApp.com"
 CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")

@@ -34,7 +34,6 @@ STATES = {
     "4": RunState.RUNNING,
     "5": RunState.PAUSED,
 }
-STOPPED = "1"
 # DWEnums.StartStop and DWMapEngine.startStopMap: "8" initializes a map that has no project.
 ACTION_CODES = {"start": "1", "stop": "4", "pause": "5", "resume": "6", "initialize": "8"}
 ACTIONS = {code: name for name, code in ACTION_CODES.items()}

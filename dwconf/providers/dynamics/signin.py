@@ -40,9 +40,9 @@ from dwconf.providers.dynamics.auth import (
     refused,
     required,
 )
-from dwconf.providers.dynamics.http import Transport, ssl_context
 from dwconf.providers.dynamics.settings import Settings, Tuning
 from dwconf.providers.dynamics.tokencache import TokenCache, cache_path, forget, open_cache
+from dwconf.providers.dynamics.transport import Transport, ssl_context
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,6 @@ from dwconf.live.state import Lease
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Operation, Step
 
-NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
 
 def lease(lease_id: str = "L1", age: float = 75, ttl: float = 120) -> Lease:
     created = datetime.now(UTC) - timedelta(seconds=age)

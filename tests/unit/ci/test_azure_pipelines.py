@@ -103,8 +103,6 @@ PREDEFINED = {
     "System.PullRequest.TargetBranch",
     "System.TeamProjectId",
 }
-# Given to an AzureCLI@2 script by addSpnToEnvironment (workload identity federation).
-AZURE_CLI_ENV = {"idToken", "servicePrincipalId", "tenantId"}
 
 MACRO = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.]*)\)")
 RUNTIME = re.compile(r"variables\[\s*'([^']+)'\s*\]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from dwconf.doctor import CHECKS, Check, Context, Status, diagnose, render
+from dwconf.doctor import CHECKS, Check, Context, Status, diagnose, output
 from dwconf.errors import DwconfError
 from dwconf.live import Environment
 from tests.unit.doctor.scenario import CUSTOMERS, MakeContext
@@ -57,7 +57,7 @@ def test_a_check_that_cannot_run_fails(env: Environment, context: MakeContext) -
 
 def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
     deployed.set_legal_entities(["USMF"])
-    text = render.text(diagnose(context(deployed)))
+    text = output.text(diagnose(context(deployed)))
     lines = text.splitlines()
     assert lines[0] == "dwconf doctor: environment dev (provider local)"
     assert "pass  core-solution         The dual-write core solution was found" in lines
@@ -70,7 +70,7 @@ def test_text_rendering(deployed: Environment, context: MakeContext) -> None:
 
 
 def test_json_rendering(deployed: Environment, context: MakeContext) -> None:
-    document = json.loads(render.as_json(diagnose(context(deployed))))
+    document = json.loads(output.as_json(diagnose(context(deployed))))
     assert document["format_version"] == "1.0"
     assert (document["environment"], document["status"]) == ("dev", "pass")
     assert document["summary"] == {"pass": 12, "skip": 2, "warn": 0, "fail": 0}

@@ -13,7 +13,7 @@ from dwconf.model import Environment as EnvironmentModel
 from dwconf.model import Settings, TableMap
 from dwconf.package import package_for
 from dwconf.package.importer import import_environment
-from dwconf.render import context_for, render_document
+from dwconf.templating import context_for, render_document
 from tests.unit.package.builders import currencies, customers, solution
 
 SOURCE = EnvironmentModel.model_validate(

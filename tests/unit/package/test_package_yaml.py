@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from dwconf.load.yaml12 import parse
 from dwconf.model import Environment, Solution, TableMap
 from dwconf.package import yamlout
-from dwconf.render import context_for, render_document
+from dwconf.templating import context_for, render_document
 from tests.unit.package.builders import currencies, customers, solution
 from tests.unit.package.strategies import solutions, table_maps
 

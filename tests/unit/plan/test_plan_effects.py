@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dwconf.plan import render
+from dwconf.plan import output
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.definition import make_plan
 from dwconf.plan.diff import diff
@@ -152,7 +152,7 @@ def test_a_solution_change_lists_the_maps_and_fields_it_changes() -> None:
     assert detail.path == "content[Customers V3 (accounts)]"
     assert detail.after == "fields[CUSTOMERGROUPID : msdyn_customergroupid].direction"
     plan = make_plan("dev", desired, "h", live, "f")
-    shown = render.text(plan)
+    shown = output.text(plan)
     assert "aaaa" not in shown and "bbbb" not in shown
     assert "~ content[Customers V3 (accounts)]: fields[CUSTOMERGROUPID" in shown
 
@@ -162,7 +162,7 @@ def test_per_field_risk_shows_in_text_and_counts_per_category_in_json() -> None:
     new["definition"]["fields"][1]["direction"] = "to_dataverse"
     new["definition"]["filters"]["finops"] = "((A == 1))"
     plan = make_plan("dev", {ADDRESS: new, "map.new": a_map()}, "h", {ADDRESS: old}, "f")
-    lines = render.text(plan).splitlines()
+    lines = output.text(plan).splitlines()
     direction = lines.index(
         "      ~ fields[CUSTOMERGROUPID : msdyn_customergroupid].direction: both -> to_dataverse"
     )
@@ -171,7 +171,7 @@ def test_per_field_risk_shows_in_text_and_counts_per_category_in_json() -> None:
     )
     filters = next(i for i, line in enumerate(lines) if "~ filters.finops" in line)
     assert lines[filters + 1].strip().startswith("restart: the F&O filter changes")
-    data = json.loads(render.as_json(plan))
+    data = json.loads(output.as_json(plan))
     assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 0}
     assert data["categories"] == {
         "metadata": 0,

@@ -11,7 +11,7 @@ import pytest
 
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.live.state import DeploymentRecord
-from dwconf.plan import render, saved
+from dwconf.plan import output, saved
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.definition import make_plan
 from dwconf.plan.details import diff_objects
@@ -187,7 +187,7 @@ def test_an_altered_or_foreign_file_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_field_text(field: Object, text: str) -> None:
-    assert render.field_text(field) == text
+    assert output.field_text(field) == text
 
 
 def test_renderers_redact(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,7 +195,7 @@ def test_renderers_redact(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = make_plan(
         "dev", {"map.a": a_map("a", description="Customers of the moon")}, "h", {}, "f"
     )
-    for renderer in (render.text, render.markdown, render.as_json):
+    for renderer in (output.text, output.markdown, output.as_json):
         assert "moon" not in renderer(plan)
 
 

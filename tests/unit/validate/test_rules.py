@@ -18,16 +18,25 @@ from dwconf.diagnostics import Severity
 from dwconf.validate.engine import validate
 
 CASES = Path(__file__).parent / "cases"
-SCHEMA = (CASES / "_schema.yaml").read_text(encoding="utf-8")
+SCHEMA_FILE = "_schema.yaml"  # metadata every case validates against, not cases
+SCHEMA = (CASES / SCHEMA_FILE).read_text(encoding="utf-8")
 MAP_FILE = "solutions/base/maps/case.yaml"
 
 
+def _case_files() -> dict[str, list[dict[str, Any]]]:
+    """The cases of each file in cases/ but the shared schema, by file name."""
+    return {
+        path.name: yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        for path in sorted(CASES.glob("[!_]*.yaml"))
+    }
+
+
 def _cases() -> list[Any]:
-    found = []
-    for path in sorted(CASES.glob("[!_]*.yaml")):
-        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
-            found.append(pytest.param(case, id=f"{path.stem}: {case['name']}"))
-    return found
+    return [
+        pytest.param(case, id=f"{name.removesuffix('.yaml')}: {case['name']}")
+        for name, cases in _case_files().items()
+        for case in cases
+    ]
 
 
 def _shown(line: str) -> str:
@@ -50,7 +59,12 @@ def test_rule_case(case: dict[str, Any], make_repo: Callable[..., Path]) -> None
 
 
 def test_every_case_file_is_used() -> None:
-    assert len(_cases()) >= 60
+    """Every file in cases/ is read (a `.yml`, or any other name the glob misses, would be left
+    out silently), and each gives at least one case to `test_rule_case`."""
+    read = _case_files()
+    assert set(read) == {p.name for p in CASES.iterdir()} - {SCHEMA_FILE}
+    assert [name for name, cases in read.items() if not cases] == []
+    assert len(_cases()) == sum(len(cases) for cases in read.values())
 
 
 def test_an_unknown_entity_or_table_stays_a_warning_with_a_did_you_mean(

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dwconf.emulator.hub import Hub
-from dwconf.emulator.testapi import error_response, json_body
+from dwconf.emulator.testapi.routes import error_response, json_body
 
 
 def _hub(request: Request) -> Hub:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from dwconf.emulator import gw_shapes, odata
-from dwconf.emulator.dv_tables import solution_id
-from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, reply
+from dwconf.emulator.dataverse.tables import solution_id
+from dwconf.emulator.gateway import shapes
+from dwconf.emulator.gateway.request import GatewayError, GwRequest, check_cid, reply
+from dwconf.emulator.gateway.views import MapView, views
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
-from dwconf.emulator.views import MapView, views
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, RunState
 
 
@@ -50,7 +51,7 @@ def _solution_names(body: Any) -> list[str]:
     return names
 
 
-def restore_templates(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def restore_templates(handle: EnvHandle, request: GwRequest) -> Reply:
     """Apply solution: the maps of the named solutions become templates (all or none)."""
     check_cid(handle, request.args["cid"])
     names = _solution_names(request.json())
@@ -78,7 +79,7 @@ def restore_templates(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": request_id})
 
 
-def solution_status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def solution_status(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     entry = handle.side["solution_requests"].get(request.args["request_id"])
     if entry is None:
@@ -136,12 +137,12 @@ def prerequisite_sequences(handle: EnvHandle, tids: list[str]) -> list[list[str]
     return sequences
 
 
-def get_connection_set(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def get_connection_set(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cname"])
-    return reply(200, gw_shapes.connection_set(handle, handle.env.link()))
+    return reply(200, shapes.connection_set(handle, handle.env.link()))
 
 
-def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def reset(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     body = request.json() or {}
     force = request.params.get("forceReset", "false").lower() == "true"
@@ -161,18 +162,18 @@ def reset(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200)
 
 
-def refresh(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def refresh(handle: EnvHandle, request: GwRequest) -> Reply:
     """Refresh tables: the project is named by its name (`DWM-…`, the `name` of its field
     mapping), as DWMapEngine.refreshTable names it; the body is `{"tokens": [""]}`."""
     live = handle.env.find_map(request.args["project"])
-    if live is None or not gw_shapes.initialized(handle, live):
+    if live is None or not shapes.initialized(handle, live):
         raise GatewayError(
             404, "map.not_found", f"Project '{request.args['project']}' was not found."
         )
     return reply(200)
 
 
-def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def integration_keys(handle: EnvHandle, request: GwRequest) -> Reply:
     if request.args["dataset"].lower() not in (handle.ce_name.lower(), handle.powerapps_env):
         raise GatewayError(
             404, "dataset.not_found", f"Dataset '{request.args['dataset']}' was not found."
@@ -191,13 +192,13 @@ def integration_keys(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200)
 
 
-def executions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def executions(handle: EnvHandle, request: GwRequest) -> Reply:
     live = next(
         (
             m
             for m in handle.env.read().maps
             if handle.pid_of(m.name) == request.args["pid"].lower()
-            and gw_shapes.initialized(handle, m)
+            and shapes.initialized(handle, m)
         ),
         None,
     )

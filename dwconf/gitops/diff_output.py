@@ -3,7 +3,7 @@
 Environments come in stage order (dwconf.yaml's `stages`), changes by address; everything
 passes through redaction. Environments whose changes are the same are shown once, under all
 their names. The pieces of one change (detail lines, the table and its columns, the legend)
-are the plan's own (dwconf/plan/render.py), so a change reads the same in `diff` and `plan`.
+are the plan's own (dwconf/plan/output.py), so a change reads the same in `diff` and `plan`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from dwconf.gitops.semdiff import EnvChanges, SemanticDiff, Side
 from dwconf.jsonout import FORMAT_VERSION
-from dwconf.plan import render
+from dwconf.plan import output
 from dwconf.plan.actions import Category
 from dwconf.plan.diff import Change
 from dwconf.redact import redact
@@ -91,7 +91,7 @@ def text(found: SemanticDiff) -> str:
         elif _worth_a_line(env):  # the headline already names the environments that agree
             lines += ["", f"{_names([env])}: no changes.{_error_note([env])}"]
     if found.affected:
-        lines += ["", render.LEGEND.replace("`", "")]
+        lines += ["", output.LEGEND.replace("`", "")]
     return redact("\n".join(lines) + "\n")
 
 
@@ -106,8 +106,8 @@ def _text_group(group: list[EnvChanges]) -> list[str]:
     risk = first.category.value if first.category else ""
     lines = [f"{_names(group)}: {_counts(first)}. Highest effect: {risk}.{_error_note(group)}"]
     for change in first.changes:
-        lines.append(f"  {render.change_head(change)}")
-        lines.extend(f"        {line}" for line in render.change_body(change))
+        lines.append(f"  {output.change_head(change)}")
+        lines.extend(f"        {line}" for line in output.change_body(change))
     for env in group:
         if env.blocked_by:
             lines.append(f"  Apply would refuse this in {env.environment}:")
@@ -158,7 +158,7 @@ def markdown(found: SemanticDiff) -> str:
             lines.extend(_markdown_change(change))
         lines = _trimmed(lines)
     if found.affected:
-        lines += ["", f"<sub>{render.LEGEND}</sub>"]
+        lines += ["", f"<sub>{output.LEGEND}</sub>"]
     return redact("\n".join(lines).rstrip() + "\n")
 
 
@@ -195,7 +195,7 @@ def _markdown_change(change: Change) -> list[str]:
         f"{RISK[change.category]} <code>{change.action.value.strip()} {change.address}</code> "
         f"{change.action.word} · <b>{change.category.value}</b>"
     )
-    body = render.markdown_body(change)
+    body = output.markdown_body(change)
     return [f"<details><summary>{summary}</summary>", "", *body, "", "</details>", ""]
 
 

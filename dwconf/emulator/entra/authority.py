@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from dwconf.emulator import tokens
 from dwconf.emulator.config import Client, EmulatorConfig, User
+from dwconf.emulator.entra import tokens
+from dwconf.emulator.entra.signins import DEVICE_CODE_GRANT, USER_GRANTS, OAuthError, Signins
 from dwconf.emulator.registry import Clock, Registry, stable_id
-from dwconf.emulator.signins import DEVICE_CODE_GRANT, USER_GRANTS, OAuthError, Signins
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _PLANE_RESOURCE = re.compile(

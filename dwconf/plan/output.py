@@ -1,4 +1,4 @@
-"""Renderers of a plan: text for terminals, markdown for pull requests, JSON for tools.
+"""A plan as output: text for terminals, markdown for pull requests, JSON for tools.
 
 All three read the same `Plan`, sort by address, and pass their output through redaction.
 Every change that is more than metadata says why (its category and reason), in text per field

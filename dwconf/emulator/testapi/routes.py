@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dwconf.emulator import faults as fault_rules
-from dwconf.emulator.auth import base_url
+from dwconf.emulator.entra.authority import base_url
 from dwconf.emulator.hub import Hub
 from dwconf.emulator.registry import EnvHandle, UnknownEnvironment, iso
 from dwconf.live import AlertSetting, DeploymentRecord, Environment, LiveError, SolutionPackage

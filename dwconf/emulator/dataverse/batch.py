@@ -15,13 +15,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from dwconf.emulator import odata
-from dwconf.emulator.dv_request import VALIDATION, DvRequest
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import VALIDATION, DvRequest
+from dwconf.emulator.reply import Reply
 
 MAX_REQUESTS = 1000
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.I)
 _SERVICE = "/api/data/v9.2"
-Dispatch = Callable[[DvRequest], odata.Reply]
+Dispatch = Callable[[DvRequest], Reply]
 Atomic = Callable[[], AbstractContextManager[None]]
 
 
@@ -41,7 +42,7 @@ class ChangeSet:
 
 
 class _Rollback(Exception):
-    def __init__(self, part: Part, reply: odata.Reply) -> None:
+    def __init__(self, part: Part, reply: Reply) -> None:
         super().__init__(reply.status)
         self.part, self.reply = part, reply
 
@@ -156,7 +157,7 @@ def _resolve(part: Part, ids: dict[str, str]) -> DvRequest:
     return DvRequest(request.method, path, request.params, request.headers, body, request.root)
 
 
-def _http(reply: odata.Reply, content_id: str | None) -> bytes:
+def _http(reply: Reply, content_id: str | None) -> bytes:
     head = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
     if content_id:
         head.append(f"Content-ID: {content_id}")
@@ -175,9 +176,9 @@ def _multipart(boundary: str, chunks: list[tuple[str, bytes]]) -> bytes:
 
 def _run_change_set(
     change_set: ChangeSet, dispatch: Dispatch, atomic: Atomic
-) -> tuple[list[tuple[Part, odata.Reply]], bool]:
+) -> tuple[list[tuple[Part, Reply]], bool]:
     ids: dict[str, str] = {}
-    done: list[tuple[Part, odata.Reply]] = []
+    done: list[tuple[Part, Reply]] = []
     try:
         with atomic():
             for part in change_set.parts:
@@ -192,13 +193,13 @@ def _run_change_set(
     return done, True
 
 
-def _change_set_chunk(results: list[tuple[Part, odata.Reply]]) -> tuple[str, bytes]:
+def _change_set_chunk(results: list[tuple[Part, Reply]]) -> tuple[str, bytes]:
     boundary = f"changesetresponse_{uuid.uuid4()}"
     inner = _multipart(boundary, [("", _http(r, p.content_id)) for p, r in results])
     return f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n", inner
 
 
-def run(request: DvRequest, dispatch: Dispatch, atomic: Atomic) -> odata.Reply:
+def run(request: DvRequest, dispatch: Dispatch, atomic: Atomic) -> Reply:
     """Execute a batch and answer with a multipart/mixed batch response."""
     try:
         items = parse(request)
@@ -221,4 +222,4 @@ def run(request: DvRequest, dispatch: Dispatch, atomic: Atomic) -> odata.Reply:
             break
     boundary = f"batchresponse_{uuid.uuid4()}"
     headers = {"Content-Type": f"multipart/mixed; boundary={boundary}"}
-    return odata.Reply(status, _multipart(boundary, chunks), odata.odata_headers(headers))
+    return Reply(status, _multipart(boundary, chunks), odata.odata_headers(headers))

@@ -14,7 +14,8 @@ The estimates need to be right only within a small factor: an operation whose re
 much larger than its inputs is estimated by their sizes; those that multiply (a width, a
 repetition count, a replacement per occurrence, an exponent) have their own estimate.
 
-No jinja2 here (dwconf/render.py is its only importer): these are plain functions over values.
+No jinja2 here (the templating module, `dwconf/templating/__init__.py`, is its only importer):
+these are plain functions over values.
 """
 
 from __future__ import annotations
@@ -309,7 +310,7 @@ def _join(owner: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
 
 
 def joined_size(items: Any, separator: Any) -> int:
-    """The length of `separator.join(items)` (render.py makes a list of an iterator first)."""
+    """The length of `separator.join(items)` (templating makes a list of an iterator first)."""
     if not isinstance(items, (str, Mapping, *_CONTAINERS)):
         return size_of(items)  # not joinable: the join raises its own error
     return size_of(items) + size_of(separator) * len(items)

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from dwconf.emulator import mapping, odata
-from dwconf.emulator.dv_request import (
+from dwconf.emulator import mapping
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import (
     NOT_FOUND,
     VALIDATION,
     DvError,
@@ -24,7 +25,7 @@ from dwconf.emulator.dv_request import (
     check_preconditions,
     live_error,
 )
-from dwconf.emulator.dv_tables import (
+from dwconf.emulator.dataverse.tables import (
     LEASE_NAME,
     EntitySet,
     Row,
@@ -34,10 +35,11 @@ from dwconf.emulator.dv_tables import (
     record_rows,
 )
 from dwconf.emulator.registry import EnvHandle
+from dwconf.emulator.reply import Reply
 from dwconf.live import InstalledSolution, LiveError, SolutionPackage
 from dwconf.live.state import Definition
 
-Writer = Callable[[EnvHandle, DvRequest, EntitySet, Target], odata.Reply]
+Writer = Callable[[EnvHandle, DvRequest, EntitySet, Target], Reply]
 MAP_COLUMNS = ("msdyn_mapping", "msdyn_properties", "msdyn_version", "msdyn_displayname")
 RECORD_COLUMNS = {
     "dwconf_who",
@@ -49,7 +51,7 @@ RECORD_COLUMNS = {
 }
 
 
-def write(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def write(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     writer = WRITERS.get(entity.name)
     if writer is None or request.method not in ("POST", "PATCH", "DELETE"):
         raise DvError(405, "", f"The emulator serves {entity.name} read-only for {request.method}.")
@@ -65,7 +67,7 @@ def _entity_url(request: DvRequest, entity: EntitySet, row_id: str) -> str:
     return f"{request.root}/{entity.name}({row_id})"
 
 
-def _written(request: DvRequest, entity: EntitySet, row: Row, created: bool) -> odata.Reply:
+def _written(request: DvRequest, entity: EntitySet, row: Row, created: bool) -> Reply:
     url = _entity_url(request, entity, str(row[entity.key]))
     headers = {"OData-EntityId": url, "ETag": etag(row)}
     if request.wants_representation():
@@ -139,7 +141,7 @@ def _acquire(handle: EnvHandle, body: dict[str, Any]) -> None:
     handle.env.acquire_lock(owner, operation, str(plan) if plan else None, _ttl(handle, body))
 
 
-def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     current = lease_row(handle.env.lock_status())
     row = _lease_target(where, current) if where.is_record else current
     if request.method == "POST" and current is not None:
@@ -178,7 +180,7 @@ def _json_column(body: dict[str, Any], column: str) -> dict[str, Any]:
     return value
 
 
-def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if request.method == "DELETE":
         raise DvError(405, "", "Deployment records are append-only.")
     body = request.json()
@@ -242,7 +244,7 @@ def _reimport(
 
 def _map_create(
     handle: EnvHandle, request: DvRequest, entity: EntitySet, row_id: str | None
-) -> odata.Reply:
+) -> Reply:
     unique_name = request.header("mscrm.solutionuniquename")
     state = handle.env.read()
     solution = state.solution(unique_name or "")
@@ -267,7 +269,7 @@ def _map_create(
     return _written(request, entity, row, created=True)
 
 
-def _map(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def _map(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if request.method == "POST":
         return _map_create(handle, request, entity, None)
     rows = map_rows(handle, handle.env.read())

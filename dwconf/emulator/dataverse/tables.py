@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dwconf.emulator import dv_metadata, mapping, solution_zip
+from dwconf.emulator import mapping
+from dwconf.emulator.dataverse import metadata, solution_zip
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
 from dwconf.live import (
     DeploymentRecord,
@@ -223,7 +224,7 @@ def _definitions(handle: EnvHandle, state: LiveState) -> list[Row]:
             "IsOptimisticConcurrencyEnabled": True,
         }
         for s in SETS.values()
-        if s.name != "EntityDefinitions" and not dv_metadata.hidden(handle, s.name)
+        if s.name != "EntityDefinitions" and not metadata.hidden(handle, s.name)
     ]
 
 

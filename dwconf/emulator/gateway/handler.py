@@ -18,10 +18,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from dwconf.emulator import gw_link, gw_shapes, mapping, odata
-from dwconf.emulator.gw_common import GatewayError, GwRequest, check_cid, error_reply, reply
+from dwconf.emulator import mapping
+from dwconf.emulator.gateway import link, shapes
+from dwconf.emulator.gateway.request import GatewayError, GwRequest, check_cid, error_reply, reply
+from dwconf.emulator.gateway.views import map_named, read_view, views
 from dwconf.emulator.registry import EnvHandle, iso
-from dwconf.emulator.views import map_named, read_view, views
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, LiveMap
 from dwconf.live.state import MasterSide
 
@@ -30,7 +32,7 @@ MAX_TRACKED = 500
 MASTERS: dict[str, MasterSide] = {"CRM": "dataverse", "AX": "finops"}
 
 
-Handler = Callable[[EnvHandle, GwRequest], odata.Reply]
+Handler = Callable[[EnvHandle, GwRequest], Reply]
 
 
 def _new_request_id() -> str:
@@ -45,11 +47,11 @@ def _trim(entries: dict[str, Any]) -> None:
 # Environments and maps -----------------------------------------------------------------------
 
 
-def _version(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _version(handle: EnvHandle, request: GwRequest) -> Reply:
     return reply(200, {"version": "1.0"})
 
 
-def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _environments(handle: EnvHandle, request: GwRequest) -> Reply:
     identifier = request.params.get("identifier", "").lower()
     identifier = re.sub(r"^https?://", "", identifier).strip("/")
     if identifier != handle.config.fo_host.lower():
@@ -69,16 +71,16 @@ def _environments(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     )
 
 
-def _entities(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _entities(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.params.get("cid", handle.cid))
     found = views(handle.env.read())
-    return reply(200, [gw_shapes.dw_map(handle, view) for view in found.values()])
+    return reply(200, [shapes.dw_map(handle, view) for view in found.values()])
 
 
 def find_project(handle: EnvHandle, pid: str) -> LiveMap | None:
     """The initialized map whose project id is `pid` (in any letter case)."""
     for live in handle.env.read().maps:
-        if handle.pid_of(live.name) == pid.lower() and gw_shapes.initialized(handle, live):
+        if handle.pid_of(live.name) == pid.lower() and shapes.initialized(handle, live):
             return live
     return None
 
@@ -118,10 +120,10 @@ def _poll(handle: EnvHandle, name: str) -> None:
     handle.env.poll(name)
 
 
-def _field_mappings(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _field_mappings(handle: EnvHandle, request: GwRequest) -> Reply:
     view = read_view(handle.env, _settled(handle, _project(handle, request.args["pid"])))
     key = handle.env.integration_key(mapping.entities(view.definition)[1])
-    return reply(200, gw_shapes.field_mapping(handle, view, key))
+    return reply(200, shapes.field_mapping(handle, view, key))
 
 
 # Lifecycle ------------------------------------------------------------------------------------
@@ -163,7 +165,7 @@ def _perform(handle: EnvHandle, action: str, live: LiveMap, parameters: dict[str
     if action == "8":  # initialize: the map gets its project and stays as it is
         handle.side["projects"][live.name] = handle.pid_of(live.name)
         return live
-    if action == "1" and not gw_shapes.initialized(handle, live):
+    if action == "1" and not shapes.initialized(handle, live):
         raise GatewayError(  # inferred: the Microsoft tool always initializes first
             400, "map.not_initialized", f"Map '{live.name}' has no project: initialize it first."
         )
@@ -188,15 +190,11 @@ def _failure(handle: EnvHandle, name: str) -> str | None:
     return str(message)
 
 
-def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _start(handle: EnvHandle, request: GwRequest) -> Reply:
     body = request.json()
     action = str((body or {}).get("action", "")) if isinstance(body, dict) else ""
     details = body.get("details") if isinstance(body, dict) else None
-    if (
-        action not in gw_shapes.ACTION_CODES.values()
-        or not isinstance(details, list)
-        or not details
-    ):
+    if action not in shapes.ACTION_CODES.values() or not isinstance(details, list) or not details:
         raise GatewayError(
             400, "request.invalid", "Expected an action (1, 4, 5, 6, 8) and details."
         )
@@ -222,7 +220,7 @@ def _start(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": request_id})
 
 
-def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _status(handle: EnvHandle, request: GwRequest) -> Reply:
     entry = handle.side["map_requests"].get(request.args["request_id"])
     if entry is None:
         raise GatewayError(
@@ -233,14 +231,14 @@ def _status(handle: EnvHandle, request: GwRequest) -> odata.Reply:
         _poll(handle, name)
     handle.save()
     found = [map_named(handle.env, name) for name in entry["maps"]]
-    shown = [gw_shapes.dw_map(handle, read_view(handle.env, m)) for m in found if m is not None]
+    shown = [shapes.dw_map(handle, read_view(handle.env, m)) for m in found if m is not None]
     return reply(200, shown)
 
 
 # Versions, solutions, prerequisites -----------------------------------------------------------
 
 
-def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _switch_active(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     tid = request.args["tid"].lower()
     found = next(iter(_templates_with(handle, tid)), None)
@@ -248,7 +246,7 @@ def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
         raise GatewayError(404, "map.version_not_found", f"Template '{tid}' was not found.")
     live = map_named(handle.env, found[0])
     pid = request.params.get("pid") or ""
-    if live is None or not gw_shapes.initialized(handle, live):
+    if live is None or not shapes.initialized(handle, live):
         raise GatewayError(  # inferred: the tool initializes maps before it switches them
             400, "map.not_initialized", f"The map of template '{tid}' has no project yet."
         )
@@ -260,17 +258,17 @@ def _switch_active(handle: EnvHandle, request: GwRequest) -> odata.Reply:
     return reply(200, {"requestId": _new_request_id()})
 
 
-def _solutions(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _solutions(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
-    return reply(200, gw_link.solutions(handle))
+    return reply(200, link.solutions(handle))
 
 
-def _prerequisites(handle: EnvHandle, request: GwRequest) -> odata.Reply:
+def _prerequisites(handle: EnvHandle, request: GwRequest) -> Reply:
     check_cid(handle, request.args["cid"])
     body = request.json()
     if not isinstance(body, list) or not all(isinstance(t, str) for t in body):
         raise GatewayError(400, "request.invalid", "Expected a JSON array of template ids.")
-    return reply(200, gw_link.prerequisite_sequences(handle, body))
+    return reply(200, link.prerequisite_sequences(handle, body))
 
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -284,25 +282,25 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("GET", f"{A}/(?P<pid>[^/]+)/FieldMappings", _field_mappings),
         ("POST", f"{A}/SolutionAware/(?P<cid>[^/]+)/SwitchActive/(?P<tid>[^/]+)", _switch_active),
         ("GET", f"{A}/SolutionAware/(?P<cid>[^/]+)/Solutions", _solutions),
-        ("POST", f"{A}/SolutionAware/(?P<cid>[^/]+)/RestoreTemplates", gw_link.restore_templates),
+        ("POST", f"{A}/SolutionAware/(?P<cid>[^/]+)/RestoreTemplates", link.restore_templates),
         (
             "GET",
             f"{A}/SolutionAware/(?P<cid>[^/]+)/Status/(?P<request_id>[^/]+)",
-            gw_link.solution_status,
+            link.solution_status,
         ),
         ("POST", f"{A}/GetTemplatePrerequisiteSequences/(?P<cid>[^/]+)", _prerequisites),
-        ("GET", "/api/ConnectionSet/(?P<cname>[^/]+)", gw_link.get_connection_set),
-        ("POST", "/api/ConnectionSet/(?P<cid>[^/]+)/Reset", gw_link.reset),
-        ("POST", "/api/Project/(?P<project>[^/]+)/Refresh", gw_link.refresh),
-        ("POST", "/api/dataset/(?P<dataset>[^/]+)/IntegrationKeys", gw_link.integration_keys),
-        ("GET", "/api/ProjectExecutionWithCompanies/(?P<pid>[^/]+)", gw_link.executions),
+        ("GET", "/api/ConnectionSet/(?P<cname>[^/]+)", link.get_connection_set),
+        ("POST", "/api/ConnectionSet/(?P<cid>[^/]+)/Reset", link.reset),
+        ("POST", "/api/Project/(?P<project>[^/]+)/Refresh", link.refresh),
+        ("POST", "/api/dataset/(?P<dataset>[^/]+)/IntegrationKeys", link.integration_keys),
+        ("GET", "/api/ProjectExecutionWithCompanies/(?P<pid>[^/]+)", link.executions),
     )
 ]
 
 
 def handle(
     handle_: EnvHandle, method: str, path: str, params: dict[str, str], body: bytes
-) -> odata.Reply:
+) -> Reply:
     """One gateway request; refusals become `{"error": …}` with the live model's status."""
     for route_method, pattern, handler in ROUTES:
         match = pattern.match(path)

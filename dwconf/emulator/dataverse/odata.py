@@ -2,7 +2,8 @@
 body `{"error": {"code", "message"}}`, `$select`/`$orderby`/`$top`/`$count`, and server-driven
 paging with `Prefer: odata.maxpagesize` and an opaque `$skiptoken` (live-api.md §2).
 
-A `Reply` is plain data so `$batch` can run the same handlers without HTTP.
+Replies are `dwconf.emulator.reply.Reply` values, so `$batch` can run the same handlers
+without HTTP.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from dwconf.emulator.odata_filter import QueryError, Row, compile_filter
+from dwconf.emulator.dataverse.odata_filter import QueryError, Row, compile_filter
+from dwconf.emulator.reply import Reply
 
 JSON_TYPE = "application/json; odata.metadata=minimal"
 MAX_PAGE = 5000
-SKIP_NOT_SUPPORTED = "0x80060888"
 _PAGE_SIZE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)")
 _STATUS_TEXT = {
     200: "OK",
@@ -42,16 +43,6 @@ _STATUS_TEXT = {
 
 def status_text(status: int) -> str:
     return _STATUS_TEXT.get(status, "Unknown")
-
-
-@dataclass
-class Reply:
-    status: int
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 def odata_headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dwconf.emulator import odata
 from dwconf.emulator.registry import EnvHandle
+from dwconf.emulator.reply import Reply
 
 JSON_TYPE = "application/json; charset=utf-8"
 
@@ -34,14 +34,14 @@ class GwRequest:
             raise GatewayError(400, "request.invalid", f"The body is not JSON: {exc}") from exc
 
 
-def reply(status: int, value: Any = None) -> odata.Reply:
+def reply(status: int, value: Any = None) -> Reply:
     if value is None:
-        return odata.Reply(status, b"", {})
+        return Reply(status, b"", {})
     body = json.dumps(value, ensure_ascii=False).encode("utf-8")
-    return odata.Reply(status, body, {"Content-Type": JSON_TYPE})
+    return Reply(status, body, {"Content-Type": JSON_TYPE})
 
 
-def error_reply(status: int, code: str, message: str, hint: str = "") -> odata.Reply:
+def error_reply(status: int, code: str, message: str, hint: str = "") -> Reply:
     """`{"error": {"code", "message"}}`, with the live model's hint as `innererror.message`."""
     body: dict[str, Any] = {"code": code, "message": message}
     if hint:

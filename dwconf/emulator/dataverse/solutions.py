@@ -14,14 +14,21 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from dwconf.emulator import odata, solution_zip
-from dwconf.emulator.dv_request import IMPORT_FAILED, VALIDATION, DvError, DvRequest, live_error
-from dwconf.emulator.dv_tables import publisher_info
+from dwconf.emulator.dataverse import odata, solution_zip
+from dwconf.emulator.dataverse.request import (
+    IMPORT_FAILED,
+    VALIDATION,
+    DvError,
+    DvRequest,
+    live_error,
+)
+from dwconf.emulator.dataverse.tables import publisher_info
 from dwconf.emulator.registry import EnvHandle, iso
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError
 from dwconf.live.errors import SolutionNotFound
 
-Action = Callable[[EnvHandle, DvRequest], odata.Reply]
+Action = Callable[[EnvHandle, DvRequest], Reply]
 IMPORT_OPERATION_TYPE = 103
 SUCCEEDED, FAILED = 30, 31
 
@@ -83,7 +90,7 @@ def _job(handle: EnvHandle, job_id: str, solution: str, error: str | None) -> No
     handle.save()
 
 
-def _import(handle: EnvHandle, request: DvRequest) -> odata.Reply:
+def _import(handle: EnvHandle, request: DvRequest) -> Reply:
     body, data = _payload(request)
     job_id = str(body.get("ImportJobId") or "")
     try:
@@ -97,7 +104,7 @@ def _import(handle: EnvHandle, request: DvRequest) -> odata.Reply:
     return odata.empty(204)
 
 
-def _import_async(handle: EnvHandle, request: DvRequest) -> odata.Reply:
+def _import_async(handle: EnvHandle, request: DvRequest) -> Reply:
     body, data = _payload(request)
     operation_id = str(uuid.uuid4())
     job_id = str(body.get("ImportJobId") or uuid.uuid4())
@@ -154,7 +161,7 @@ def poll(handle: EnvHandle, operation_id: str) -> None:
     handle.save()
 
 
-def _export(handle: EnvHandle, request: DvRequest) -> odata.Reply:
+def _export(handle: EnvHandle, request: DvRequest) -> Reply:
     body = request.json()
     name = str(body.get("SolutionName") or "")
     installed = handle.env.solution(name)

@@ -6,8 +6,8 @@ import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from dwconf.load.yaml12 import parse
-from dwconf.render import context_for, render_document, render_value
-from dwconf.render_limits import LimitExceeded
+from dwconf.templating import context_for, render_document, render_value
+from dwconf.templating.limits import LimitExceeded
 
 CTX = context_for("dev", "dev", ["USMF", "DEMF"], {"code": 3, "name": "Contoso", "on": True})
 

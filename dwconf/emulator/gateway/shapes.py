@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from dwconf.emulator import mapping
-from dwconf.emulator.dv_tables import publisher_info
+from dwconf.emulator.dataverse.tables import publisher_info
+from dwconf.emulator.gateway.views import MapView
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
-from dwconf.emulator.views import MapView
 from dwconf.live import LastRequest, LiveMap, LiveState, MapTemplate, RunState
 from dwconf.live.state import LinkSettings
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dwconf.emulator import batch, dv_metadata, dv_solutions, dv_writes, odata
-from dwconf.emulator.dv_request import (
+from dwconf.emulator.dataverse import batch, metadata, odata, solutions, writes
+from dwconf.emulator.dataverse.odata_filter import QueryError
+from dwconf.emulator.dataverse.request import (
     NOT_FOUND,
     DvError,
     DvRequest,
@@ -20,16 +21,16 @@ from dwconf.emulator.dv_request import (
     not_modified,
     target,
 )
-from dwconf.emulator.dv_tables import SETS, EntitySet, Row, etag
-from dwconf.emulator.odata_filter import QueryError
+from dwconf.emulator.dataverse.tables import SETS, EntitySet, Row, etag
 from dwconf.emulator.registry import EnvHandle, stable_id
+from dwconf.emulator.reply import Reply
 from dwconf.live import LiveError, LiveState
 
 QUERY_ERROR = "0x80060888"
 _EXPAND = re.compile(r"\s*(\w+)(?:\((.*)\))?\s*$")
 
 
-def handle(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def handle(handle_: EnvHandle, request: DvRequest) -> Reply:
     """One request against one environment; every failure becomes an OData error reply."""
     try:
         return _dispatch(handle_, request)
@@ -41,7 +42,7 @@ def handle(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
         return live_error(exc).reply()
 
 
-def _dispatch(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _dispatch(handle_: EnvHandle, request: DvRequest) -> Reply:
     path, method = request.path, request.method
     if path == "/$batch" and method == "POST":
         return batch.run(request, lambda part: handle(handle_, part), handle_.atomic)
@@ -49,26 +50,26 @@ def _dispatch(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
         return _who_am_i(handle_, request)
     if path.startswith("/RetrieveCurrentOrganization") and method == "GET":
         return _organization(handle_, request)
-    action = dv_solutions.ACTIONS.get(path.strip("/"))
+    action = solutions.ACTIONS.get(path.strip("/"))
     if action is not None:
         if method != "POST":
             raise DvError(405, "", f"The action {path.strip('/')} needs POST.")
         return action(handle_, request)
     if path.startswith("/EntityDefinitions"):
-        defined = dv_metadata.route(handle_, request)
+        defined = metadata.route(handle_, request)
         if defined is not None:
             return defined
     found = target(path)
-    if found is None or found.set_name not in SETS or dv_metadata.hidden(handle_, found.set_name):
+    if found is None or found.set_name not in SETS or metadata.hidden(handle_, found.set_name):
         segment = path.strip("/").split("(")[0]
         raise DvError(404, "0x8006088a", f"Resource not found for the segment '{segment}'.")
     entity = SETS[found.set_name]
     if method == "GET":
         return _read(handle_, request, entity, found)
-    return dv_writes.write(handle_, request, entity, found)
+    return writes.write(handle_, request, entity, found)
 
 
-def _who_am_i(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _who_am_i(handle_: EnvHandle, request: DvRequest) -> Reply:
     return odata.json_reply(
         200,
         {
@@ -80,7 +81,7 @@ def _who_am_i(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
     )
 
 
-def _organization(handle_: EnvHandle, request: DvRequest) -> odata.Reply:
+def _organization(handle_: EnvHandle, request: DvRequest) -> Reply:
     service = request.root.rsplit("/api/data/", 1)[0]
     detail = {
         "OrganizationId": handle_.org_id,
@@ -175,11 +176,9 @@ def _options(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _record(
-    handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target
-) -> odata.Reply:
+def _record(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if entity.name == "asyncoperations" and where.key_id:
-        dv_solutions.poll(handle_, where.key_id)
+        solutions.poll(handle_, where.key_id)
     state = handle_.env.read()
     row = find_row(rows_of(handle_, entity, state), entity, where)
     if row is None:
@@ -193,7 +192,7 @@ def _record(
     return odata.json_reply(200, {"@odata.context": context, **shown}, {"ETag": tag})
 
 
-def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> odata.Reply:
+def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> Reply:
     state = handle_.env.read()
     query = odata.parse_query(request.params)
     size = odata.page_size(request.header("prefer"))
@@ -213,7 +212,7 @@ def _collection(handle_: EnvHandle, request: DvRequest, entity: EntitySet) -> od
     return odata.json_reply(200, body, headers)
 
 
-def _read(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> odata.Reply:
+def _read(handle_: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
     if where.is_record:
         return _record(handle_, request, entity, where)
     return _collection(handle_, request, entity)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dwconf.emulator import odata
-from dwconf.emulator.dv_request import NOT_FOUND, VALIDATION, DvError, DvRequest
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.request import NOT_FOUND, VALIDATION, DvError, DvRequest
 from dwconf.emulator.registry import EnvHandle, stable_id
+from dwconf.emulator.reply import Reply
 
 # logical name -> (entity set, every column dwconf uses, alternate keys as name -> columns)
 TABLES: dict[str, tuple[str, tuple[str, ...], dict[str, tuple[str, ...]]]] = {
@@ -88,7 +89,7 @@ def _schema_name(body: dict[str, Any], what: str) -> str:
     return name.lower()
 
 
-def _create_table(handle: EnvHandle, request: DvRequest) -> odata.Reply:
+def _create_table(handle: EnvHandle, request: DvRequest) -> Reply:
     body = request.json()
     logical = _schema_name(body, "A table")
     if logical not in TABLES:
@@ -105,7 +106,7 @@ def _create_table(handle: EnvHandle, request: DvRequest) -> odata.Reply:
     return odata.empty(204, {"OData-EntityId": url})
 
 
-def _add(handle: EnvHandle, request: DvRequest, logical: str, kind: str) -> odata.Reply:
+def _add(handle: EnvHandle, request: DvRequest, logical: str, kind: str) -> Reply:
     """A column (`Attributes`) or an alternate key (`Keys`) added to a created table."""
     body = request.json()
     name = _schema_name(body, "An attribute" if kind == "columns" else "A key")
@@ -120,9 +121,7 @@ def _add(handle: EnvHandle, request: DvRequest, logical: str, kind: str) -> odat
     return odata.empty(204, {"OData-EntityId": url})
 
 
-def _list(
-    request: DvRequest, logical: str, kind: str, created: dict[str, list[str]]
-) -> odata.Reply:
+def _list(request: DvRequest, logical: str, kind: str, created: dict[str, list[str]]) -> Reply:
     _, _, keys = TABLES[logical]
     value: list[dict[str, Any]]
     if kind == "columns":
@@ -143,7 +142,7 @@ def _list(
     return odata.json_reply(200, {"@odata.context": context, "value": value})
 
 
-def route(handle: EnvHandle, request: DvRequest) -> odata.Reply | None:
+def route(handle: EnvHandle, request: DvRequest) -> Reply | None:
     """The answer to a table-definition request about dwconf's tables; None for any other,
     which the `EntityDefinitions` entity set then answers as before."""
     if request.path.rstrip("/") == "/EntityDefinitions" and request.method == "POST":

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dwconf.emulator import odata
-from dwconf.emulator.odata_filter import Row
+from dwconf.emulator.dataverse import odata
+from dwconf.emulator.dataverse.odata_filter import Row
+from dwconf.emulator.reply import Reply
 from dwconf.live.errors import LiveError
 
 _SEGMENT = re.compile(r"^/(?P<set>[A-Za-z_][\w.]*)(?:\((?P<key>.*)\))?/?$")
@@ -32,7 +33,7 @@ class DvError(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
-    def reply(self) -> odata.Reply:
+    def reply(self) -> Reply:
         return odata.error(self.status, self.code, self.message)
 
 

@@ -4,7 +4,7 @@ The only module that imports jinja2. Rendering happens after YAML parsing, value
 line numbers stay true and a template can never inject YAML. The environment is sandboxed and
 immutable, undefined names are errors, and statements that loop, recurse or reach other files are
 refused. Every operation a template runs — operators, calls, filters, `~`, output — goes through
-the limits of `dwconf.render_limits` (the size of what it makes, integers, total work, time),
+the limits of `dwconf.templating.limits` (the size of what it makes, integers, total work, time),
 so a value can only compute, never run away.
 """
 
@@ -24,9 +24,9 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import EscapeFormatter, Markup
 
-from dwconf import render_limits as limits
 from dwconf.diagnostics import Diagnostic, error
 from dwconf.load.yaml12 import Document, Path
+from dwconf.templating import limits
 
 MAX_RANGE = limits.MAX_RANGE
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
@@ -185,7 +185,7 @@ def context_for(
 
 def render_value(text: str, context: Mapping[str, Any]) -> Any:
     """Render one string; a value that is exactly one expression keeps its native type.
-    Past a limit, a `render_limits.LimitExceeded` or `TooSlow`."""
+    Past a limit, a `limits.LimitExceeded` or `TooSlow`."""
     with limits.budget():
         parsed = _ENV.parse(text)
         for node in parsed.find_all(_REFUSED_NODES):

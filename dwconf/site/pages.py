@@ -1,6 +1,6 @@
 """HTML of the site, from the package's own templates (dwconf/site/templates/).
 
-jinja2 is otherwise confined to dwconf/render.py, which renders users' values in a sandbox.
+jinja2 is otherwise confined to dwconf/templating/, which renders users' values in a sandbox.
 Here it renders trusted templates that ship with dwconf, with autoescaping on, so every value
 from the configuration is escaped; nothing a user writes is ever treated as a template.
 """
