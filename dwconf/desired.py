@@ -16,8 +16,15 @@ from typing import Any
 from dwconf.canonical import canonical_bytes
 from dwconf.load.project import MapSpec, Project
 from dwconf.model import TableMap
-
-Object = dict[str, Any]
+from dwconf.objects import (
+    Definition,
+    KeyObject,
+    LinkObject,
+    MapObject,
+    Object,
+    SolutionObject,
+    alert_object,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,7 @@ class DesiredState:
         return {"environment": self.environment, "desired_hash": self.hash, "objects": self.objects}
 
 
-def canonical_map(model: TableMap) -> Object:
+def canonical_map(model: TableMap) -> Definition:
     """A map as data: defaults explicit, F&O names upper-case, Dataverse names lower-case."""
     data = model.model_dump(mode="json")
     for mapping in data["fields"]:
@@ -43,14 +50,14 @@ def canonical_map(model: TableMap) -> Object:
     return data
 
 
-def _field_order(mapping: Object) -> tuple[str, str]:
+def _field_order(mapping: dict[str, Any]) -> tuple[str, str]:
     return (str(mapping.get("finops") or ""), str(mapping.get("dataverse") or ""))
 
 
 _NAMES = operator.itemgetter("finops", "dataverse")
 
 
-def _sorted_fields(fields: list[Object]) -> list[Object]:
+def _sorted_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fields in `_field_order`. Names are text, so sorting by the raw pair gives that order
     without a Python call per field; a missing name (None, or no key) cannot be compared with
     text and takes the general way."""
@@ -60,7 +67,7 @@ def _sorted_fields(fields: list[Object]) -> list[Object]:
         return sorted(fields, key=_field_order)
 
 
-def normal_definition(definition: Object) -> Object:
+def normal_definition(definition: Definition) -> Definition:
     """A map definition whose lists that have no meaningful order (fields, prerequisites) are
     sorted: two files that differ only in those orders describe the same map."""
     normal = dict(definition)
@@ -72,12 +79,14 @@ def normal_definition(definition: Object) -> Object:
 
 
 def normal_object(obj: Object) -> Object:
-    if obj.get("kind") == "map" and isinstance(obj.get("definition"), dict):
+    if obj["kind"] == "map" and obj["definition"] is not None:
         return {**obj, "definition": normal_definition(obj["definition"])}
     return obj
 
 
-def state_hash(objects: dict[str, Object], normal: Mapping[str, Object] | None = None) -> str:
+def state_hash(
+    objects: Mapping[str, Object], normal: Mapping[str, Definition] | None = None
+) -> str:
     """The hash of a desired state, independent of file, key and field order. `normal` may hold
     map definitions already put through `normal_definition`, by address."""
     known = normal or {}
@@ -88,18 +97,18 @@ def state_hash(objects: dict[str, Object], normal: Mapping[str, Object] | None =
     return hashlib.sha256(canonical_bytes(normal_objects, default=str)).hexdigest()
 
 
-def content_hash(definitions: list[Object]) -> str:
+def content_hash(definitions: list[Definition]) -> str:
     """A hash of a solution's map definitions, independent of their order."""
     return normal_content_hash([normal_definition(d) for d in definitions])
 
 
-def normal_content_hash(normal: list[Object]) -> str:
+def normal_content_hash(normal: list[Definition]) -> str:
     """`content_hash` of definitions already put through `normal_definition`."""
     ordered = sorted(normal, key=lambda d: (d["name"], d["version"]))
     return hashlib.sha256(canonical_bytes(ordered, default=str)).hexdigest()[:16]
 
 
-def _map_object(project: Project, spec: MapSpec, definition: Object) -> Object:
+def _map_object(project: Project, spec: MapSpec, definition: Definition) -> MapObject:
     env = project.environment
     assert env is not None
     state = env.model.maps.state.get(spec.model.name, env.model.maps.default_state)
@@ -113,8 +122,8 @@ def _map_object(project: Project, spec: MapSpec, definition: Object) -> Object:
     }
 
 
-def _keys(maps: list[MapSpec]) -> dict[str, Object]:
-    keys: dict[str, Object] = {}
+def _keys(maps: list[MapSpec]) -> dict[str, KeyObject]:
+    keys: dict[str, KeyObject] = {}
     for spec in maps:
         columns = [c.lower() for c in spec.model.integration_key]
         if not columns:
@@ -137,7 +146,7 @@ def build(project: Project) -> DesiredState:
         if spec.model is None:
             continue
         deps = [project.solutions[d].model for d in spec.model.depends_on if d in project.solutions]
-        objects[spec.model.address] = {
+        solution: SolutionObject = {
             "kind": "solution",
             "folder": spec.folder,
             "pin": env.model.solutions[spec.folder],
@@ -150,15 +159,17 @@ def build(project: Project) -> DesiredState:
             "maps": sorted(m.model.name for m in spec.maps),
             "content": normal_content_hash([normal[m.address] for m in spec.maps]),
         }
+        objects[spec.model.address] = solution
     for map_spec in maps:
         objects[map_spec.address] = _map_object(project, map_spec, definitions[map_spec.address])
     objects.update(_keys(maps))
-    objects["link.legal_entities"] = {
+    link: LinkObject = {
         "kind": "link",
         "legal_entities": sorted({c.upper() for c in env.model.link.legal_entities}),
     }
+    objects["link.legal_entities"] = link
     for alert in env.model.alerts:
-        objects[f"alert.{alert.name}"] = {"kind": "alert", **alert.model_dump(mode="json")}
+        objects[f"alert.{alert.name}"] = alert_object(alert)
     ordered = dict(sorted(objects.items()))
     return DesiredState(env.name, ordered, state_hash(ordered, normal))
 

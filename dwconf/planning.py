@@ -18,11 +18,12 @@ from dwconf.errors import ConfigError, DwconfError
 from dwconf.live import DeploymentRecord, LiveState
 from dwconf.load.project import EnvSpec, Loader, Project
 from dwconf.model import Environment
+from dwconf.objects import Object, maps, solution_names, solutions
 from dwconf.plan import blocks
 from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
-from dwconf.plan.live_view import live_objects, recorded_state
+from dwconf.plan.live_view import live_objects, recorded_objects, recorded_state
 from dwconf.providers import open_reader, open_reader_if_local
 from dwconf.providers.base import LiveReader
 from dwconf.validate.engine import check_project
@@ -150,14 +151,12 @@ def _plan_against(
     read_only: dict[str, str],
 ) -> Plan:
     objects = want.state.objects
-    managed = {o["unique_name"] for o in objects.values() if o["kind"] == "solution"}
     recorded = recorded_state(state)
-    managed |= {o["unique_name"] for o in recorded.values() if o.get("kind") == "solution"}
     return make_plan(
         want.env.name,
         objects,
         want.state.hash,
-        live_objects(state, managed),
+        live_objects(state, solution_names(objects, recorded)),
         state.fingerprint,
         recorded=recorded,
         initial_sync=want.env.model.maps.initial_sync == "run",
@@ -177,10 +176,6 @@ def load_environment(root: Path, env_name: str) -> Environment:
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
     return Loader.at(root).environment(env_name).model
-
-
-def _solutions(*states: Mapping[str, Any]) -> set[str]:
-    return {o["unique_name"] for s in states for o in s.values() if o.get("kind") == "solution"}
 
 
 def _last_succeeded(records: tuple[DeploymentRecord, ...]) -> DeploymentRecord | None:
@@ -212,8 +207,9 @@ def drift_against(env_name: str, reader: LiveReader, ignore: tuple[str, ...] = (
             f"{env_name} has no successful deployment record to compare with",
             f"drift is measured from dwconf's last apply: dwconf apply {env_name}",
         )
-    live = live_objects(state, _solutions(record.desired))
-    changes = find_drift(record.desired, live, ignore)
+    desired = recorded_objects(record)
+    live = live_objects(state, solution_names(desired))
+    changes = find_drift(desired, live, ignore)
     summary = {k: v for k, v in record_summary(record).items() if k in ("id", "created", "who")}
     return Drift(env_name, summary, changes, ignore)
 
@@ -236,13 +232,13 @@ def rollback_target(records: tuple[DeploymentRecord, ...], to: str | None) -> De
     return succeeded[-2]
 
 
-def _keep_versions(desired: dict[str, Any], live: Mapping[str, Any]) -> list[str]:
+def _keep_versions(desired: dict[str, Object], live: Mapping[str, Object]) -> list[str]:
     """Dataverse refuses to import a lower solution version: a solution installed at a higher
     version than the record's gets the record's content at the installed version."""
     notes = []
-    for address, obj in desired.items():
+    for address, obj in solutions(desired).items():
         have = live.get(address)
-        if obj["kind"] != "solution" or have is None:
+        if have is None or have["kind"] != "solution":
             continue
         if _version(have["version"]) > _version(obj["version"]):
             desired[address] = {**obj, "version": have["version"]}
@@ -262,10 +258,10 @@ def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollb
     state = reader.read()
     record = rollback_target(state.records, to)
     recorded = recorded_state(state)
-    live = live_objects(state, _solutions(record.desired, recorded))
-    desired = {a: dict(o) for a, o in record.desired.items()}
+    desired = recorded_objects(record)
+    live = live_objects(state, solution_names(desired, recorded))
     notes = _keep_versions(desired, live)
-    sync = [o.get("initial_sync") for o in desired.values() if o.get("kind") == "map"]
+    sync = [o.get("initial_sync") for o in maps(desired).values()]
     initial_sync = "skip" not in sync
     plan = make_plan(
         env_name,

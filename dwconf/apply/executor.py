@@ -19,6 +19,7 @@ from typing import Protocol
 from dwconf.apply.journal import Journal
 from dwconf.apply.operations import OPERATIONS
 from dwconf.errors import DwconfError
+from dwconf.objects import as_map, maps
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Operation, Step
 from dwconf.providers.base import LiveWriter
@@ -261,8 +262,8 @@ def _to_restart(plan: Plan, outcome: Outcome) -> dict[str, Step]:
     for step in plan.steps:
         if step.operation is not Operation.STOP_MAP or step.id not in completed:
             continue
-        after = plan.desired.get(step.address)
-        if after is None or after.get("state") == "stopped":
+        after = as_map(plan.desired.get(step.address))
+        if after is None or after["state"] == "stopped":
             continue
         if f"{Operation.START_MAP}:{step.address}" in completed:
             continue
@@ -272,10 +273,11 @@ def _to_restart(plan: Plan, outcome: Outcome) -> dict[str, Step]:
 
 def _prerequisite_order(plan: Plan, names: set[str]) -> list[str]:
     graph = {}
-    for obj in plan.desired.values():
-        name = (obj.get("definition") or {}).get("name")
-        if obj.get("kind") == "map" and name in names:
-            graph[name] = set(obj["definition"].get("depends_on") or []) & names
+    for obj in maps(plan.desired).values():
+        definition = obj["definition"] or {}
+        name = definition.get("name")
+        if name in names:
+            graph[name] = set(definition.get("depends_on") or []) & names
     return list(graphlib.TopologicalSorter(graph).static_order())
 
 

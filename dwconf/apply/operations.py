@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dwconf.errors import ProviderError
 from dwconf.live import versions
 from dwconf.live.state import AlertSetting, SolutionPackage
+from dwconf.objects import as_map, as_solution, maps
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Operation, Step
 from dwconf.providers.base import LiveWriter
@@ -20,11 +21,11 @@ Run = Callable[[LiveWriter, Step, Plan], None]
 
 def package_for(plan: Plan, unique_name: str) -> SolutionPackage:
     """The solution package of `unique_name`: its manifest and the definitions of its maps."""
-    solution = plan.desired[f"solution.{unique_name}"]
-    maps = [
+    solution = as_solution(plan.desired[f"solution.{unique_name}"])
+    definitions = [
         o["definition"]
-        for o in plan.desired.values()
-        if o["kind"] == "map" and o["solution"] == unique_name
+        for o in maps(plan.desired).values()
+        if o["solution"] == unique_name and o["definition"] is not None
     ]
     return SolutionPackage(
         unique_name=unique_name,
@@ -32,7 +33,7 @@ def package_for(plan: Plan, unique_name: str) -> SolutionPackage:
         managed=False,
         publisher=solution["publisher"]["unique_name"],
         requires=dict(solution.get("requires", {})),
-        maps=sorted(maps, key=lambda d: d["name"]),
+        maps=sorted(definitions, key=lambda d: d["name"]),
     )
 
 
@@ -69,8 +70,9 @@ def stop_map(writer: LiveWriter, step: Step, plan: Plan) -> None:
 def author_of(plan: Plan, address: str) -> str | None:
     """The publisher of the solution that carries the map at `address`: the author of its
     templates, by which a version is chosen where two authors have it."""
-    solution = plan.desired.get(f"solution.{(plan.desired.get(address) or {}).get('solution')}")
-    return str(solution["publisher"]["unique_name"]) if solution else None
+    carried = as_map(plan.desired.get(address))
+    solution = plan.desired.get(f"solution.{carried['solution'] if carried else None}")
+    return str(as_solution(solution)["publisher"]["unique_name"]) if solution else None
 
 
 def switch_version(writer: LiveWriter, step: Step, plan: Plan) -> None:

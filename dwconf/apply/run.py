@@ -25,6 +25,7 @@ from dwconf.apply.stale import listed
 from dwconf.desired import state_hash
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.live import Provenance
+from dwconf.objects import SolutionObject, solution_names, solutions
 from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.diff import Change
 from dwconf.plan.live_view import live_objects, recorded_state
@@ -113,10 +114,6 @@ def leased(
             held.release_error = exc.message
 
 
-def managed_solutions(*states: dict[str, dict[str, object]]) -> set[str]:
-    return {str(o["unique_name"]) for s in states for o in s.values() if o["kind"] == "solution"}
-
-
 def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
     """Changes still needed after the apply, from a fresh read (not a guess)."""
     state = writer.read()
@@ -125,7 +122,7 @@ def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
         plan.environment,
         plan.desired,
         plan.desired_hash,
-        live_objects(state, managed_solutions(dict(plan.desired), recorded)),
+        live_objects(state, solution_names(plan.desired, recorded)),
         state.fingerprint,
         recorded=recorded,
     )
@@ -135,12 +132,12 @@ def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
 def provenance(plan: Plan) -> Provenance:
     """Where the plan's desired state came from: the tree's state and each solution's source."""
     sources = {
-        str(o["unique_name"]): _source(o) for o in plan.desired.values() if o["kind"] == "solution"
+        o["unique_name"]: _source(o) for o in solutions(plan.desired).values() if "unique_name" in o
     }
     return Provenance(plan.git.dirty, sources, state_hash(dict(plan.desired)))
 
 
-def _source(solution: dict[str, object]) -> str:
+def _source(solution: SolutionObject) -> str:
     if solution.get("source", "workspace") == "workspace":
         return "workspace"
     return f"tag:{solution.get('folder')}/v{solution.get('version')}"
@@ -152,7 +149,9 @@ def write_record(plan: Plan, writer: LiveWriter, status: str) -> str:
         plan_hash=plan.id,
         git_commit=plan.git.commit,
         solution_versions={
-            o["unique_name"]: o["version"] for o in plan.desired.values() if o["kind"] == "solution"
+            o["unique_name"]: o["version"]
+            for o in solutions(plan.desired).values()
+            if "unique_name" in o
         },
         desired=dict(plan.desired),
         status=status,

@@ -13,12 +13,11 @@ from typing import Any
 
 from dwconf.desired import normal_object
 from dwconf.live import LiveState
+from dwconf.objects import Object, maps, solution_names
 from dwconf.plan.definition import Plan
 from dwconf.plan.details import diff_objects
 from dwconf.plan.diff import Change, compared
 from dwconf.plan.live_view import NOT_APPLIED, live_objects
-
-Object = dict[str, Any]
 
 
 def moved(before: Mapping[str, Object], after: Mapping[str, Object]) -> list[str]:
@@ -71,8 +70,10 @@ def moved_by_others(plan: Plan, derived: Plan, state: LiveState) -> list[str]:
     for address in sorted(_moved_live(plan, live)):
         change = planned.get(address)
         if change is None:  # the plan leaves it alone: only its Reset link may remove it
-            kind = (plan.live.get(address) or {}).get("kind")
-            removed = address not in live and passing.reset and kind in _RESET
+            was = plan.live.get(address)
+            removed = (
+                address not in live and passing.reset and was is not None and was["kind"] in _RESET
+            )
             found += [] if removed else [address]
         elif address in now:  # not yet as the plan wants it
             found += passing.unexplained(change, now[address])
@@ -99,9 +100,9 @@ class _Passing:
     def of(cls, plan: Plan) -> _Passing:
         ops = {o: [s for s in plan.steps if s.operation == o] for o in _OPERATIONS}
         named = {
-            str((o.get("definition") or {}).get("name")): a
-            for a, o in (*plan.live.items(), *plan.desired.items())
-            if o.get("kind") == "map"
+            str((o["definition"] or {}).get("name")): a
+            for part in (plan.live, plan.desired)
+            for a, o in maps(part).items()
         }
         paused = {s.address for s in ops["pause_map"]}
         paused |= {named[n] for s in ops["pause_maps"] for n in s.args["names"] if n in named}
@@ -123,9 +124,9 @@ class _Passing:
         if now.after is None:  # the plan removes it: only its own steps may have moved it
             if found is None:
                 return [address]
-            left = [(d.path, d.after) for d in diff_objects(found, there, change.kind)]
+            left = [(d.path, d.after) for d in diff_objects(found, there)]
         else:
-            moved = [d.path for d in diff_objects(found, there, change.kind)] if found else None
+            moved = [d.path for d in diff_objects(found, there)] if found else None
             left = [
                 (d.path, d.before)
                 for d in now.details
@@ -160,6 +161,4 @@ _OPERATIONS = ("stop_map", "pause_map", "pause_maps", "import_solution", "reset_
 
 
 def _managed(plan: Plan) -> set[str]:
-    names = {o.get("unique_name") for o in plan.desired.values() if o.get("kind") == "solution"}
-    names |= {o.get("unique_name") for o in plan.live.values() if o.get("kind") == "solution"}
-    return {str(n) for n in names if n}
+    return {n for n in solution_names(plan.desired, plan.live) if n}

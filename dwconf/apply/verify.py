@@ -20,11 +20,10 @@ from dwconf.apply.stale import environment_reason, listed, moved, moved_by_other
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
+from dwconf.objects import Object, solution_names
 from dwconf.plan.definition import GitInfo, Plan, canonical_json, make_plan
 from dwconf.plan.live_view import live_objects, recorded_state
 from dwconf.redact import redact_json_text
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ def check_desired(plan: Plan, basis: Basis, where: str) -> None:
     addresses = moved(plan.desired, basis.desired)
     if not addresses:
         return
-    if plan.desired_hash == state_hash(dict(basis.desired)):
+    if plan.desired_hash == state_hash(basis.desired):
         raise RefusedError(
             f"the plan file's desired state does not follow from {where}, although it claims "
             f"to (desired hash {plan.desired_hash[:12]}): {listed(addresses)}; it was edited "
@@ -69,13 +68,11 @@ def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -
     """The plan apply would make now for the addresses `plan` changes (every address with
     `whole`), from the basis and the environment as `state` shows it."""
     recorded = recorded_state(state)
-    managed = {str(o["unique_name"]) for o in basis.desired.values() if o["kind"] == "solution"}
-    managed |= {str(o["unique_name"]) for o in recorded.values() if o.get("kind") == "solution"}
     return make_plan(
         plan.environment,
         basis.desired,
-        state_hash(dict(basis.desired)),
-        live_objects(state, managed),
+        state_hash(basis.desired),
+        live_objects(state, solution_names(basis.desired, recorded)),
         state.fingerprint,
         recorded=recorded,
         initial_sync=basis.initial_sync,
@@ -168,7 +165,7 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
     again = make_plan(
         plan.environment,
         basis.desired,
-        state_hash(dict(basis.desired)),
+        state_hash(basis.desired),
         plan.live,
         plan.live_fingerprint,
         recorded=recorded_state(state),

@@ -18,6 +18,7 @@ from dwconf.jsonout import FORMAT_VERSION
 from dwconf.live import AlertSetting, LiveMap, LiveState
 from dwconf.load.project import Loader
 from dwconf.model import Environment
+from dwconf.objects import alert_object
 
 
 def _root(ctx: click.Context) -> Path:
@@ -52,14 +53,7 @@ def _map_document(live: LiveMap) -> dict[str, Any]:
 
 
 def _alert_document(alert: AlertSetting) -> dict[str, Any]:
-    return {
-        "name": alert.name,
-        "error_type": alert.error_type,
-        "threshold": alert.threshold,
-        "window_minutes": alert.window_minutes,
-        "action": alert.action,
-        "notify": None if alert.notify is None else list(alert.notify),
-    }
+    return {k: v for k, v in alert_object(alert).items() if k != "kind"}
 
 
 def state_document(env: Environment, state: LiveState) -> dict[str, Any]:

@@ -16,9 +16,10 @@ from typing import Any
 
 from dwconf.doctor.model import Context, Finding, passed, skipped, warned
 from dwconf.live import DeploymentRecord, LiveMap, RunState
+from dwconf.objects import Object, solution_names
 from dwconf.plan.diff import compared
 from dwconf.plan.drift import find_drift
-from dwconf.plan.live_view import live_objects
+from dwconf.plan.live_view import live_objects, recorded_objects
 
 STARTS = ("start", "initial_sync")
 Alerts = dict[str, Any]
@@ -28,8 +29,8 @@ def _succeeded(ctx: Context) -> list[DeploymentRecord]:
     return [r for r in ctx.state.records if r.status == "succeeded"]
 
 
-def _alerts(objects: Mapping[str, Any]) -> Alerts:
-    return {a: compared(o) for a, o in sorted(objects.items()) if o.get("kind") == "alert"}
+def _alerts(objects: Mapping[str, Object]) -> Alerts:
+    return {a: compared(o) for a, o in sorted(objects.items()) if o["kind"] == "alert"}
 
 
 def _started(live: LiveMap) -> datetime | None:
@@ -51,7 +52,7 @@ def _changed_by(records: list[DeploymentRecord]) -> tuple[DeploymentRecord, date
     """The last record whose alert settings differ from the one before it, and when the record
     before it was made (the earliest the change can have happened; None: unknown)."""
     for i in range(len(records) - 1, 0, -1):
-        if _alerts(records[i].desired) != _alerts(records[i - 1].desired):
+        if _alerts(recorded_objects(records[i])) != _alerts(recorded_objects(records[i - 1])):
             return records[i], records[i - 1].created
     return records[0], None
 
@@ -86,7 +87,7 @@ def alert_restart(ctx: Context) -> list[Finding]:
         ]
     last = records[-1]
     names = sorted(m.name for m in active)
-    if _alerts(last.desired) != live:
+    if _alerts(recorded_objects(last)) != live:
         return [
             warned(
                 "Alert settings changed outside dwconf; running maps may not have them",
@@ -120,17 +121,14 @@ def alert_restart(ctx: Context) -> list[Finding]:
     ]
 
 
-def _managed(desired: Mapping[str, Any]) -> set[str]:
-    return {str(o["unique_name"]) for o in desired.values() if o.get("kind") == "solution"}
-
-
 def deployment_drift(ctx: Context) -> list[Finding]:
     records = _succeeded(ctx)
     if not records:
         return [skipped("No deployment record to compare with", "dwconf has not applied here")]
     record = records[-1]
-    live = live_objects(ctx.state, _managed(record.desired))
-    changes = find_drift(record.desired, live)
+    desired = recorded_objects(record)
+    live = live_objects(ctx.state, solution_names(desired))
+    changes = find_drift(desired, live)
     if not changes:
         return [passed("Live matches dwconf's last apply", f"deployment record {record.id}")]
     shown = ", ".join(f"{c.address} ({c.action.word})" for c in changes)

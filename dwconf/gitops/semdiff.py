@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dwconf.desired import Object, build
+from dwconf.desired import build
 from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, UnknownEnvironmentError
 from dwconf.git import Repository
 from dwconf.load.project import Loader
+from dwconf.objects import Object
 from dwconf.plan import blocks
 from dwconf.plan.actions import Category, worst
 from dwconf.plan.diff import Change, diff

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
-from typing import Any
 
 from dwconf.catalog import standard
 from dwconf.model.common import slug
+from dwconf.objects import Object, as_map, map_name, maps
 from dwconf.plan.actions import Category
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Step
@@ -51,29 +51,30 @@ class Graph:
     implied: int = 0  # edges not drawn because other edges imply them (`reduce`)
 
 
-def _maps(objects: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {a: o for a, o in objects.items() if o.get("kind") == "map"}
-
-
-def _name(address: str, obj: Mapping[str, Any] | None) -> str:
+def _name(address: str, obj: Object | None) -> str:
     """A map's name, or its address when the object does not say."""
-    return str(((obj or {}).get("definition") or {}).get("name") or address)
+    return map_name(obj) or address
 
 
-def map_edges(objects: Mapping[str, Mapping[str, Any]]) -> list[Edge]:
+def _solution(obj: Object | None) -> str:
+    found = as_map(obj)
+    return str(found["solution"]) if found else ""
+
+
+def map_edges(objects: Mapping[str, Object]) -> list[Edge]:
     """depends_on and lookup edges between the maps of a desired state, sorted."""
-    maps = _maps(objects)
+    found = maps(objects)
     by_table: dict[str, list[str]] = {}
-    for address, obj in maps.items():
-        table = str(obj.get("definition", {}).get("dataverse_table", ""))
+    for address, obj in found.items():
+        table = str((obj["definition"] or {}).get("dataverse_table", ""))
         by_table.setdefault(table.lower(), []).append(address)
     catalog = standard()
     edges: set[Edge] = set()
-    for address, obj in maps.items():
-        definition = obj.get("definition") or {}
+    for address, obj in found.items():
+        definition = obj["definition"] or {}
         for name in definition.get("depends_on") or []:
             other = f"map.{slug(name)}"
-            if other in maps:
+            if other in found:
                 edges.add(Edge(other, address, "depends_on"))
         fields = definition.get("fields") or []
         targets = lookup_targets(fields, str(definition.get("dataverse_table", "")), catalog)
@@ -128,12 +129,12 @@ def reduce(edges: Sequence[Edge]) -> tuple[list[Edge], int]:
     return kept, len(edges) - len(kept)
 
 
-def dependency_graph(title: str, objects: Mapping[str, Mapping[str, Any]]) -> Graph:
+def dependency_graph(title: str, objects: Mapping[str, Object]) -> Graph:
     """Every map of the desired state, grouped by solution, with the edges that are not
     implied by others."""
     nodes = tuple(
-        Node(address, _name(address, obj), str(obj.get("solution", "")))
-        for address, obj in sorted(_maps(objects).items())
+        Node(address, _name(address, obj), str(obj["solution"]))
+        for address, obj in sorted(maps(objects).items())
     )
     edges, implied = reduce(map_edges(objects))
     return Graph(title, nodes, tuple(edges), implied=implied)
@@ -172,7 +173,7 @@ def changed_maps_graph(plan: Plan, limit: int = 25) -> Graph | None:
         Node(
             a,
             _name(a, objects.get(a)),
-            str((objects.get(a) or {}).get("solution", "")),
+            _solution(objects.get(a)),
             category.get(a),
         )
         for a in shown

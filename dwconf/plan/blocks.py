@@ -23,10 +23,9 @@ from typing import Any
 from dwconf.live import LiveState, versions
 from dwconf.live.errors import DependencyNotRunning
 from dwconf.live.state import Lease, RunState
+from dwconf.objects import MapObject, Object, as_map, as_solution, map_name, maps
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.diff import Change
-
-Object = dict[str, Any]
 
 
 class BlockKind(enum.StrEnum):
@@ -99,7 +98,7 @@ def _requirements(
     for change in changes:
         if change.kind != "solution" or change.action is Action.DELETE:
             continue
-        solution = desired[change.address]
+        solution = as_solution(desired[change.address])
         requires = {n: [c] for n, c in (solution.get("requires") or {}).items()}
         for error in versions.unmet(requires, installed, str(solution["unique_name"])):
             hint = f"{error.hint} It is required by {solution['unique_name']}.".strip()
@@ -107,8 +106,8 @@ def _requirements(
 
 
 def _started(change: Change) -> bool:
-    after = change.after or {}
-    if change.kind != "map" or after.get("state") == "stopped":
+    after = as_map(change.after)
+    if after is None or after["state"] == "stopped":
         return False
     return change.action is not Action.DELETE
 
@@ -118,15 +117,12 @@ def _dependencies(
 ) -> Iterator[Block]:
     """Maps the plan starts (or restarts) whose prerequisite will not be running: it is
     neither running now nor started by dwconf (stopped in the configuration, or not managed)."""
-    wanted = {
-        str(o["definition"]["name"]): o
-        for o in desired.values()
-        if o.get("kind") == "map" and o.get("definition")
-    }
+    wanted = {map_name(o): o for o in maps(desired).values() if o["definition"]}
     for change in changes:
-        if not _started(change):
+        after = as_map(change.after)
+        if after is None or not _started(change):
             continue
-        definition = (change.after or {}).get("definition") or {}
+        definition = after["definition"] or {}
         for dependency in definition.get("depends_on") or []:
             if _will_run(dependency, wanted, state):
                 continue
@@ -135,9 +131,9 @@ def _dependencies(
             yield Block(BlockKind.DEPENDENCY, reason, change.address, error.hint)
 
 
-def _will_run(name: str, wanted: Mapping[str, Object], state: LiveState) -> bool:
+def _will_run(name: str, wanted: Mapping[str, MapObject], state: LiveState) -> bool:
     if name in wanted:
-        return wanted[name].get("state") != "stopped"
+        return wanted[name]["state"] != "stopped"
     live = state.map(name)
     return live is not None and live.state in (RunState.RUNNING, RunState.INITIALIZING)
 

@@ -14,13 +14,12 @@ from typing import Any
 
 from dwconf import __version__
 from dwconf.jsonout import FORMAT_VERSION
+from dwconf.objects import Object, as_map
 from dwconf.plan import reset
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.diff import Change, diff
 from dwconf.plan.order import Step, build_steps
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -178,9 +177,8 @@ def _chosen(
 
 def _carried(change: Change, solutions: set[str]) -> bool:
     """A map change whose map a solution in `solutions` carries, before or after."""
-    if change.kind != "map":
-        return False
-    return any((side or {}).get("solution") in solutions for side in (change.before, change.after))
+    sides = (as_map(change.before), as_map(change.after))
+    return any(side is not None and side["solution"] in solutions for side in sides)
 
 
 def _selected(address: str, targets: tuple[str, ...], excludes: tuple[str, ...]) -> bool:

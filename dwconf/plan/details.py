@@ -7,16 +7,15 @@ reordered list is no change and each field reads as one line ("CUSTOMERACCOUNT =
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from deepdiff import DeepDiff
 
+from dwconf.objects import Definition, Kind, LinkObject, MapObject, Object, SolutionObject
 from dwconf.plan import effects
 from dwconf.plan.actions import Category
-
-Object = dict[str, Any]
 
 _PATH_PART = re.compile(r"\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")
 
@@ -43,12 +42,12 @@ class Detail:
         }
 
 
-def field_key(field: Object) -> str:
+def field_key(field: Mapping[str, Any]) -> str:
     """A field's identity: its two sides (`none` for a side left out)."""
     return f"{field.get('finops') or 'none'} : {field.get('dataverse') or 'none'}"
 
 
-def _keyed(definition: Object | None) -> Object:
+def _keyed(definition: Definition | None) -> dict[str, Any]:
     if not definition:
         return {}
     keyed = dict(definition)
@@ -56,10 +55,10 @@ def _keyed(definition: Object | None) -> Object:
     return keyed
 
 
-def _changed_fields(before: Object, after: Object) -> tuple[Object, Object]:
+def _changed_fields(before: MapObject, after: MapObject) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both maps with fields keyed by their sides and the fields equal on both sides left out:
     deepdiff then only walks what moved (a 60-field map with one change stays fast)."""
-    old, new = _keyed(before.get("definition")), _keyed(after.get("definition"))
+    old, new = _keyed(before["definition"]), _keyed(after["definition"])
     if "fields" in old and "fields" in new:
         same = {k for k, v in old["fields"].items() if new["fields"].get(k) == v}
         old["fields"] = {k: v for k, v in old["fields"].items() if k not in same}
@@ -78,20 +77,21 @@ def _show(parts: list[str]) -> str:
     return ".".join(parts)
 
 
-def diff_objects(
-    before: Object, after: Object, kind: str, *, maps_run: bool = True
-) -> Iterator[Detail]:
+def diff_objects(before: Object, after: Object, *, maps_run: bool = True) -> Iterator[Detail]:
     """Details between two versions of one object (maps compare their keyed definitions).
     `maps_run`: whether any map runs now (a legal entity added then restarts nothing)."""
-    if kind == "map":
-        before, after = _changed_fields(before, after)
-    if kind == "link":
+    old: Mapping[str, Any] = before
+    new: Mapping[str, Any] = after
+    if before["kind"] == "map" and after["kind"] == "map":
+        old, new = _changed_fields(before, after)
+    if before["kind"] == "link" and after["kind"] == "link":
         yield from _link_details(before, after, maps_run)
         return
-    if kind == "solution":
+    if before["kind"] == "solution" and after["kind"] == "solution":
         yield from _solution_details(before, after)
         return
-    found = DeepDiff(before, after, ignore_order=False, verbose_level=2)
+    kind = after["kind"]
+    found = DeepDiff(old, new, ignore_order=False, verbose_level=2)
     for report, action in (
         ("dictionary_item_added", "added"),
         ("dictionary_item_removed", "removed"),
@@ -104,10 +104,10 @@ def diff_objects(
             yield _detail(kind, _parts(path), action, value)
 
 
-def _link_details(before: Object, after: Object, maps_run: bool) -> Iterator[Detail]:
+def _link_details(before: LinkObject, after: LinkObject, maps_run: bool) -> Iterator[Detail]:
     """Legal entities are a set of codes: each added or removed code is one detail."""
-    had = set(before.get("legal_entities") or [])
-    has = set(after.get("legal_entities") or [])
+    had = set(before["legal_entities"] or [])
+    has = set(after["legal_entities"] or [])
     for code in sorted(has - had):
         e = effects.legal_entity(code, True, maps_run)
         yield Detail(f"legal_entities[{code}]", "added", None, code, e.category, e.reason)
@@ -116,24 +116,24 @@ def _link_details(before: Object, after: Object, maps_run: bool) -> Iterator[Det
         yield Detail(f"legal_entities[{code}]", "removed", code, None, e.category, e.reason)
 
 
-def _solution_details(before: Object, after: Object) -> Iterator[Detail]:
+def _solution_details(before: SolutionObject, after: SolutionObject) -> Iterator[Detail]:
     """A solution's version, the maps it carries (a set of names) and its content: the content
     is a hash of the map definitions, which the plan explains by the maps' own changes."""
-    if before.get("version") != after.get("version"):
-        yield Detail("version", "changed", before.get("version"), after.get("version"), _META)
-    had, has = set(before.get("maps") or []), set(after.get("maps") or [])
+    if before["version"] != after["version"]:
+        yield Detail("version", "changed", before["version"], after["version"], _META)
+    had, has = set(before["maps"] or []), set(after["maps"] or [])
     for name in sorted(has - had):
         yield Detail(f"maps[{name}]", "added", None, name, _META)
     for name in sorted(had - has):
         yield Detail(f"maps[{name}]", "removed", name, None, _META)
-    if before.get("content") != after.get("content"):
-        yield Detail("content", "changed", before.get("content"), after.get("content"), _META)
+    if before["content"] != after["content"]:
+        yield Detail("content", "changed", before["content"], after["content"], _META)
 
 
 _META = Category.METADATA
 
 
-def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:
+def _detail(kind: Kind, parts: list[str], action: str, value: Any) -> Detail:
     if action == "changed":
         before, after = value["old_value"], value["new_value"]
     elif action == "added":
@@ -148,7 +148,7 @@ def _detail(kind: str, parts: list[str], action: str, value: Any) -> Detail:
     return Detail(_show(parts), action, before, after, e.category, e.reason)
 
 
-def _effect(kind: str, parts: list[str], before: Any, after: Any) -> effects.Effect:
+def _effect(kind: Kind, parts: list[str], before: Any, after: Any) -> effects.Effect:
     top = parts[0] if parts else ""
     if kind == "map" and top == "state":
         return effects.map_state(before, after)

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from dwconf.desired import normal_definition
+from dwconf.objects import Definition, Kind, MapObject, Object, map_name, maps
 from dwconf.plan import effects
 from dwconf.plan.actions import Action, Category, worst
 from dwconf.plan.details import Detail, diff_objects
 from dwconf.validate.filters import ParsedFilter, canonical, parse_odata, parse_xpp
 
-Object = dict[str, Any]
-
 # What of each kind the environment can hold; the rest of a desired object (pins, folders,
 # publisher details) is configuration, not state.
-COMPARED = {
+COMPARED: dict[Kind, tuple[str, ...]] = {
     "solution": ("version", "maps", "content"),
     "map": ("solution", "state", "definition"),
     "key": ("columns",),
@@ -28,7 +27,7 @@ COMPARED = {
 @dataclass(frozen=True)
 class Change:
     address: str
-    kind: str
+    kind: Kind
     action: Action
     category: Category
     before: Object | None
@@ -62,15 +61,16 @@ def compared(obj: Object | None) -> Object | None:
     if obj is None:
         return None
     keep = COMPARED[obj["kind"]]
-    return {"kind": obj["kind"], **{k: obj.get(k) for k in keep}}
+    # the same kind with fewer keys: those of other forms are NotRequired (dwconf.objects)
+    return cast(Object, {"kind": obj["kind"], **{k: obj.get(k) for k in keep}})
 
 
 def _comparable(want: Object | None, have: Object | None) -> tuple[Object | None, Object | None]:
     """An alert whose recipients one side can't know (the gateway doesn't show them) is
     compared without them."""
-    if want is None or have is None or want["kind"] != "alert":
+    if want is None or have is None or want["kind"] != "alert" or have["kind"] != "alert":
         return want, have
-    if want.get("notify") is None or have.get("notify") is None:
+    if want["notify"] is None or have["notify"] is None:
         return {**want, "notify": None}, {**have, "notify": None}
     return want, have
 
@@ -79,13 +79,15 @@ def _equal(want: Object, have: Object) -> bool:
     """Equal, with filters compared in their canonical form (spacing, parentheses, `=`/`==`)."""
     if want == have:
         return True
-    if want["kind"] != "map" or not want.get("definition") or not have.get("definition"):
+    if want["kind"] != "map" or have["kind"] != "map":
         return False
-    return _normalized(want) == _normalized(have)
+    if not want["definition"] or not have["definition"]:
+        return False
+    return _normalized(want, want["definition"]) == _normalized(have, have["definition"])
 
 
-def _normalized(obj: Object) -> Object:
-    definition = normal_definition(obj["definition"])
+def _normalized(obj: MapObject, definition: Definition) -> MapObject:
+    definition = normal_definition(definition)
     filters = dict(definition.get("filters") or {})
     for side, parse in (("finops", parse_xpp), ("dataverse", parse_odata)):
         text = filters.get(side)
@@ -102,12 +104,16 @@ def _created(address: str, after: Object, initial_sync: bool) -> Change:
 
 
 def _updated(address: str, before: Object, after: Object, maps_run: bool) -> Change:
-    found = diff_objects(before, after, after["kind"], maps_run=maps_run)
+    found = diff_objects(before, after, maps_run=maps_run)
     details = tuple(sorted(found, key=lambda d: (d.path, d.action)))
     if after["kind"] == "key":
         e = effects.key_change(address.removeprefix("key."))
         details = tuple(replace(d, reason=e.reason) for d in details)
-    if after["kind"] == "map" and before.get("state") not in effects.RUNNING:
+    if (
+        after["kind"] == "map"
+        and before["kind"] == "map"
+        and before["state"] not in effects.RUNNING
+    ):
         details = tuple(_not_running(d) for d in details)
     category = worst([d.category for d in details])
     replace_map = after["kind"] == "map" and any(
@@ -126,7 +132,7 @@ def _not_running(d: Detail) -> Detail:
 
 
 def _maps_run(live: Mapping[str, Object]) -> bool:
-    return any(o["kind"] == "map" and o.get("state") in effects.RUNNING for o in live.values())
+    return any(o["state"] in effects.RUNNING for o in maps(live).values())
 
 
 def _explained(change: Change, changes: list[Change]) -> Change:
@@ -134,17 +140,20 @@ def _explained(change: Change, changes: list[Change]) -> Change:
     if change.kind != "solution" or not any(d.path == "content" for d in change.details):
         return change
     unique_name = change.address.removeprefix("solution.")
-    maps = [
+    carried = [
         c
         for c in changes
-        if c.kind == "map" and c.details and (c.after or {}).get("solution") == unique_name
+        if c.details
+        and c.after is not None
+        and c.after["kind"] == "map"
+        and c.after["solution"] == unique_name
     ]
     details = [d for d in change.details if d.path != "content"]
-    for m in maps:
-        name = (m.after or {}).get("definition", {}).get("name") or m.address
+    for m in carried:
+        name = map_name(m.after) or m.address
         paths = ", ".join(d.path for d in m.details)
         details.append(Detail(f"content[{name}]", "changed", None, paths, Category.METADATA))
-    if not maps and not any(d.path.startswith("maps[") for d in details):
+    if not carried and not any(d.path.startswith("maps[") for d in details):
         details.append(
             Detail(
                 "content",

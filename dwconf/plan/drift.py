@@ -16,12 +16,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dwconf.jsonout import FORMAT_VERSION
+from dwconf.objects import Object
 from dwconf.plan import output
 from dwconf.plan.actions import Action, worst
 from dwconf.plan.diff import Change, diff
 from dwconf.redact import redact
-
-Object = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,10 @@ only; apply never reads them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
+from dwconf.objects import Object
 from dwconf.plan.actions import Category
-
-Object = dict[str, Any]
 
 _SIDE = {"finops": "F&O", "dataverse": "Dataverse"}
 RUNNING = ("running", "paused")
@@ -140,33 +139,33 @@ def key_change(table: str, removed: bool = False) -> Effect:
 
 def created(obj: Object, initial_sync: bool) -> Effect:
     """A new object: nothing restarts; a new map that runs starts, with or without copying."""
-    kind = obj["kind"]
-    if kind == "map" and obj.get("state") in RUNNING:
-        definition = obj.get("definition") or {}
-        if initial_sync:
-            master = (definition.get("initial_sync") or {}).get("master", "dataverse")
-            return Effect(
-                Category.INITIAL_SYNC,
-                f"new map: an initial sync copies existing rows ({master} is the master)",
-            )
-        return Effect(
-            Category.START,
-            "new map starts live sync; existing rows are not copied (initial_sync: skip)",
-        )
-    if kind == "map":
+    if obj["kind"] != "map":
+        return Effect(Category.METADATA)
+    if obj["state"] not in RUNNING:
         return Effect(Category.METADATA, "new map, stopped: nothing syncs until it starts")
-    return Effect(Category.METADATA)
+    if initial_sync:
+        master = ((obj["definition"] or {}).get("initial_sync") or {}).get("master", "dataverse")
+        return Effect(
+            Category.INITIAL_SYNC,
+            f"new map: an initial sync copies existing rows ({master} is the master)",
+        )
+    return Effect(
+        Category.START,
+        "new map starts live sync; existing rows are not copied (initial_sync: skip)",
+    )
 
 
 def deleted(obj: Object, address: str) -> Effect:
-    kind = obj["kind"]
-    if kind == "alert":
+    """An object removed: what stops with it (every kind named, so a new kind must say)."""
+    if obj["kind"] == "alert":
         return Effect(Category.METADATA)
-    if kind == "map":
-        name = (obj.get("definition") or {}).get("name") or address
+    if obj["kind"] == "map":
+        name = (obj["definition"] or {}).get("name") or address
         return Effect(Category.DESTRUCTIVE, f"map removed: {name} stops syncing")
-    if kind == "key":
+    if obj["kind"] == "key":
         return key_change(address.removeprefix("key."), removed=True)
-    if kind == "solution":
+    if obj["kind"] == "solution":
         return Effect(Category.DESTRUCTIVE, "solution removed with the maps it carries")
-    return Effect(Category.DESTRUCTIVE, f"{kind} removed")
+    if obj["kind"] == "link":
+        return Effect(Category.DESTRUCTIVE, "link removed")
+    assert_never(obj)

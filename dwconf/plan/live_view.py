@@ -11,14 +11,11 @@ gone as far as a plan is concerned.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dwconf.desired import content_hash
-from dwconf.live import LiveState
+from dwconf.live import DeploymentRecord, LiveState
 from dwconf.live.state import LiveMap, RunState
 from dwconf.model.common import slug
-
-Object = dict[str, Any]
+from dwconf.objects import Object, alert_object, objects_of
 
 _STATE = {
     RunState.NOT_RUNNING: "stopped",
@@ -82,11 +79,16 @@ def _solutions(state: LiveState, names: set[str]) -> dict[str, Object]:
     return found
 
 
+def recorded_objects(record: DeploymentRecord) -> dict[str, Object]:
+    """The desired state a deployment record holds, by address."""
+    return objects_of(record.desired, f"deployment record {record.id}")
+
+
 def recorded_state(state: LiveState) -> dict[str, Object]:
     """The desired state of the last successful apply (empty when there is none)."""
     for record in reversed(state.records):
         if record.status == "succeeded":
-            return dict(record.desired)
+            return recorded_objects(record)
     return {}
 
 
@@ -102,13 +104,5 @@ def live_objects(state: LiveState, solution_names: set[str]) -> dict[str, Object
         "legal_entities": sorted(state.legal_entities),
     }
     for alert in state.alerts:
-        objects[f"alert.{alert.name}"] = {
-            "kind": "alert",
-            "name": alert.name,
-            "error_type": alert.error_type,
-            "threshold": alert.threshold,
-            "window_minutes": alert.window_minutes,
-            "action": alert.action,
-            "notify": None if alert.notify is None else list(alert.notify),
-        }
+        objects[f"alert.{alert.name}"] = alert_object(alert)
     return dict(sorted(objects.items()))

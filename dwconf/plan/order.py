@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dwconf.model.common import slug
+from dwconf.objects import Definition, MapObject, Object, as_map, as_solution
 from dwconf.plan import bulk
 from dwconf.plan.actions import Action
 from dwconf.plan.diff import Change
 from dwconf.plan.reset import ADDRESS, Reset
-
-Object = dict[str, Any]
 
 
 class Operation(enum.StrEnum):
@@ -97,12 +96,13 @@ class _Builder:
         from the desired objects: a change holds only what the environment compares)."""
         needed: dict[str, list[str]] = {}
         for change in solutions:
-            for name, constraint in self.desired[change.address].get("requires", {}).items():
+            solution = as_solution(self.desired[change.address])
+            for name, constraint in solution.get("requires", {}).items():
                 needed.setdefault(name, []).append(constraint)
         return self.add(Operation.CHECK_REQUIREMENTS, "solutions", requires=needed)
 
     def solution(self, change: Change, check: str, reset: str) -> None:
-        after = self.desired[change.address]
+        after = as_solution(self.desired[change.address])
         deps = [f"import_solution:solution.{d}" for d in after.get("depends_on", [])]
         imported = self.add(
             Operation.IMPORT_SOLUTION,
@@ -114,7 +114,7 @@ class _Builder:
         self.apply(change.address, [imported, reset])
 
     def apply(self, address: str, after: Iterable[str]) -> str:
-        name = self.desired[address]["unique_name"]
+        name = as_solution(self.desired[address])["unique_name"]
         return self.add(Operation.APPLY_SOLUTION, address, after, unique_name=name)
 
     def reset(self, reset: Reset) -> str:
@@ -126,8 +126,17 @@ class _Builder:
         return self.add(Operation.RESET_LINK, ADDRESS, stops, **args)
 
 
-def _map_name(obj: Object) -> str:
-    return str(obj["definition"]["name"])
+def _definition(obj: MapObject) -> Definition:
+    if obj["definition"] is None:
+        raise TypeError("a map with a definition was expected")
+    return obj["definition"]
+
+
+def _map_name(obj: Object | None) -> str:
+    found = as_map(obj)
+    if found is None:
+        raise TypeError("a map was expected")
+    return str(_definition(found)["name"])
 
 
 def _definition_moved(change: Change) -> bool:
@@ -169,7 +178,7 @@ def build_steps(
             Operation.SET_KEYS,
             c.address,
             [check, reset_step, *stops_by_key.get(c.address, [])],
-            columns=(c.after or {}).get("columns", []),
+            columns=c.after["columns"] if c.after and c.after["kind"] == "key" else [],
         )
         for c in changes
         if c.kind == "key"
@@ -184,7 +193,8 @@ def build_steps(
 
 def _key_of(change: Change) -> str:
     """The address of the integration key of a map's Dataverse table."""
-    definition = (change.after or change.before or {}).get("definition") or {}
+    side = as_map(change.after or change.before)
+    definition = (side["definition"] if side else None) or {}
     return f"key.{str(definition.get('dataverse_table', '')).lower()}"
 
 
@@ -202,7 +212,7 @@ class _Shared:
 
 def _solution_order(solutions: list[Change], desired: Mapping[str, Object]) -> list[Change]:
     graph = {
-        c.address: {f"solution.{d}" for d in desired[c.address].get("depends_on", [])}
+        c.address: {f"solution.{d}" for d in as_solution(desired[c.address]).get("depends_on", [])}
         for c in solutions
     }
     by_address = {c.address: c for c in solutions}
@@ -215,9 +225,8 @@ def _stops(b: _Builder, maps: list[Change]) -> dict[str, str]:
     deleted, or whose desired state is stopped."""
     stops: dict[str, str] = {}
     for change in maps:
-        before = change.before or {}
-        after = change.after
-        if before.get("state") not in ("running", "paused"):
+        before, after = as_map(change.before), as_map(change.after)
+        if before is None or before["state"] not in ("running", "paused"):
             continue
         moved = after is not None and _definition_moved(change)
         if after is None or moved or after["state"] == "stopped":
@@ -230,7 +239,7 @@ def _stops(b: _Builder, maps: list[Change]) -> dict[str, str]:
 def _switches(b: _Builder, maps: list[Change], stops: Mapping[str, str]) -> dict[str, str]:
     switches: dict[str, str] = {}
     for change in maps:
-        after = change.after
+        after = as_map(change.after)
         if after is None or not _definition_moved(change):
             continue
         solution = f"apply_solution:solution.{after['solution']}"
@@ -239,7 +248,7 @@ def _switches(b: _Builder, maps: list[Change], stops: Mapping[str, str]) -> dict
             change.address,
             [solution, stops.get(change.address, "")],
             name=_map_name(after),
-            version=after["definition"]["version"],
+            version=_definition(after)["version"],
         )
     return switches
 
@@ -259,8 +268,9 @@ def _starts(
     pauses: list[tuple[Change, str]] = []
     for name in _prerequisite_order(by_name):
         change = by_name[name]
-        after = change.after or {}
-        before_state = (change.before or {}).get("state")
+        after = _wanted(change)
+        before = as_map(change.before)
+        before_state = before["state"] if before else None
         running_now = before_state in ("running", "paused") and change.address not in stops
         if after["state"] == "stopped" or (running_now and before_state == after["state"]):
             continue
@@ -275,7 +285,7 @@ def _starts(
             if after["state"] == "paused":
                 pauses.append((change, starts[name]))
     for change, started in pauses:
-        name = _map_name(change.after or {})
+        name = _map_name(change.after)
         dependents = [
             starts[n] for n, c in by_name.items() if n in starts and name in _depends_on(c)
         ]
@@ -283,8 +293,17 @@ def _starts(
     return starts
 
 
+def _wanted(change: Change) -> MapObject:
+    """The map a change of a map makes (one that stays)."""
+    after = as_map(change.after)
+    if after is None:
+        raise TypeError(f"{change.address}: a map that stays was expected")
+    return after
+
+
 def _depends_on(change: Change) -> list[str]:
-    return list((change.after or {}).get("definition", {}).get("depends_on") or [])
+    after = as_map(change.after)
+    return list(((after["definition"] if after else None) or {}).get("depends_on") or [])
 
 
 def _prerequisite_order(by_name: Mapping[str, Change]) -> list[str]:
@@ -293,8 +312,8 @@ def _prerequisite_order(by_name: Mapping[str, Change]) -> list[str]:
 
 
 def _start(b: _Builder, change: Change, waits: list[str]) -> str:
-    after = change.after or {}
-    master = after["definition"].get("initial_sync", {}).get("master", "dataverse")
+    after = _wanted(change)
+    master = _definition(after).get("initial_sync", {}).get("master", "dataverse")
     new = change.action is Action.CREATE
     return b.add(
         Operation.START_MAP,

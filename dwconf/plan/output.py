@@ -85,13 +85,14 @@ def detail_lines(d: Detail) -> list[str]:
 def object_summary(change: Change) -> list[str]:
     """A created or deleted object in a line or a few."""
     obj = change.after if change.action is Action.CREATE else change.before
-    obj = obj or {}
-    if change.kind == "map":
-        definition = obj.get("definition") or {}
+    if obj is None:
+        return []
+    if obj["kind"] == "map":
+        definition = obj["definition"] or {}
         fields = len(definition.get("fields") or [])
-        return [f"version {definition.get('version')}, {fields} fields, state: {obj.get('state')}"]
-    if change.kind == "solution":
-        return [f"version {obj.get('version')}, maps: {_value(obj.get('maps'))}"]
+        return [f"version {definition.get('version')}, {fields} fields, state: {obj['state']}"]
+    if obj["kind"] == "solution":
+        return [f"version {obj['version']}, maps: {_value(obj['maps'])}"]
     keep = {k: v for k, v in obj.items() if k not in ("kind", "content")}
     return [f"{k}: {_value(v)}" for k, v in keep.items()]
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
+from dwconf.objects import Object, map_name, maps, solutions
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.diff import Change
 
-Object = dict[str, Any]
 ADDRESS = "link.legal_entities"
 REMOVED_KINDS = ("map", "key", "alert")
 REASON = (
@@ -50,14 +49,10 @@ def link_change(changes: tuple[Change, ...]) -> Change | None:
 
 def after_reset(desired: Mapping[str, Object], live: Mapping[str, Object]) -> dict[str, Object]:
     """The environment as the reset leaves it: its solutions, the wanted legal entities."""
-    kept = {a: o for a, o in live.items() if o["kind"] == "solution"}
+    kept: dict[str, Object] = dict(solutions(live))
     if ADDRESS in desired:
         kept[ADDRESS] = desired[ADDRESS]
     return kept
-
-
-def _name(obj: Object) -> str:
-    return str((obj.get("definition") or {}).get("name") or "")
 
 
 def _lost(
@@ -87,13 +82,13 @@ def plan_reset(
             "objects in the configuration first."
         )
     running = {
-        a: _name(o)
-        for a, o in sorted(live.items())
-        if o["kind"] == "map" and o.get("state") in ("running", "paused") and not refused
+        a: map_name(o)
+        for a, o in sorted(maps(live).items())
+        if o["state"] in ("running", "paused") and not refused
     }
-    solutions = tuple(sorted(a for a, o in desired.items() if o["kind"] == "solution"))
-    legal_entities = list((desired.get(ADDRESS) or {}).get("legal_entities") or [])
-    return Reset(legal_entities, running, solutions, refused)
+    link = desired.get(ADDRESS)
+    legal_entities = list(link["legal_entities"] or []) if link and link["kind"] == "link" else []
+    return Reset(legal_entities, running, tuple(sorted(solutions(desired))), refused)
 
 
 def reset_changes(

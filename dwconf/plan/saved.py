@@ -20,6 +20,7 @@ from typing import Any
 
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.jsonout import FORMAT_VERSION
+from dwconf.objects import Object, kind_of, object_of, objects_of
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.definition import GitInfo, Plan, canonical_json
@@ -90,11 +91,11 @@ def _change(raw: dict[str, Any]) -> Change:
     action = _ACTIONS[raw["actions"][0]]
     return Change(
         raw["address"],
-        raw["kind"],
+        kind_of(raw["kind"]),
         action,
         Category(raw["category"]),
-        raw["before"],
-        raw["after"],
+        None if raw["before"] is None else object_of(raw["before"], "before"),
+        None if raw["after"] is None else object_of(raw["after"], "after"),
         details,
         raw.get("reason", ""),
         raw.get("refused", ""),
@@ -152,16 +153,16 @@ def load(path: Path, key: bytes | None = None, *, strict: bool = False) -> Plan:
 def _checked(plan: Plan) -> Plan:
     """`plan`, when its parts have the types the rest of dwconf counts on (a file can have its
     checksum recomputed after any edit)."""
-    for name, objects in (("desired", plan.desired), ("live", plan.live)):
-        if not isinstance(objects, dict):
-            raise TypeError(f"{name} is not an object")
-        for address, obj in objects.items():
-            if not isinstance(obj, dict) or not isinstance(obj.get("kind"), str):
-                raise TypeError(f"{name}[{address!r}] is not an object with a kind")
     for name in ("environment", "origin", "desired_hash", "live_fingerprint"):
         if not isinstance(getattr(plan, name), str):
             raise TypeError(f"{name} is not a string")
     return plan
+
+
+def _objects(raw: Any, name: str) -> dict[str, Object]:
+    if not isinstance(raw, dict):
+        raise TypeError(f"{name} is not an object")
+    return objects_of(raw, name)
 
 
 def _plan(raw: dict[str, Any]) -> Plan:
@@ -176,8 +177,8 @@ def _plan(raw: dict[str, Any]) -> Plan:
             )
             for s in raw["steps"]
         ),
-        desired=raw["desired"],
-        live=raw["live"],
+        desired=_objects(raw["desired"], "desired"),
+        live=_objects(raw["live"], "live"),
         unmanaged=tuple(raw["unmanaged"]),
         git=GitInfo(raw["git"]["commit"], raw["git"]["dirty"]),
         refresh_only=bool(raw.get("refresh_only", False)),

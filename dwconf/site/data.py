@@ -14,6 +14,7 @@ from dwconf.errors import DwconfError
 from dwconf.graph.model import Graph, dependency_graph
 from dwconf.load.project import Loader
 from dwconf.model.common import slug
+from dwconf.objects import MapObject, maps, solutions
 from dwconf.providers import open_reader
 
 
@@ -39,14 +40,13 @@ class Site:
     environments: tuple[EnvironmentPage, ...] = field(default_factory=tuple)
 
 
-def _map_page(address: str, obj: Mapping[str, Any]) -> dict[str, Any]:
-    definition = obj["definition"]
+def _map_page(address: str, obj: MapObject) -> dict[str, Any]:
     return {
         "address": address,
         "slug": address.removeprefix("map."),
-        "solution": obj.get("solution", ""),
-        "state": obj.get("state", ""),
-        **definition,
+        "solution": obj["solution"],
+        "state": obj["state"],
+        **(obj["definition"] or {}),
     }
 
 
@@ -81,13 +81,17 @@ def collect(root: Path, env_name: str | None, read_live: bool) -> Site:
         raise DwconfError("the configuration has no environment", "add environments/dev.yaml")
     name = env_name or ordered[0].name
     desired = planning.load_desired(root, name).state.objects
-    maps = tuple(_map_page(a, o) for a, o in sorted(desired.items()) if o.get("kind") == "map")
-    solutions = tuple(
+    map_pages = tuple(_map_page(a, o) for a, o in sorted(maps(desired).items()))
+    solution_pages = tuple(
         {**o, "maps": [f"map.{slug(m)}" for m in o["maps"]]}
-        for _, o in sorted(desired.items())
-        if o.get("kind") == "solution"
+        for _, o in sorted(solutions(desired).items())
     )
     envs = tuple(_environment_page(root, spec, read_live) for spec in ordered)
     return Site(
-        loader.settings().project, name, solutions, maps, dependency_graph(name, desired), envs
+        loader.settings().project,
+        name,
+        solution_pages,
+        map_pages,
+        dependency_graph(name, desired),
+        envs,
     )

@@ -57,7 +57,7 @@ def test_direction_changes(before: str, after: str, category: Category) -> None:
     old, new = a_map("m"), a_map("m")
     old["definition"]["fields"][1]["direction"] = before
     new["definition"]["fields"][1]["direction"] = after
-    (detail,) = diff_objects(old, new, "map")
+    (detail,) = diff_objects(old, new)
     assert detail.path == "fields[NAME : tst_name].direction"
     assert detail.category is category
 
@@ -65,7 +65,7 @@ def test_direction_changes(before: str, after: str, category: Category) -> None:
 def test_legal_entities_are_a_set() -> None:
     old = {"kind": "link", "legal_entities": ["DEMF", "USMF"]}
     new = {"kind": "link", "legal_entities": ["FRRT", "USMF"]}
-    found = [(d.path, d.action, d.category) for d in diff_objects(old, new, "link")]
+    found = [(d.path, d.action, d.category) for d in diff_objects(old, new)]
     assert found == [
         ("legal_entities[FRRT]", "added", Category.RESTART),
         ("legal_entities[DEMF]", "removed", Category.DESTRUCTIVE),
