@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
 from dwconf.load import twocore
 from dwconf.load.sources import Sources
+from dwconf.objects import Object
 
 
 @dataclass
@@ -60,3 +61,15 @@ def fork_from(monkeypatch: pytest.MonkeyPatch, items: int) -> None:
     threads (the shared emulator): the forked child only parses or checks."""
     monkeypatch.setattr(twocore, "MIN_ITEMS", items)
     monkeypatch.setattr(twocore, "alone", lambda: True)
+
+
+# The type of each kind of object, by kind (`dwconf.objects`).
+OBJECT_TYPES = {get_args(get_type_hints(t)["kind"])[0]: t for t in get_args(Object)}
+
+
+def assert_fits(obj: Any) -> None:
+    """`obj` has every key its kind's type requires, and no key the type doesn't name."""
+    kind = OBJECT_TYPES[obj["kind"]]
+    keys = set(obj)
+    assert kind.__required_keys__ <= keys, (obj["kind"], kind.__required_keys__ - keys)
+    assert keys <= kind.__required_keys__ | kind.__optional_keys__, (obj["kind"], keys)
