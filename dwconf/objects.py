@@ -135,7 +135,7 @@ def solutions(objects: Mapping[str, Object]) -> dict[str, SolutionObject]:
 
 def solution_names(*states: Mapping[str, Object]) -> set[str]:
     """The unique names of the solutions in `states` (the solutions dwconf manages)."""
-    return {o["unique_name"] for s in states for o in solutions(s).values() if "unique_name" in o}
+    return {o["unique_name"] for s in states for o in solutions(s).values()}
 
 
 def map_name(obj: Object | None) -> str:

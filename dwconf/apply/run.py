@@ -131,9 +131,7 @@ def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
 
 def provenance(plan: Plan) -> Provenance:
     """Where the plan's desired state came from: the tree's state and each solution's source."""
-    sources = {
-        o["unique_name"]: _source(o) for o in solutions(plan.desired).values() if "unique_name" in o
-    }
+    sources = {o["unique_name"]: _source(o) for o in solutions(plan.desired).values()}
     return Provenance(plan.git.dirty, sources, state_hash(dict(plan.desired)))
 
 
@@ -149,9 +147,7 @@ def write_record(plan: Plan, writer: LiveWriter, status: str) -> str:
         plan_hash=plan.id,
         git_commit=plan.git.commit,
         solution_versions={
-            o["unique_name"]: o["version"]
-            for o in solutions(plan.desired).values()
-            if "unique_name" in o
+            o["unique_name"]: o["version"] for o in solutions(plan.desired).values()
         },
         desired=dict(plan.desired),
         status=status,
