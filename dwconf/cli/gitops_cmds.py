@@ -11,7 +11,7 @@ from dwconf.errors import DwconfError, ExitCode
 from dwconf.gitops import diff_output
 from dwconf.gitops.promote import Promotion, promote
 from dwconf.gitops.release import BUMPS, Released, release
-from dwconf.gitops.semdiff import semantic_diff
+from dwconf.gitops.semdiff import SemanticDiff, semantic_diff
 from dwconf.plan import output
 from dwconf.planning import Desired, plan_against
 from dwconf.providers import open_reader
@@ -208,13 +208,8 @@ def diff_command(
         found = semantic_diff(ctx.obj, rev_a, rev_b, envs)
         show = console.report if fmt == "text" else console.plain
         show(diff_output.FORMATS[fmt](found).rstrip("\n"))
-        broken = [env for env in found.environments if env.errors]
-        for env in broken:
-            console.problem(
-                f"{env.environment}: the configuration at {found.head.label} has "
-                f"{env.errors} error(s)",
-                "run dwconf validate",
-            )
+        broken = [e for e in found.environments if e.errors or e.status == "unreadable"]
+        _diff_problems(found)
         if broken:
             return int(ExitCode.ERROR)
         if detailed_exitcode and found.has_changes:
@@ -222,6 +217,28 @@ def diff_command(
         return 0
 
     ctx.exit(boundary.run(body))
+
+
+def _diff_problems(found: SemanticDiff) -> None:
+    """On stderr: the errors of files that don't load (once each, at file:line:col), then the
+    environments that could not be compared and those whose configuration has errors."""
+    groups = diff_output.unreadable_groups(found)
+    shown = dict.fromkeys(d for _, group in groups for d in group[0].problems)
+    for d in shown:
+        console.show_diagnostic(d, console.err)
+    for side, group in groups:
+        console.problem(
+            f"{', '.join(e.environment for e in group)}: not compared, files at {side} don't "
+            "load (a map or solution they define would read as removed or added)",
+            "fix the errors above, then run dwconf diff again",
+        )
+    for env in found.environments:
+        if env.errors and env.status != "unreadable":
+            console.problem(
+                f"{env.environment}: the configuration at {found.head.label} has "
+                f"{env.errors} error(s)",
+                "run dwconf validate",
+            )
 
 
 COMMANDS = (release_command, promote_command, diff_command)

@@ -9,8 +9,10 @@ are the plan's own (dwconf/plan/output.py), so a change reads the same in `diff`
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from dwconf.diagnostics import Diagnostic
 from dwconf.gitops.semdiff import EnvChanges, SemanticDiff, Side
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.plan import output
@@ -42,12 +44,32 @@ def _counts(env: EnvChanges) -> str:
 def _headline(found: SemanticDiff) -> str:
     affected = [e.environment for e in found.affected]
     total = len(found.environments)
+    unreadable = [e.environment for e in _unreadable(found.environments)]
+    note = f" Not compared, their files don't load: {', '.join(unreadable)}." if unreadable else ""
     if not affected:
-        names = ", ".join(e.environment for e in found.environments)
-        return f"No environment changes ({total} compared: {names})."
-    unchanged = [e.environment for e in found.environments if not e.changes]
+        names = [e.environment for e in found.environments if e.environment not in unreadable]
+        if not names:
+            return note.lstrip()
+        return f"No environment changes ({len(names)} compared: {', '.join(names)}).{note}"
+    unchanged = [
+        e.environment for e in found.environments if not e.changes and e.status != "unreadable"
+    ]
     line = f"{len(affected)} of {total} environment(s) change: {', '.join(affected)}."
-    return line + (f" Unchanged: {', '.join(unchanged)}." if unchanged else "")
+    return line + (f" Unchanged: {', '.join(unchanged)}." if unchanged else "") + note
+
+
+def _unreadable(envs: Sequence[EnvChanges]) -> list[EnvChanges]:
+    return [e for e in envs if e.status == "unreadable"]
+
+
+def unreadable_groups(found: SemanticDiff) -> list[tuple[str, list[EnvChanges]]]:
+    """Environments not compared, with the same side and errors together, and that side's name:
+    what the reader is to fix before the diff can be made."""
+    grouped: dict[tuple[str, tuple[Diagnostic, ...]], list[EnvChanges]] = {}
+    for env in _unreadable(found.environments):
+        grouped.setdefault((env.unreadable, env.problems), []).append(env)
+    sides = {"base": found.base, "head": found.head}
+    return [(_side(sides[side]), group) for (side, _), group in grouped.items()]
 
 
 def _worst(found: SemanticDiff) -> Category | None:
@@ -69,9 +91,13 @@ def _names(group: list[EnvChanges]) -> str:
     notes = {
         "added": " (new environment)",
         "removed": " (environment removed)",
-        "unreadable": " (its file has errors)",
+        "unreadable": " (not compared)",
     }
     return ", ".join(f"{e.environment}{notes.get(e.status, '')}" for e in group)
+
+
+def _plain_names(group: list[EnvChanges]) -> str:
+    return ", ".join(e.environment for e in group)
 
 
 def _errors(group: list[EnvChanges]) -> list[EnvChanges]:
@@ -90,6 +116,9 @@ def text(found: SemanticDiff) -> str:
                 lines += ["", *_text_group(firsts[id(env)])]
         elif _worth_a_line(env):  # the headline already names the environments that agree
             lines += ["", f"{_names([env])}: no changes.{_error_note([env])}"]
+    for side, group in unreadable_groups(found):
+        lines += ["", f"{_plain_names(group)}: not compared; these files at {side} don't load:"]
+        lines += [f"  {d.span}: {d.severity.value} {d.code} {d.message}" for d in group[0].problems]
     if found.affected:
         lines += ["", output.LEGEND.replace("`", "")]
     return redact("\n".join(lines) + "\n")
@@ -98,6 +127,8 @@ def text(found: SemanticDiff) -> str:
 def _worth_a_line(env: EnvChanges) -> bool:
     """An unchanged environment has a line of its own only to say something the headline
     does not: it is new, removed, unreadable, or its configuration has errors."""
+    if env.status == "unreadable":  # said with its errors, below the compared ones
+        return False
     return bool(env.errors) or env.status not in ("changed", "unchanged")
 
 
@@ -145,9 +176,7 @@ def markdown(found: SemanticDiff) -> str:
     lines += ["", "| environment | create | update | replace | delete | effect |"]
     lines.append("|---|---|---|---|---|---|")
     for env in found.environments:
-        counts = " | ".join(str(n) for n in env.summary().values())
-        status = "" if env.status in ("changed", "unchanged") else f" ({env.status})"
-        lines.append(f"| {env.environment}{status} | {counts} | {_badge(env.category)} |")
+        lines.append(_markdown_row(env))
     for group in groups(found.affected):
         lines += ["", f"#### {_names(group)}", ""]
         for env in _errors(group):
@@ -157,9 +186,22 @@ def markdown(found: SemanticDiff) -> str:
         for change in group[0].changes:
             lines.extend(_markdown_change(change))
         lines = _trimmed(lines)
+    for side, group in unreadable_groups(found):
+        lines += ["", f"#### {_plain_names(group)}: not compared", ""]
+        lines += [f"> ⚠️ These files at `{side}` don't load; fix them and diff again:", ">"]
+        for d in group[0].problems:
+            lines.append(f"> - `{d.span}` {d.code} {d.message.replace('|', chr(92) + '|')}")
     if found.affected:
         lines += ["", f"<sub>{output.LEGEND}</sub>"]
     return redact("\n".join(lines).rstrip() + "\n")
+
+
+def _markdown_row(env: EnvChanges) -> str:
+    if env.status == "unreadable":
+        return f"| {env.environment} (not compared) | | | | | files that don't load |"
+    counts = " | ".join(str(n) for n in env.summary().values())
+    status = "" if env.status in ("changed", "unchanged") else f" ({env.status})"
+    return f"| {env.environment}{status} | {counts} | {_badge(env.category)} |"
 
 
 def _blocked(group: list[EnvChanges]) -> list[str]:
@@ -225,6 +267,8 @@ def _env_dict(env: EnvChanges) -> dict[str, Any]:
         "summary": env.summary(),
         "changes": [c.as_dict() for c in env.changes],
         "blocked_by": [b.as_dict() for b in env.blocked_by],
+        "problems": [d.as_dict() for d in env.problems],
+        "unreadable": env.unreadable or None,
     }
 
 

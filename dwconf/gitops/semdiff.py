@@ -8,12 +8,12 @@ an object the head side drops is a deletion. Nothing reads or writes an environm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from dwconf.desired import build
-from dwconf.diagnostics import Severity
+from dwconf.diagnostics import Diagnostic, Severity
 from dwconf.errors import DwconfError, UnknownEnvironmentError
 from dwconf.git import Repository
 from dwconf.load.project import Loader
@@ -39,10 +39,12 @@ class EnvChanges:
     """The changes one environment would see."""
 
     environment: str
-    status: str  # changed | unchanged | added | removed | unreadable (its file has errors)
+    status: str  # changed | unchanged | added | removed | unreadable (files that don't load)
     changes: tuple[Change, ...]
     errors: int = 0  # configuration errors at the head side
     blocked_by: tuple[blocks.Block, ...] = ()  # what apply would refuse (protect.prevent_destroy)
+    problems: tuple[Diagnostic, ...] = ()  # why an unreadable environment can't be compared
+    unreadable: str = ""  # the side whose files don't load: "base" or "head"
 
     @property
     def category(self) -> Category | None:
@@ -76,6 +78,7 @@ class _Rendered:
     initial_sync: bool
     errors: int
     prevent_destroy: bool
+    problems: tuple[Diagnostic, ...]  # errors of the files that did not load
 
 
 def semantic_diff(
@@ -95,22 +98,31 @@ def semantic_diff(
 
 
 def _compared(name: str, old: Loader, new: Loader) -> EnvChanges:
-    after = _render(new, name)
-    broken = _file_errors(new, name) if after is None else 0
-    if broken:  # the file is there but does not load: not a removal
-        return EnvChanges(name, "unreadable", (), broken)
-    return _environment(name, _render(old, name), after)
+    """`name` across both sides; a side whose files for it don't load is not compared: what
+    those files define would read as removed (or added), so their errors are shown instead."""
+    before, after = _render(old, name), _render(new, name)
+    for side, rendered, loader in (("head", after, new), ("base", before, old)):
+        problems = rendered.problems if rendered else _environment_file_errors(loader, name)
+        if problems:
+            errors = len(problems) if side == "head" else (after.errors if after else 0)
+            return EnvChanges(name, "unreadable", (), errors, problems=problems, unreadable=side)
+    return _environment(name, before, after)
 
 
-def _file_errors(loader: Loader, name: str) -> int:
+def _environment_file_errors(loader: Loader, name: str) -> tuple[Diagnostic, ...]:
     """Errors in the environment file of `name` (one that has them does not load)."""
-    files = (f"environments/{name}.yaml", f"environments/{name}.yml")
+    return _errors_in(loader, {f"environments/{name}.yaml", f"environments/{name}.yml"})
+
+
+def _errors_in(loader: Loader, files: Collection[str]) -> tuple[Diagnostic, ...]:
+    """The errors about `files` (a path read at a revision may carry its `@REV`)."""
     found = {
         d
         for d in loader.diagnostics
-        if d.severity is Severity.ERROR and d.span.file.startswith(files)
+        if d.severity is Severity.ERROR
+        and (d.span.file in files or d.span.file.partition("@")[0] in files)
     }
-    return len(found)
+    return tuple(sorted(found, key=lambda d: d.sort_key))
 
 
 def _stage_order(old: Loader, new: Loader) -> list[str]:
@@ -156,6 +168,7 @@ def _render(loader: Loader, name: str) -> _Rendered | None:
         env.model.maps.initial_sync == "run",
         errors,
         env.model.protect.prevent_destroy,
+        _errors_in(loader, project.broken_files),
     )
 
 

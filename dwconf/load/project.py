@@ -88,6 +88,8 @@ class Project:
     releases: Releases | None = None  # resolved when the environment pins released versions
     broken_maps: frozenset[str] = frozenset()  # names of map files that did not load
     broken_schemas: frozenset[str] = frozenset()  # schema files that did not load
+    # solution.yaml and map files that did not load: what they define is missing from `maps()`
+    broken_files: frozenset[str] = frozenset()
 
     def maps(self) -> list[MapSpec]:
         return [m for s in self.solutions.values() for m in s.maps]
@@ -235,14 +237,19 @@ class Loader:
         chosen = self._choose(env)
         solutions: dict[str, SolutionSpec] = {}
         broken: set[str] = set()
+        broken_files: set[str] = set()
         for folder, (files, release) in chosen.items():
             solution = self._validate(files.solution, Solution, context) if files.solution else None
+            if files.solution is not None and solution is None:
+                broken_files.add(files.solution.path)
             maps = []
             for doc in files.maps:
                 model = self._validate(doc, TableMap, context)
                 if model is not None:
                     maps.append(self._map_spec(folder, doc, model))
-                elif isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
+                    continue
+                broken_files.add(doc.path)
+                if isinstance(doc.data, dict) and isinstance(doc.data.get("name"), str):
                     broken.add(doc.data["name"])
                 elif "name" in doc.partial:  # a syntax error after its name
                     broken.add(doc.partial["name"])
@@ -260,6 +267,7 @@ class Loader:
             environment=env,
             releases=self.releases() if pins_versions else None,
             broken_maps=frozenset(broken),
+            broken_files=frozenset(broken_files),
             broken_schemas=frozenset(
                 doc.path
                 for files, _ in chosen.values()

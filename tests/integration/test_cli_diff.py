@@ -111,3 +111,49 @@ def test_no_changes_is_said_once(tmp_path: Path, dwconf: Cli) -> None:
     partly = dwconf("-C", str(repo.root), "diff", "HEAD").out
     assert "1 of 3 environment(s) change: prod. Unchanged: dev, test." in partly
     assert "no changes." not in partly
+
+
+def test_a_map_file_that_does_not_parse_is_its_error_not_a_removal(
+    tmp_path: Path, dwconf: Cli
+) -> None:
+    repo = _everywhere(tmp_path)
+    repo.edit("solutions/base/maps/customers.yaml", "version: 1.0.0.0", "version: [1.0.0.0")
+    for fmt in ("text", "markdown", "json"):
+        result = dwconf("-C", str(repo.root), "diff", "HEAD", "--format", fmt)
+        assert result.exit_code == 1, (fmt, result.out, result.err)
+        assert "map.test-customers" not in result.out and "removed" not in result.out, fmt
+        assert "solutions/base/maps/customers.yaml:3:14" in result.out + result.err, fmt
+        assert "solutions/base/maps/customers.yaml:3:14: error DW1003" in result.err, fmt
+    data = json.loads(result.out)
+    assert [(e["status"], e["unreadable"]) for e in data["environments"]] == [
+        ("unreadable", "head")
+    ] * 3
+    assert data["environments"][0]["problems"][0]["line"] == 3
+
+
+def test_a_map_file_that_did_not_parse_at_the_base_is_not_an_addition(
+    tmp_path: Path, dwconf: Cli
+) -> None:
+    """A broken file committed, then fixed: the base side can't be read, so nothing is
+    claimed as created; the error names the file at the base revision."""
+    repo = _everywhere(tmp_path)
+    repo.edit("solutions/base/maps/customers.yaml", "name: Test customers", "name: [Test")
+    repo.commit("broken")
+    repo.edit("solutions/base/maps/customers.yaml", "name: [Test", "name: Test customers")
+    result = dwconf("-C", str(repo.root), "diff", "HEAD", "--format", "json")
+    assert result.exit_code == 1, result.err
+    data = json.loads(result.out)
+    assert {(e["status"], e["unreadable"]) for e in data["environments"]} == {
+        ("unreadable", "base")
+    }
+    assert not data["has_changes"] and "customers.yaml@" in result.err
+    assert "not compared, files at HEAD" in result.err
+
+
+def test_a_map_of_the_wrong_shape_is_its_error_not_a_removal(tmp_path: Path, dwconf: Cli) -> None:
+    repo = _everywhere(tmp_path)
+    repo.edit("solutions/base/maps/customers.yaml", "version: 1.0.0.0", "version: {a: 1}")
+    result = dwconf("-C", str(repo.root), "diff", "HEAD")
+    assert result.exit_code == 1
+    assert "map removed" not in result.out and "not compared" in result.out
+    assert "solutions/base/maps/customers.yaml:" in result.err

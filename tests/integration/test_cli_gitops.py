@@ -605,3 +605,19 @@ def test_pre_commit_hooks_run_dwconf_validate_on_configuration_files() -> None:
             assert files.search(path), path
         for path in ("README.md", "docs/gitops.md", "tests/x.yaml"):
             assert not files.search(path), path
+
+
+def test_a_map_file_that_does_not_parse_stops_plan_and_promote_with_its_error(
+    repo: Repo, run: Cli
+) -> None:
+    """Neither plans the map's removal: both name the file's error and exit 1."""
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    repo.edit("solutions/base/maps/customers.yaml", "version: 1.0.0.0", "version: [1.0.0.0")
+    repo.commit("a map file that does not parse")
+    for args in (("plan", "dev"), ("plan", "test"), ("promote", "dev", "test")):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.out, result.err)
+        assert "solutions/base/maps/customers.yaml:3:14: error DW1003" in result.err, args
+        assert "map.test-customers" not in result.out, args
+    assert [h.name for h in repo.git.heads] == ["main"]
