@@ -42,9 +42,16 @@ def open_writer(project_root: Path, env: Environment) -> LiveWriter:
 
 
 def open_reader(project_root: Path, env: Environment) -> LiveReader:
-    """Open `env`'s environment for planning: reads only. A local environment that exists is
-    opened without writing anything, so commands that read work on a read-only folder."""
-    return open_reader_if_local(project_root, env) or ReadOnly(open_writer(project_root, env))
+    """Open `env`'s environment for planning: reads only, and nothing is written. A local
+    environment that exists is opened read-only (commands that read work on a read-only
+    folder); one that was never made reads as the freshly linked environment apply would
+    make, held in memory: a read creates no state."""
+    found = open_reader_if_local(project_root, env)
+    if found is not None:
+        return found
+    if env.provider.type == "local":
+        return ReadOnly(local.LocalProvider.unborn(project_root, env.name))
+    return ReadOnly(open_writer(project_root, env))
 
 
 def open_reader_if_local(project_root: Path, env: Environment) -> LiveReader | None:

@@ -2,7 +2,8 @@
 `<repo>/.dwconf/<env>.sqlite` (git-ignored), so `dwconf plan dev` works on a fresh clone with
 no server and no account (ARCHITECTURE §4).
 
-A missing file is created and seeded as a freshly linked environment pair on first open;
+A missing file is created and seeded as a freshly linked environment pair when apply first
+opens it; a read of one that was never made sees that seed in memory and writes nothing.
 `reset` deletes it so the next open starts over.
 """
 
@@ -85,6 +86,14 @@ class LocalProvider:
         """
         path = state_path(root, env_name)
         return cls(Environment.open(path, seed, now=now, new_id=new_id, polls=polls))
+
+    @classmethod
+    def unborn(cls, root: Path, env_name: str) -> Self:
+        """The environment a first `open` of `env_name` would make, in memory: what a read of
+        an environment that was never applied sees, with no file made (its fingerprint is the
+        one the first apply finds)."""
+        state_path(root, env_name)  # the same names are refused
+        return cls(Environment.memory())
 
     @classmethod
     def open_existing(cls, root: Path, env_name: str) -> Self:

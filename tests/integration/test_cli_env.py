@@ -63,7 +63,7 @@ def test_show_a_fresh_environment(repo: Path, dwconf: Cli) -> None:
     assert any(re.fullmatch(r"  DualWriteCore +1\.0\.24062\.1", line) for line in lines)
     assert lines[lines.index("maps (0)") + 1] == "  (none)"
     assert lines[-2:] == ["lock: none", "deployment records: 0"]
-    assert (repo / ".dwconf" / "dev.sqlite").is_file()
+    assert not (repo / ".dwconf").exists(), "a read makes no environment"
 
 
 def test_show_lists_maps_keys_legal_entities_and_alerts(repo: Path, dwconf: Cli) -> None:

@@ -155,8 +155,10 @@ def test_an_environment_is_neither_made_nor_read_for_a_configuration_with_errors
         planning.plan(repo, "dev")
     assert events == [] and not (repo / ".dwconf").exists()
     first.write_text(first.read_text().replace("finops: NOPE,", "finops: F1,"))
-    planning.plan(repo, "dev")  # a new environment: made once the configuration is valid
-    assert events == ["loaded", "read"] and (repo / ".dwconf" / "dev.sqlite").exists()
+    planning.plan(
+        repo, "dev"
+    )  # a new environment: read (in memory) once the configuration is valid
+    assert events == ["loaded", "read"] and not (repo / ".dwconf").exists()
 
 
 def test_an_existing_environment_is_not_read_for_a_configuration_that_loads_with_errors(
