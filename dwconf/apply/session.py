@@ -141,7 +141,7 @@ def apply(request: Request, view: View | None = None) -> Report:
         if request.resume:
             return _resume(request, want, basis, writer, shown)
         if given is not None:
-            plan, basis = _saved(given, basis, writer)
+            plan, basis = _saved(given, basis, writer, str(request.plan_file))
             return run_plan(plan, basis, writer, request, shown)
         plan = _fresh(request, want, writer, shown)
         return run_plan(plan, basis, writer, request, shown, replan=request.auto_approve)
@@ -233,26 +233,26 @@ def _read_saved(request: Request, path: Path) -> Plan:
     return plan
 
 
-def _saved(plan: Plan, basis: Basis, writer: LiveWriter) -> tuple[Plan, Basis]:
+def _saved(plan: Plan, basis: Basis, writer: LiveWriter, path: str) -> tuple[Plan, Basis]:
     """The saved plan, and what it must follow from: the configuration, or for a rollback's
     plan the deployment record it returns to. A plan without steps runs nothing under the
     lease, where plans are checked: it is checked here, against the environment now."""
-    basis = _followed(plan, basis, writer)
+    basis = _followed(plan, basis, writer, path)
     if not plan.steps:
         with suppress(AlreadyApplied):
             settle(plan, basis, writer.read())
     return plan, basis
 
 
-def _followed(plan: Plan, basis: Basis, writer: LiveWriter) -> Basis:
+def _followed(plan: Plan, basis: Basis, writer: LiveWriter, path: str = "FILE") -> Basis:
     """What `plan` must follow from: the configuration (refused when it does not), or the
-    deployment record a rollback's plan returns to."""
+    deployment record a rollback's plan returns to. `path`: the saved plan's, for the hint."""
     if plan.from_record:
         back = rollback_against(plan.environment, writer, plan.origin.removeprefix("record:"))
         return replace(
             basis, desired=back.plan.desired, initial_sync=back.initial_sync, git=back.plan.git
         )
-    check_desired(plan, basis, "the configuration")
+    check_desired(plan, basis, "the configuration", path)
     return basis
 
 

@@ -27,6 +27,21 @@ def moved(before: Mapping[str, Object], after: Mapping[str, Object]) -> list[str
     )
 
 
+def changed_paths(before: Mapping[str, Object], after: Mapping[str, Object]) -> list[str]:
+    """`moved`, each address with what changed in it: `map.x (fields[NAME] added)`,
+    `map.y (added)`; the first three paths of an object, then how many more."""
+    found = []
+    for address in moved(before, after):
+        old, new = before.get(address), after.get(address)
+        if old is None or new is None:
+            found.append(f"{address} ({'added' if old is None else 'removed'})")
+            continue
+        paths = [f"{d.path} {d.action}" for d in diff_objects(old, new)]
+        more = f", {len(paths) - 3} more" if len(paths) > 3 else ""
+        found.append(f"{address} ({', '.join(paths[:3])}{more})" if paths else address)
+    return found
+
+
 def _normal(obj: Object | None) -> Object | None:
     return None if obj is None else normal_object(obj)
 

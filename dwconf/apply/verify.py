@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dwconf.apply.stale import environment_reason, listed, moved, moved_by_others
+from dwconf.apply.stale import (
+    changed_paths,
+    environment_reason,
+    listed,
+    moved,
+    moved_by_others,
+)
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
@@ -45,23 +51,48 @@ class AlreadyApplied(Exception):
         self.record = record
 
 
-def check_desired(plan: Plan, basis: Basis, where: str) -> None:
+def check_desired(plan: Plan, basis: Basis, where: str, plan_file: str = "FILE") -> None:
     """Refuse a plan whose desired state is not the one apply computed (exit 4): the
-    configuration moved since, or the file was edited (it claims the configuration's hash)."""
+    configuration moved since, or the file was edited (it claims the configuration's hash).
+    `plan_file` is the saved plan's path, for the commands the refusal suggests."""
     addresses = moved(plan.desired, basis.desired)
     if not addresses:
         return
+    env = plan.environment
+    again = f"dwconf plan {env} --out {plan_file}, review it, then dwconf apply {env} {plan_file}"
     if plan.desired_hash == state_hash(basis.desired):
         raise RefusedError(
             f"the plan file's desired state does not follow from {where}, although it claims "
             f"to (desired hash {plan.desired_hash[:12]}): {listed(addresses)}; it was edited "
             "after it was made",
-            f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+            f"make and review a new plan: dwconf plan {env} --out FILE",
         )
     raise RefusedError(
-        f"the configuration changed since the plan was made: {listed(addresses)}",
-        f"make and review a new plan: dwconf plan {plan.environment} --out FILE",
+        "the configuration changed since the plan was made: "
+        f"{listed(changed_paths(plan.desired, basis.desired))}{_since(plan.git, basis.git)}",
+        f"nothing was changed. {_compare(plan.git, basis.git, env)}Make a new plan of the "
+        f"configuration as it is now: {again}",
     )
+
+
+def _since(made: GitInfo, now: GitInfo) -> str:
+    """Where the plan was made and where the configuration is now, when git tells them apart."""
+    if made == now or made.commit is None or now.commit is None:
+        return ""
+    return f". The plan was made at {_at(made)}; the configuration is now at {_at(now)}"
+
+
+def _at(info: GitInfo) -> str:
+    assert info.commit is not None
+    return f"commit {info.commit[:7]}" + (" with uncommitted changes" if info.dirty else "")
+
+
+def _compare(made: GitInfo, now: GitInfo, env: str) -> str:
+    """The command that shows what changed between the two commits, when there are two."""
+    if made.commit is None or now.commit is None or made.commit == now.commit:
+        return ""
+    tree = "" if now.dirty else f" {now.commit[:7]}"  # the working tree is diff's default
+    return f"See what changed: dwconf diff {made.commit[:7]}{tree} --env {env}. "
 
 
 def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -> Plan:

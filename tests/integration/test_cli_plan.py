@@ -25,6 +25,7 @@ from tests.golden.scenarios import (
     CUSTOMERS_FILE,
     ENV_FILE,
     SCENARIOS,
+    commit,
     remove,
     replace_in,
 )
@@ -94,6 +95,37 @@ def test_stale_plan_configuration_changed(applied: Path, dwconf: Cli, tmp_path: 
     assert result.exit_code == 4
     assert "the configuration changed since the plan was made: link.legal_entities" in result.err
     assert "environment changed" not in result.err
+
+
+def _head(root: Path) -> str:
+    found = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+    )
+    return found.stdout.strip()
+
+
+def test_a_plan_made_before_a_commit_says_what_changed_and_what_to_run(
+    applied: Path, dwconf: Cli, tmp_path: Path
+) -> None:
+    """The plan was made, then the configuration was changed and committed: the refusal names
+    the commits on both sides, what changed in each object, and the commands that fit, with
+    the plan file the user gave."""
+    out = tmp_path / "dev.dwplan"
+    made_at = _head(applied)
+    assert dwconf("-C", str(applied), "plan", "dev", "--out", str(out)).exit_code == 0
+    replace_in(ENV_FILE, "[USMF, DEMF]", "[USMF, DEMF, FRRT]")(applied)
+    commit(applied, "FRRT")
+    now = _head(applied)
+    result = dwconf("-C", str(applied), "apply", "dev", str(out))
+    assert result.exit_code == 4
+    err = " ".join(result.err.split())
+    assert "the configuration changed since the plan was made" in err
+    assert f"The plan was made at commit {made_at[:7]}" in err
+    assert f"the configuration is now at commit {now[:7]}" in err
+    assert "link.legal_entities (legal_entities[FRRT] added)" in err
+    assert f"dwconf diff {made_at[:7]} {now[:7]} --env dev" in err
+    assert f"dwconf plan dev --out {out}" in err and f"dwconf apply dev {out}" in err
+    assert "hint: nothing was changed." in err
 
 
 def test_stale_plan_environment_changed(applied: Path, dwconf: Cli, tmp_path: Path) -> None:
