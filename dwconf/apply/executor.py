@@ -190,7 +190,9 @@ def _run(
             if not running:
                 continue
             completed, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in completed:
+            # In the order the steps started, not the set's: the steps they make ready then
+            # start in the same order on every run (with --parallelism 1, the plan's order).
+            for future in [f for f in running if f in completed]:
                 running.pop(future)
                 record(future.result())
     if outcome.halted:  # no write is safe or possible now, or none wanted; --resume starts them

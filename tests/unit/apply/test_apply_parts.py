@@ -434,3 +434,15 @@ def test_a_saved_plan_follows_its_derivation_also_where_redaction_changed_it(
         "dev", {"map.a": a_map("a", description="Customers of the sun")}, "h", {}, "f"
     )
     assert not _follows(back, other)
+
+
+def test_one_step_at_a_time_runs_the_steps_in_the_plan_order(tmp_path: Path) -> None:
+    """Steps made ready together start in the order of the steps that made them ready, not
+    in the order a set of finished futures happens to iterate."""
+    names = [f"m{i:02}" for i in range(40)]
+    desired = {f"map.{n}": _map(n) for n in names}
+    writer = Recorder()
+    journal = Journal.new(tmp_path, "dev", "p")
+    run_steps(_plan(_steps_for(*names), desired), writer, journal, parallelism=1)  # type: ignore[arg-type]
+    switched = [name for call, name in writer.calls if call == "switch"]
+    assert switched == names
