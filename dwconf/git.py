@@ -16,7 +16,9 @@ never pays for it.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -66,9 +68,26 @@ class FileTree(Protocol):
         """The entries of `folder` ('' is the root), sorted by name; [] when it is no folder."""
         ...
 
-    def read(self, path: str) -> bytes:
-        """The bytes of the file at `path`; raises OSError when it can't be read."""
+    def read(self, path: str, limit: int) -> bytes:
+        """The bytes of the regular file at `path`, inside the tree (links are followed only
+        to files inside it); raises `Refused` for anything else or a file over `limit` bytes,
+        OSError when it can't be read."""
         ...
+
+
+class Refused(OSError):
+    """A file the loader does not read, with its diagnostic code and what to do about it."""
+
+    def __init__(self, code: str, reason: str, hint: str, size: int = 0) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.hint, self.size = code, reason, hint, size
+
+
+def _too_large(size: int) -> Refused:
+    return Refused("DW1002", "too large", "split the content over several files", size)
+
+
+_OUTSIDE_HINT = "dwconf reads only files inside the repository: copy the file in, or commit it"
 
 
 @dataclass(frozen=True)
@@ -84,8 +103,26 @@ class WorkingTree:
             return []
         return sorted((Entry(p.name, p.is_dir()) for p in path.iterdir()), key=lambda e: e.name)
 
-    def read(self, path: str) -> bytes:
-        return (self.root / path).read_bytes()
+    def read(self, path: str, limit: int) -> bytes:
+        try:
+            real = (self.root / path).resolve()
+        except RuntimeError as exc:  # Python 3.11 reports a loop of links this way
+            raise Refused("DW1011", "a link in a loop of links", "link to the file itself") from exc
+        if not real.is_relative_to(self.root.resolve()):
+            raise Refused("DW1011", f"a link to {real}, outside the repository", _OUTSIDE_HINT)
+        # Non-blocking: opening a FIFO would otherwise wait for a writer. What was opened is
+        # what is checked, so nothing swapped in after a check is read.
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as file:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode):
+                raise Refused("DW1010", "not a regular file", "keep only YAML files here")
+            if found.st_size > limit:
+                raise _too_large(found.st_size)
+            data = file.read(limit + 1)
+        if len(data) > limit:  # grew since it was looked at
+            raise _too_large(len(data))
+        return data
 
 
 @dataclass(frozen=True)
@@ -123,15 +160,27 @@ class GitTree:
         items = [Entry(name, isinstance(i, git.Tree)) for name, i in listing.items()]
         return sorted(items, key=lambda e: e.name)
 
-    def read(self, path: str) -> bytes:
+    def read(self, path: str, limit: int, links: int = 8) -> bytes:
         import git
 
         folder, _, name = path.rpartition("/")
         found = (self._listing(folder) or {}).get(name)
         if not isinstance(found, git.Blob):
             raise FileNotFoundError(2, "No such file in the revision", path)
+        if found.mode == _LINK_MODE:  # the blob holds where the link points
+            target = posixpath.normpath(posixpath.join(folder, found.data_stream.read().decode()))
+            if target.startswith(("../", "/")) or target == "..":
+                raise Refused("DW1011", f"a link to {target}, outside the revision", _OUTSIDE_HINT)
+            if links == 0:
+                raise Refused("DW1011", "a link in a loop of links", "link to the file itself")
+            return self.read(target, limit, links - 1)
+        if found.size > limit:
+            raise _too_large(found.size)
         data: bytes = found.data_stream.read()
         return data
+
+
+_LINK_MODE = 0o120000
 
 
 # -- releases ----------------------------------------------------------------------------------

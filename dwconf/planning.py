@@ -3,20 +3,18 @@ read and diff that `dwconf plan` and `dwconf apply` share."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dwconf import desired as desired_state
 from dwconf import git
-from dwconf.collector import collector_paused
 from dwconf.desired import state_hash
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.live import DeploymentRecord, LiveState
-from dwconf.load.project import EnvSpec, Loader, Project
+from dwconf.load.project import EnvSpec, Loader, Project, settled
 from dwconf.model import Environment
 from dwconf.objects import Object, maps, solution_names, solutions
 from dwconf.plan import blocks
@@ -24,7 +22,7 @@ from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
 from dwconf.plan.live_view import live_objects, recorded_objects, recorded_state
-from dwconf.providers import open_reader, open_reader_if_local
+from dwconf.providers import open_reader
 from dwconf.providers.base import LiveReader
 from dwconf.validate.engine import check_project
 
@@ -44,68 +42,29 @@ def plan(
     excludes: tuple[str, ...] = (),
     allowances: tuple[Allowance, ...] = (),
 ) -> Plan:
-    """The work of `dwconf plan ENV`: load and check the configuration, read the environment,
-    compare. A local environment that exists already may be read, without writing or locking
-    it, while a forked child checks maps (the provider keeps the snapshot while the file is
-    unchanged); a remote one is reached only once the configuration is known to be valid."""
-    early: list[LiveReader] = []
-
-    def read_early(env: EnvSpec) -> None:
-        reader = open_reader_if_local(root, env.model)
-        if reader is None:
-            return
-        try:
-            recorded_state(reader.read())  # the last record's desired state is read once
-        except BaseException:  # opened again below the usual way, which reports the problem
-            reader.close()
-            raise
-        early.append(reader)
-
+    """The work of `dwconf plan ENV`: load and check the configuration, then read the
+    environment (reached only once the configuration is known to be valid) and compare."""
+    want = load_desired(root, env_name)
+    reader = open_reader(root, want.env.model)
     try:
-        want = load_desired(root, env_name, read_early)
-        reader = early.pop() if early else open_reader(root, want.env.model)
-        early.append(reader)
         return plan_against(want, reader, targets=targets, excludes=excludes, allowances=allowances)
     finally:
-        for opened in early:
-            opened.close()
+        reader.close()
 
 
-def load_desired(
-    root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None = None
-) -> Desired:
-    """The validated desired state of `env_name`; configuration errors raise ConfigError.
-    While a forked child checks maps (twocore.shared), the desired state is built and then
-    `meanwhile(env)` runs: work done ahead, which the caller does again when it was not done
-    (one core, or errors found while loading) or failed (what it raises is ignored)."""
-    with collector_paused():
-        return _load_desired(root, env_name, meanwhile)
+def load_desired(root: Path, env_name: str) -> Desired:
+    """The validated desired state of `env_name`; configuration errors raise ConfigError."""
+    return settled(lambda careful: _load_desired(Loader.at(root, careful=careful), env_name))
 
 
-def _load_desired(
-    root: Path, env_name: str, meanwhile: Callable[[EnvSpec], object] | None
-) -> Desired:
-    loader = Loader.at(root)
+def _load_desired(loader: Loader, env_name: str) -> Desired:
     env = loader.environment(env_name)
     project = loader.project(env)
-    built: list[desired_state.DesiredState] = []
-
-    def build_meanwhile() -> None:
-        """The desired state, built while the maps are checked: kept if they pass. A project
-        the rules refuse may not build; built again below, a failure then shows."""
-        with contextlib.suppress(Exception):
-            built.append(desired_state.build(project))
-        if meanwhile is not None:
-            with contextlib.suppress(Exception):
-                meanwhile(env)
-
-    loaded_badly = any(d.severity is Severity.ERROR for d in loader.diagnostics)
-    ahead = None if loaded_badly else build_meanwhile
-    found = check_project(project, meanwhile=ahead) + loader.diagnostics
+    found = check_project(project) + loader.diagnostics
     errors = sorted({d for d in found if d.severity is Severity.ERROR}, key=lambda d: d.sort_key)
     if errors:
         raise ConfigError(errors)
-    return Desired(project, env, built[0] if built else desired_state.build(project))
+    return Desired(project, env, desired_state.build(project))
 
 
 def plan_against(
@@ -118,11 +77,10 @@ def plan_against(
 ) -> Plan:
     """The plan that takes the environment behind `reader` to `want`, with what apply would
     refuse (`blocked_by`) and what it was made to allow."""
-    with collector_paused():
-        state = reader.read()
-        found = _plan_against(
-            want, state, targets=targets, excludes=excludes, read_only=reader.read_only()
-        )
+    state = reader.read()
+    found = _plan_against(
+        want, state, targets=targets, excludes=excludes, read_only=reader.read_only()
+    )
     return with_blocks(found, state, want.env.model, allowances)
 
 
@@ -175,7 +133,7 @@ def load_environment(root: Path, env_name: str) -> Environment:
     deployment records need, so they work while other files of the configuration are broken."""
     if not root.is_dir():
         raise DwconfError(f"no such directory: {root}", "pass the configuration repository")
-    return Loader.at(root).environment(env_name).model
+    return settled(lambda careful: Loader.at(root, careful=careful).environment(env_name)).model
 
 
 def _last_succeeded(records: tuple[DeploymentRecord, ...]) -> DeploymentRecord | None:

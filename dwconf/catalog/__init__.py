@@ -14,8 +14,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
-from dwconf.load.yaml12 import load_plain
 from dwconf.model.schema import ColumnSpec, SchemaFile
+from dwconf.yaml import load_plain
 
 
 class FieldType(enum.Enum):
@@ -95,8 +95,8 @@ _Keyed = tuple[str, Column | _Spec]  # a column by key, made or still a spec
 
 class Columns(Mapping[str, Column]):
     """Columns (or an entity's fields) by key, each made from its schema spec when first asked
-    for: a large solution schema has a hundred thousand, and the map rules, which ask for them,
-    run on two cores (dwconf/load/twocore.py) while the catalog is built on one."""
+    for: a large solution schema has a hundred thousand, and only those the map rules ask for
+    are made."""
 
     __slots__ = ("_items", "_made")
 

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import click
 
+from dwconf.catalog import Catalog
 from dwconf.cli import boundary, console, params
 from dwconf.diagnostics import Severity
 from dwconf.doctor import Context, Limits, diagnose, requirements_of
 from dwconf.doctor import output as doctor_output
 from dwconf.errors import ConfigError, DwconfError
-from dwconf.load.project import EnvSpec, Loader, Project, SolutionSpec
-from dwconf.model import Environment
+from dwconf.load.project import EnvSpec, Loader, Project, SolutionSpec, settled
+from dwconf.model import Environment, Settings
 from dwconf.model.common import slug
 from dwconf.package import ZipLimits, build_zip, file_name, read_zip, with_version
 from dwconf.package.importer import import_environment
@@ -84,12 +85,17 @@ def _dependencies(project: Project, spec: SolutionSpec) -> dict[str, str]:
     return found
 
 
+def _package_inputs(loader: Loader, folder: str, env: str | None) -> tuple[Project, SolutionSpec]:
+    project = loader.project(_workspace(_env_spec(loader, env)) if env else None)
+    return project, _solution_spec(loader, project, folder)
+
+
 def run_package(
     *, root: Path, folder: str, version: str | None, managed: bool, out: Path, env: str | None
 ) -> int:
-    loader = Loader.at(root)
-    project = loader.project(_workspace(_env_spec(loader, env)) if env else None)
-    spec = _solution_spec(loader, project, folder)
+    project, spec = settled(
+        lambda careful: _package_inputs(Loader.at(root, careful=careful), folder, env)
+    )
     if env is None and _templated(spec):
         raise DwconfError(
             f"solutions/{folder} uses templates, which render per environment",
@@ -177,7 +183,7 @@ def _read_archive(path: Path) -> bytes:
 
 def _folders(root: Path, exclude: str) -> dict[str, str]:
     """The repository's solution folders by unique name (but `exclude`, the one unpacked)."""
-    project = Loader.at(root).project()
+    project = settled(lambda careful: Loader.at(root, careful=careful).project())
     return {
         spec.model.unique_name: folder
         for folder, spec in project.solutions.items()
@@ -234,18 +240,21 @@ def run_import(
     force: bool,
     pin_installed: bool,
 ) -> int:
-    loader = Loader.at(root)
-    model: Environment = _env_spec(loader, env).model
+    def configured(careful: frozenset[str]) -> tuple[Environment, Settings | None, Catalog]:
+        loader = Loader.at(root, careful=careful)
+        settings = None if (out / "dwconf.yaml").exists() else loader.settings()
+        return _env_spec(loader, env).model, settings, loader.catalog()
+
+    model, settings, catalog = settled(configured)
     with closing(open_reader(root, model)) as reader:
         state = reader.read()
-    settings = None if (out / "dwconf.yaml").exists() else loader.settings()
     imported = import_environment(
         model,
         state,
         maps=maps,
         settings=settings,
         pin_installed=pin_installed,
-        catalog=loader.catalog(),
+        catalog=catalog,
     )
     solutions = tuple(sorted({p.rsplit("/", 1)[0] for p in imported.files if "/maps/" in p}))
     _write_files(root, out, imported.files, force, solutions)
@@ -319,9 +328,12 @@ def import_command(
 def run_doctor(
     *, root: Path, env: str, fmt: str, limits: Limits, now: datetime | None = None
 ) -> int:
-    loader = Loader.at(root)
-    spec = _env_spec(loader, env)
-    project = loader.project(spec)
+    def configured(careful: frozenset[str]) -> tuple[EnvSpec, Project]:
+        loader = Loader.at(root, careful=careful)
+        spec = _env_spec(loader, env)
+        return spec, loader.project(spec)
+
+    spec, project = settled(configured)
     pinned = [project.solutions[f].model for f in spec.model.solutions if f in project.solutions]
     with closing(open_reader(root, spec.model)) as reader:
         state = reader.read()

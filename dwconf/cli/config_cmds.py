@@ -9,7 +9,7 @@ import yaml
 
 from dwconf.cli import boundary, console, params
 from dwconf.diagnostics import Severity
-from dwconf.errors import ConfigError, DwconfError, ExitCode, NotAConfigurationError
+from dwconf.errors import DwconfError, ExitCode, NotAConfigurationError
 from dwconf.jsonout import document
 from dwconf.load.sources import is_configuration
 from dwconf.schema import write_schemas
@@ -109,18 +109,10 @@ def render_command(ctx: click.Context, env: str, fmt: str) -> None:
     """
 
     def body() -> int:
-        from dwconf.desired import build
-        from dwconf.load.project import Loader
-        from dwconf.validate.engine import check_project
+        from dwconf.planning import load_desired
 
-        root = _root(ctx, None)
-        report = validate(root, [env])
-        if report.errors:
-            raise ConfigError([d for d in report.diagnostics if d.severity.value == "error"])
-        loader = Loader.at(root)
-        project = loader.project(loader.environments()[env])
-        check_project(project)
-        state = document(**build(project).as_dict())  # the YAML says the same as the JSON
+        wanted = load_desired(_root(ctx, None), env).state
+        state = document(**wanted.as_dict())  # the YAML says the same as the JSON
         if fmt == "json":
             console.data(state)
         else:

@@ -16,7 +16,7 @@ from dwconf.diagnostics import Severity
 from dwconf.errors import DwconfError, RefusedError
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.live import AlertSetting, LiveMap, LiveState
-from dwconf.load.project import Loader
+from dwconf.load.project import Loader, settled
 from dwconf.model import Environment
 from dwconf.objects import alert_object
 
@@ -30,7 +30,7 @@ def _root(ctx: click.Context) -> Path:
 
 def _environment(root: Path, name: str) -> Environment:
     """The environment model called `name`; unknown names are refused with the known ones."""
-    return Loader.at(root).environment(name).model
+    return settled(lambda careful: Loader.at(root, careful=careful).environment(name)).model
 
 
 def _interactive() -> bool:
@@ -156,12 +156,17 @@ def _row(env: Environment) -> dict[str, str]:
 def environment_list(root: Path) -> list[dict[str, str]]:
     """Every environment as {name, stage, provider}, in stage order; an environment whose file
     has errors is left out (validate reports it)."""
-    return [_row(e) for e in environments_in_stage_order(Loader.at(root))]
+    return [_row(e) for e in settled(lambda careful: _in_order(root, careful)[1])]
+
+
+def _in_order(root: Path, careful: frozenset[str]) -> tuple[Loader, list[Environment]]:
+    loader = Loader.at(root, careful=careful)
+    return loader, environments_in_stage_order(loader)
 
 
 def list_environments(*, root: Path, fmt: str) -> int:
-    loader = Loader.at(root)
-    rows = [_row(e) for e in environments_in_stage_order(loader)]
+    loader, found = settled(lambda careful: _in_order(root, careful))
+    rows = [_row(e) for e in found]
     if fmt == "json":
         console.data({"format_version": FORMAT_VERSION, "environments": rows})
     else:

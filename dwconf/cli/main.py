@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dwconf import __version__
+from dwconf import __version__, speedups
 from dwconf.cli import boundary
 from dwconf.errors import ExitCode
 
@@ -97,7 +97,8 @@ def main() -> None:
     Ctrl-C is 130 wherever it lands: click turns it into `Abort` outside a command's body
     (while its module loads, say) and at its prompts."""
     try:
-        code = cli.main(standalone_mode=False)
+        with speedups.for_command():
+            code = cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.exceptions.Abort as exc:

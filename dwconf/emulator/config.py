@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from dwconf.errors import DwconfError
-from dwconf.load.yaml12 import load_plain
+from dwconf.yaml import load_plain
 
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000000e1"
 INTEGRATOR_RESOURCE = "https://IntegratorApp.com"

@@ -138,8 +138,8 @@ def provider(base_url: str, tenant: str, finops_host: str, env: str) -> dict[str
 def write(path: Path, env: str, block: Mapping[str, Any], ca_file: Path) -> None:
     """A new environment file, or an existing one with its `provider:` block replaced."""
     from dwconf.gitops.yamledit import replace_key
-    from dwconf.load.yaml12 import load_plain
     from dwconf.package.yamlout import document
+    from dwconf.yaml import load_plain
 
     at = list(block).index("tenant_id") + 1
     items = list(block.items())

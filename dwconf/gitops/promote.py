@@ -18,7 +18,7 @@ from dwconf.git import Repository, release_tag
 from dwconf.gitops import gate as gate_module
 from dwconf.gitops import yamledit
 from dwconf.gitops.worktree import require_clean
-from dwconf.load.project import EnvSpec, Loader, SolutionSpec
+from dwconf.load.project import EnvSpec, Loader, SolutionSpec, settled
 from dwconf.model import Settings
 from dwconf.planning import Desired, load_desired
 
@@ -62,10 +62,16 @@ def promote(
     try:
         if not dry_run:
             require_clean(repo, "a promotion is one commit of DST's pins only")
-        loader = Loader.at(root)
-        src, dst = _environments(loader, source, target)
-        check_order(loader.settings(), src, dst)
-        specs = _released_specs(loader, src, solutions)
+
+        def configured(
+            careful: frozenset[str],
+        ) -> tuple[EnvSpec, EnvSpec, dict[str, SolutionSpec]]:
+            loader = Loader.at(root, careful=careful)
+            src, dst = _environments(loader, source, target)
+            check_order(loader.settings(), src, dst)
+            return src, dst, _released_specs(loader, src, solutions)
+
+        src, dst, specs = settled(configured)
         evidence = gate_module.check(root, src, specs) if gate else None
         changes = _changes(src, dst, specs)
         found = Promotion(src.name, dst.name, dst.doc.path, changes, evidence)

@@ -16,7 +16,7 @@ from dwconf.desired import build
 from dwconf.diagnostics import Diagnostic, Severity
 from dwconf.errors import DwconfError, UnknownEnvironmentError
 from dwconf.git import Repository
-from dwconf.load.project import Loader
+from dwconf.load.project import Loader, settled
 from dwconf.objects import Object
 from dwconf.plan import blocks
 from dwconf.plan.actions import Category, worst
@@ -87,14 +87,20 @@ def semantic_diff(
     """The configuration at `rev_a` (default: the merge-base of HEAD and the default branch)
     against `rev_b` (default: the working tree), for every environment or those in `envs`."""
     base, head = resolve_sides(root, rev_a, rev_b)
-    old, new = _loader(root, base), _loader(root, head)
+    found = settled(lambda careful: _compare(root, base, head, envs, careful))
+    return SemanticDiff(base, head, found)
+
+
+def _compare(
+    root: Path, base: Side, head: Side, envs: Sequence[str], careful: frozenset[str]
+) -> tuple[EnvChanges, ...]:
+    old, new = _loader(root, base, careful), _loader(root, head, careful)
     names = _stage_order(old, new)
     unknown = [n for n in envs if n not in names]
     if unknown:
         raise UnknownEnvironmentError(unknown, names)
     chosen = [n for n in names if not envs or n in envs]
-    found = tuple(_compared(name, old, new) for name in chosen)
-    return SemanticDiff(base, head, found)
+    return tuple(_compared(name, old, new) for name in chosen)
 
 
 def _compared(name: str, old: Loader, new: Loader) -> EnvChanges:
@@ -151,8 +157,8 @@ def resolve_sides(root: Path, rev_a: str | None, rev_b: str | None) -> tuple[Sid
         repo.close()
 
 
-def _loader(root: Path, side: Side) -> Loader:
-    return Loader.at(root) if side.commit is None else Loader.at(root, side.commit)
+def _loader(root: Path, side: Side, careful: frozenset[str]) -> Loader:
+    return Loader.at(root, side.commit, careful=careful)
 
 
 def _render(loader: Loader, name: str) -> _Rendered | None:

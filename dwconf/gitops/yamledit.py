@@ -19,7 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from dwconf.errors import DwconfError
-from dwconf.load.yaml12 import load_plain
+from dwconf.yaml import load_plain
 
 Key = tuple[str, ...]
 

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from dwconf.collector import collector_paused
 from dwconf.live import link, lock, maps, snapshot, solutions, store
 from dwconf.live import seed as seeding
 from dwconf.live.errors import InvalidRequest, StoreDamaged, StoreFull, StoreReadOnly
@@ -48,6 +47,18 @@ def _system_clock() -> datetime:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+@contextmanager
+def _closed_unless_done(env: Environment) -> Iterator[None]:
+    """Closes `env` when the block inside does not finish (whatever stops it)."""
+    done = False
+    try:
+        yield
+        done = True
+    finally:
+        if not done:
+            env.close()
 
 
 class Environment:
@@ -110,11 +121,8 @@ class Environment:
         polls: int,
     ) -> Self:
         env = cls(store.connect(path), path, now=now, new_id=new_id, polls=polls)
-        try:
+        with _closed_unless_done(env):
             env._initialize(seed)
-        except BaseException:
-            env.close()
-            raise
         return env
 
     @classmethod
@@ -153,12 +161,8 @@ class Environment:
         if store.is_empty(path):
             raise StoreDamaged(str(Path(path).absolute()), "it is empty (0 bytes)")
         env = cls(store.connect_existing(str(path)), str(path))
-        try:
-            with env._tx("DEFERRED") as tx:
-                store.check_schema(tx.conn)
-        except BaseException:
-            env.close()
-            raise
+        with _closed_unless_done(env), env._tx("DEFERRED") as tx:
+            store.check_schema(tx.conn)
         return env
 
     @classmethod
@@ -228,6 +232,7 @@ class Environment:
             if self._batching:
                 yield
                 return
+            done = False
             try:
                 with store.transaction(self._conn, path=self._path):
                     self._batching = True
@@ -235,9 +240,10 @@ class Environment:
                         yield
                     finally:
                         self._batching = False
-            except BaseException:
-                self._snapshot = None  # it may hold what was rolled back
-                raise
+                done = True
+            finally:
+                if not done:
+                    self._snapshot = None  # it may hold what was rolled back
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -256,8 +262,7 @@ class Environment:
             )
             if self._snapshot is not None and self._snapshot[0] == version:
                 return self._snapshot[1]
-            with collector_paused(freeze=False):
-                state = snapshot.read(tx, self._desired_of, self._memo)
+            state = snapshot.read(tx, self._desired_of, self._memo)
             self._snapshot = (version, state)
             return state
 

@@ -16,7 +16,7 @@ from dwconf.live import link, solutions
 from dwconf.live.errors import InvalidRequest
 from dwconf.live.state import AlertSetting, SolutionPackage
 from dwconf.live.store import Tx
-from dwconf.load.yaml12 import load_plain
+from dwconf.yaml import load_plain
 
 SeedSource = str | Path | Mapping[str, Any] | None
 _KEYS = {"solutions", "apply", "legal_entities", "integration_keys", "alerts"}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import is_typeddict
 
 from dwconf.diagnostics import Diagnostic, error
-from dwconf.load.yaml12 import Document, Path
+from dwconf.yaml import Document, YamlPath
 
 _TYPE_WORDS = {
     "dict_type": "a mapping (key: value)",
@@ -30,7 +30,7 @@ def _has(node: Any, part: int | str) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
-def _data_path(doc: Document, base: Path, loc: tuple[int | str, ...]) -> Path:
+def _data_path(doc: Document, base: YamlPath, loc: tuple[int | str, ...]) -> YamlPath:
     """The part of a pydantic `loc` that exists in the document (union tags are skipped)."""
     path = base
     node = doc.get(base) if doc.data is not None else None
@@ -79,7 +79,7 @@ def _inner_model(annotation: Any) -> Any:
 _SECRET_WORDS = ("secret", "password", "token", "key")
 
 
-def _unknown_key(doc: Document, path: Path, known: list[str]) -> Diagnostic:
+def _unknown_key(doc: Document, path: YamlPath, known: list[str]) -> Diagnostic:
     key = str(path[-1])
     in_auth = "auth" in path or "gateway_auth" in path
     if in_auth and any(w in key.lower() for w in _SECRET_WORDS):
@@ -97,7 +97,7 @@ def _unknown_key(doc: Document, path: Path, known: list[str]) -> Diagnostic:
     return error("DW1101", f"unknown key '{key}'", doc.span(path, key=True), hint)
 
 
-def _describe(err: Any, path: Path) -> tuple[str, str, str]:
+def _describe(err: Any, path: YamlPath) -> tuple[str, str, str]:
     kind = err["type"]
     where = ".".join(str(p) for p in path) or "the file"
     if kind == "missing":
@@ -121,14 +121,14 @@ def _describe(err: Any, path: Path) -> tuple[str, str, str]:
     return "DW1104", f"'{where}': {message}", str(err.get("ctx", {}).get("hint", ""))
 
 
-def _one_per_value(errors: list[Any], paths: list[Path]) -> list[tuple[Any, Path]]:
+def _one_per_value(errors: list[Any], paths: list[YamlPath]) -> list[tuple[Any, YamlPath]]:
     """pydantic reports each member of a union (text, number, ...) that a value failed; the
     user reads one diagnostic per value: the specific complaint when a member has one (such
     as "Input should be a finite number"), otherwise every form the value could take."""
-    groups: dict[Path, list[Any]] = {}
+    groups: dict[YamlPath, list[Any]] = {}
     for err, path in zip(errors, paths, strict=True):
         groups.setdefault(path, []).append(err)
-    kept: list[tuple[Any, Path]] = []
+    kept: list[tuple[Any, YamlPath]] = []
     for path, group in groups.items():
         if len(group) == 1 or any(e["type"] in ("missing", "extra_forbidden") for e in group):
             kept.extend((e, path) for e in group)
@@ -143,7 +143,7 @@ def _one_per_value(errors: list[Any], paths: list[Path]) -> list[tuple[Any, Path
 
 
 def model_errors(
-    exc: ValidationError, doc: Document, model: type[BaseModel], base: Path = ()
+    exc: ValidationError, doc: Document, model: type[BaseModel], base: YamlPath = ()
 ) -> list[Diagnostic]:
     """One diagnostic per invalid value, placed at the value (or nearest parent) it concerns."""
     errors = exc.errors(include_input=False, include_url=False)

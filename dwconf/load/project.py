@@ -10,7 +10,7 @@ tree (the working tree, or the revision `Loader.at` was given).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -20,7 +20,12 @@ from pydantic import BaseModel, ValidationError
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog
 from dwconf.diagnostics import Diagnostic, Severity
-from dwconf.errors import ConfigError, NotAConfigurationError, UnknownEnvironmentError
+from dwconf.errors import (
+    ConfigError,
+    DwconfError,
+    NotAConfigurationError,
+    UnknownEnvironmentError,
+)
 from dwconf.git import Release, Releases, Repository
 from dwconf.load.errors import model_errors
 from dwconf.load.sources import (
@@ -30,13 +35,14 @@ from dwconf.load.sources import (
     read_solution,
     read_sources,
 )
-from dwconf.load.yaml12 import Document
 from dwconf.model import Environment, Settings, Solution, TableMap
 from dwconf.model.common import FOUR_PART
 from dwconf.model.schema import SchemaFile
 from dwconf.templating import context_for, render_document
+from dwconf.yaml import Disagreement, Document
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,11 @@ class MapSpec:
     @property
     def address(self) -> str:
         return self.model.address
+
+    @property
+    def shared(self) -> bool:
+        """The same for every environment: its file has no templated value."""
+        return not self.doc.templates
 
 
 @dataclass(frozen=True)
@@ -101,30 +112,37 @@ class Loader:
 
     sources: Sources
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    _cache: dict[tuple[int, str], Any] = field(default_factory=dict)
+    careful: frozenset[str] = frozenset()  # files the fast YAML reader read wrongly
+    # Made once, by the displayed path of the file (unique: a release's files carry its tag).
+    _models: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _catalogs: dict[tuple[str, ...], Catalog] = field(default_factory=dict)
+    _specs: dict[str, MapSpec] = field(default_factory=dict)
     _releases: Releases | None = None
     _tagged: dict[str, SolutionFiles] = field(default_factory=dict)
 
     @classmethod
-    def at(cls, root: Path, revision: str | None = None) -> Loader:
-        """The configuration at `root`: its working tree, or its files at a git `revision`."""
+    def at(
+        cls, root: Path, revision: str | None = None, *, careful: frozenset[str] = frozenset()
+    ) -> Loader:
+        """The configuration at `root`: its working tree, or its files at a git `revision`.
+        Files named in `careful` are read by the careful YAML reader only (see `settled`)."""
         if revision is None:
-            sources = read_sources(root)
+            sources = read_sources(root, careful=careful)
         else:
             repo = Repository.open(root)
             try:
-                sources = read_sources(root, repo.tree(revision))
+                sources = read_sources(root, repo.tree(revision), careful=careful)
             finally:
                 repo.close()
-        return cls(sources, list(sources.diagnostics))
+        return cls(sources, list(sources.diagnostics), careful)
 
     def _validate(self, doc: Document, model: type[M], context: dict[str, Any] | None) -> M | None:
         if doc.data is None:
             return None
         templated = bool(doc.templates) and context is not None
-        key = (id(doc), model.__name__)
-        if not templated and key in self._cache:
-            return self._cache[key]  # type: ignore[no-any-return]
+        key = (doc.path, model.__name__)
+        if not templated and key in self._models:
+            return self._models[key]  # type: ignore[no-any-return]
         data = doc.data
         if templated:
             assert context is not None
@@ -138,7 +156,7 @@ class Loader:
             self.diagnostics.extend(model_errors(exc, doc, model))
             result = None
         if not templated:
-            self._cache[key] = result
+            self._models[key] = result
         return result
 
     def settings(self) -> Settings:
@@ -160,34 +178,40 @@ class Loader:
 
     def environments_named(self, names: Sequence[str]) -> list[EnvSpec]:
         """The environments `names`, in that order: the one place that finds them and words an
-        absence. A name whose own file (`environments/NAME.yaml`) doesn't load is refused with
-        that file's errors (`ConfigError`); a name no file defines, with the known names."""
+        absence (see `absence`)."""
+        absent = self.absence(names)
+        if absent is not None:
+            raise absent
+        found = self.environments()
+        return [found[n] for n in names]
+
+    def absence(self, names: Sequence[str]) -> DwconfError | None:
+        """Why some of `names` are not environments, or None when all are. A name whose own
+        file (`environments/NAME.yaml`) doesn't load is refused with that file's errors
+        (`ConfigError`); a name no file defines, with the known names."""
         found = self.environments()
         unknown = [n for n in names if n not in found]
         if not unknown:
-            return [found[n] for n in names]
+            return None
         if not found and not is_configuration(self.sources.root):
-            raise NotAConfigurationError(self.sources.root)
+            return NotAConfigurationError(self.sources.root)
         errors = [d for d in self.diagnostics if d.severity is Severity.ERROR]
         own = [d for d in errors if _environment_file_name(d.span.file) in unknown]
         if own:
-            raise ConfigError(own)
+            return ConfigError(own)
         broken = any(_environment_file_name(d.span.file) is not None for d in errors)
-        raise UnknownEnvironmentError(unknown, found, broken)
+        return UnknownEnvironmentError(unknown, found, broken)
 
     def catalog(self, files: list[SolutionFiles] | None = None) -> Catalog:
         """The standard catalog extended with the schema files of `files` (default: all)."""
         chosen = list(self.sources.solutions.values()) if files is None else files
-        key = (0, "catalog:" + ",".join(str(id(f)) for f in chosen))
-        if key not in self._cache:
-            extra = []
-            for solution in chosen:
-                for doc in solution.schemas:
-                    schema = self._validate(doc, SchemaFile, None)
-                    if schema is not None:
-                        extra.append(schema)
-            self._cache[key] = catalog_module.standard().extended(extra)
-        return self._cache[key]  # type: ignore[no-any-return]
+        docs = [doc for solution in chosen for doc in solution.schemas]
+        key = tuple(doc.path for doc in docs)
+        if key not in self._catalogs:
+            found = [self._validate(doc, SchemaFile, None) for doc in docs]
+            extra = [schema for schema in found if schema is not None]
+            self._catalogs[key] = catalog_module.standard().extended(extra)
+        return self._catalogs[key]
 
     def releases(self) -> Releases:
         """The repository's release tags, read once (not in git: `in_git` is False)."""
@@ -207,7 +231,8 @@ class Loader:
         if release.tag not in self._tagged:
             repo = Repository.open(self.sources.root)
             try:
-                files, problems = read_solution(repo.release_tree(release), release.folder)
+                tree = repo.release_tree(release)
+                files, problems = read_solution(tree, release.folder, careful=self.careful)
             finally:
                 repo.close()
             self.diagnostics.extend(problems)
@@ -277,11 +302,11 @@ class Loader:
         )
 
     def _map_spec(self, folder: str, doc: Document, model: TableMap) -> MapSpec:
-        key = (id(model), "spec")
-        spec = self._cache.get(key)
+        """One spec per file while its model is the same (a file without templates)."""
+        spec = self._specs.get(doc.path)
         if spec is None or spec.model is not model:
             spec = MapSpec(folder, doc, model)
-            self._cache[key] = spec
+            self._specs[doc.path] = spec
         return spec
 
 
@@ -291,3 +316,19 @@ def _environment_file_name(file: str) -> str | None:
     if path.parent.as_posix() == "environments" and path.suffix in (".yaml", ".yml"):
         return path.stem
     return None
+
+
+def settled(work: Callable[[frozenset[str]], T]) -> T:
+    """`work(careful)`: first with every file read the usual way; when the positions a
+    diagnostic asked for showed that the fast YAML reader read a file differently from the
+    careful one (`Disagreement`), `work` runs again with that file read carefully, so the
+    careful reading is the one reported. `work` passes `careful` to `Loader.at`, and only
+    loads and checks: it may run more than once."""
+    careful: frozenset[str] = frozenset()
+    while True:
+        try:
+            return work(careful)
+        except Disagreement as found:
+            if found.path in careful:  # a careful reading cannot disagree with itself
+                raise
+            careful |= {found.path}

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from dwconf.load.yaml12 import TEMPLATE_MARKERS, load_plain
 from dwconf.model import Environment, FieldMapping, Solution, TableMap
 from dwconf.model.tablemap import Master
+from dwconf.yaml import TEMPLATE_MARKERS, load_plain
 
 _PLAIN = re.compile(r"^[\w($/][\w .()/$+@'=-]*$")
 _SINGLE = re.compile("^[\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]*$")

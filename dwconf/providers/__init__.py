@@ -55,9 +55,8 @@ def open_reader(project_root: Path, env: Environment) -> LiveReader:
 
 
 def open_reader_if_local(project_root: Path, env: Environment) -> LiveReader | None:
-    """`open_reader` for a local environment that already exists, else None: an environment
-    that can be read while the configuration is still being checked, at no cost (no request
-    sent, nothing made, written or locked)."""
+    """`open_reader` for a local environment that already exists, else None: nothing is made,
+    written or locked."""
     if env.provider.type != "local" or not local.state_path(project_root, env.name).exists():
         return None
     return ReadOnly(local.LocalProvider.open_existing(project_root, env.name))

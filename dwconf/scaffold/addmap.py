@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dwconf.errors import DwconfError
-from dwconf.load.project import Loader
+from dwconf.load.project import Loader, settled
 from dwconf.scaffold import templates
 from dwconf.scaffold.project import MAP_MODELINE
 from dwconf.validate.dependencies import solution_closure
@@ -14,8 +14,7 @@ from dwconf.validate.dependencies import solution_closure
 def add_map(*, root: Path, template_name: str, solution: str) -> Path:
     """Write the template's map file into solutions/SOLUTION/maps/; refuses to overwrite."""
     template = templates.find(template_name)
-    loader = Loader.at(root)
-    project = loader.project()
+    project = settled(lambda careful: Loader.at(root, careful=careful).project())
     if solution not in project.solutions:
         known = ", ".join(sorted(project.solutions)) or "none"
         raise DwconfError(f"no solution folder '{solution}'", f"known solutions: {known}")

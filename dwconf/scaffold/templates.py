@@ -22,8 +22,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from dwconf.catalog import Catalog, FieldType, data_files, standard
 from dwconf.errors import DwconfError
-from dwconf.load.yaml12 import load_plain
 from dwconf.model.common import slug
+from dwconf.yaml import load_plain
 
 CURRENT_PREFIX = "mapping-tables-"
 COMPANY_LOOKUPS = frozenset({"msdyn_company", "cdm_company"})

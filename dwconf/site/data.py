@@ -12,7 +12,8 @@ from typing import Any
 from dwconf import planning
 from dwconf.errors import DwconfError
 from dwconf.graph.model import Graph, dependency_graph
-from dwconf.load.project import Loader
+from dwconf.load.project import EnvSpec, Loader, settled
+from dwconf.model import Settings
 from dwconf.model.common import slug
 from dwconf.objects import MapObject, maps, solutions
 from dwconf.providers import open_reader
@@ -68,11 +69,15 @@ def _environment_page(root: Path, spec: Any, read_live: bool) -> EnvironmentPage
     )
 
 
+def _configured(root: Path, careful: frozenset[str]) -> tuple[dict[str, EnvSpec], Settings]:
+    loader = Loader.at(root, careful=careful)
+    return loader.environments(), loader.settings()
+
+
 def collect(root: Path, env_name: str | None, read_live: bool) -> Site:
     """The site's data for `env_name` (default: the first environment in stage order)."""
-    loader = Loader.at(root)
-    specs = loader.environments()
-    stages = list(loader.settings().stages)
+    specs, settings = settled(lambda careful: _configured(root, careful))
+    stages = list(settings.stages)
     ordered = sorted(
         specs.values(),
         key=lambda s: (stages.index(s.model.stage) if s.model.stage in stages else 99, s.name),
@@ -88,7 +93,7 @@ def collect(root: Path, env_name: str | None, read_live: bool) -> Site:
     )
     envs = tuple(_environment_page(root, spec, read_live) for spec in ordered)
     return Site(
-        loader.settings().project,
+        settings.project,
         name,
         solution_pages,
         map_pages,

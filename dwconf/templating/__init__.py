@@ -25,8 +25,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import EscapeFormatter, Markup
 
 from dwconf.diagnostics import Diagnostic, error
-from dwconf.load.yaml12 import Document, Path
 from dwconf.templating import limits
+from dwconf.yaml import Document, YamlPath
 
 MAX_RANGE = limits.MAX_RANGE
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
@@ -205,7 +205,7 @@ def render_value(text: str, context: Mapping[str, Any]) -> Any:
         return "".join(pieces)
 
 
-def _set(data: Any, path: Path, value: Any) -> Any:
+def _set(data: Any, path: YamlPath, value: Any) -> Any:
     """`data` with the value at `path` replaced, copying only the containers along the path."""
     if not path:
         return value
@@ -221,7 +221,7 @@ _LIMIT_HINTS = {
 }
 
 
-def _problem(exc: Exception, doc: Document, path: Path) -> Diagnostic:
+def _problem(exc: Exception, doc: Document, path: YamlPath) -> Diagnostic:
     """The diagnostic for a value that did not render."""
     span = doc.span(path)
     if isinstance(exc, limits.LimitExceeded | limits.TooSlow):

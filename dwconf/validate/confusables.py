@@ -23,7 +23,7 @@ from confusable_homoglyphs import categories
 
 from dwconf.diagnostics import Diagnostic, error
 from dwconf.load.project import Project
-from dwconf.load.yaml12 import Document, Path
+from dwconf.yaml import Document, YamlPath
 
 SHARED = frozenset({"COMMON", "INHERITED"})
 ALLOWED_MIXES = (
@@ -63,7 +63,7 @@ def text(project: Project) -> Iterator[Diagnostic]:
         yield from check(spec.model.name, spec.doc, ("name",), False)
 
 
-def check(value: str, doc: Document, path: Path, key: bool) -> Iterator[Diagnostic]:
+def check(value: str, doc: Document, path: YamlPath, key: bool) -> Iterator[Diagnostic]:
     """The problems of one key or string value."""
     if value.isascii():
         return
@@ -144,7 +144,7 @@ def _documents(project: Project) -> Iterator[Document]:
             yield spec.doc
 
 
-def _strings(data: Any, path: Path) -> Iterator[tuple[Path, str, bool]]:
+def _strings(data: Any, path: YamlPath) -> Iterator[tuple[YamlPath, str, bool]]:
     """(path, text, is a key) of every key and string value."""
     if isinstance(data, str):
         yield path, data, False

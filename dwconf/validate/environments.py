@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from dwconf.diagnostics import Diagnostic, error, warning
 from dwconf.git import Releases, release_tag
 from dwconf.load.project import EnvSpec, Project, SolutionSpec
-from dwconf.load.yaml12 import Path
 from dwconf.model.common import FOUR_PART
 from dwconf.model.environment import AuthMethod, GatewayMethod, legal_entity_problem
 from dwconf.redact import looks_generated
+from dwconf.yaml import YamlPath
 
 MAX_LEGAL_ENTITIES = 250
 MAX_INITIAL_SYNC_LEGAL_ENTITIES = 40
@@ -342,7 +342,7 @@ def _variable_problem(value: str | None) -> str | None:
     return "must name an environment variable"
 
 
-def _secret_strings(env: EnvSpec, data: Any, path: Path) -> Iterator[Diagnostic]:
+def _secret_strings(env: EnvSpec, data: Any, path: YamlPath) -> Iterator[Diagnostic]:
     if isinstance(data, dict):
         for key, value in data.items():
             if path in (("provider", "auth"), ("provider", "gateway_auth")):

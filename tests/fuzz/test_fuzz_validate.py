@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dwconf.diagnostics import Diagnostic
-from dwconf.load import yaml12
 from dwconf.validate.engine import validate
+from dwconf.yaml import read
 from tests.conftest import BASE_FILES, write_tree
 from tests.fuzz.strategies import env_docs, map_docs, mutated, solution_docs
 
@@ -101,7 +101,7 @@ def test_solution_files(repo: Path, raw: bytes) -> None:
 @settings(FUZZ, max_examples=400)
 @given(raw=st.binary(max_size=200))
 def test_parse_any_bytes(raw: bytes) -> None:
-    _, found = yaml12.parse(raw, "any.yaml")
+    _, found = read(raw, "any.yaml")
     for diagnostic in found:
         problem = outside(diagnostic, raw)
         assert problem is None, problem
@@ -110,5 +110,5 @@ def test_parse_any_bytes(raw: bytes) -> None:
 def test_syntax_error_at_end_of_file_points_inside() -> None:
     """Found by this fuzzing: the end-of-stream mark was one line past the last line."""
     raw = b"name: Fuzz map A\nv"
-    _, found = yaml12.parse(raw, "map.yaml")
+    _, found = read(raw, "map.yaml")
     assert found and all(d.span.line <= len(lines_of(raw)) for d in found), found

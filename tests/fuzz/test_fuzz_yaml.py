@@ -1,4 +1,4 @@
-"""Fuzzing the loader's two paths: whenever the fast path (fastyaml) accepts a file, the careful
+"""Fuzzing the two YAML readers: whenever the fast reader (dwconf/yaml/fast.py) accepts a file, the careful
 loader reads the same data from it, finds the same templates and reports nothing.
 
 Inputs are configuration files (valid and mutated) and short texts over YAML's punctuation,
@@ -10,7 +10,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dwconf.load import yaml12
+from dwconf.yaml import careful, read
+from dwconf.yaml.document import same
 from tests.fuzz.strategies import env_docs, map_docs, mutated, solution_docs
 
 AGREE = settings(max_examples=700, deadline=None)
@@ -82,15 +83,16 @@ SCALAR_FILES = st.composite(key_lines)()
 
 
 def check_agreement(raw: bytes) -> None:
-    """Through the loader's own entry point: when it took the fast path, the careful one agrees."""
-    doc, problems = yaml12.parse(raw, "f.yaml")
-    if doc._where is not None:
+    """Through the reader's own entry point: when the fast reader read it, the careful one
+    agrees, with the same types throughout (`same`: 1, 1.0 and True differ)."""
+    doc, problems = read(raw, "f.yaml")
+    if doc._text is None:
         return  # read the careful way
     text = raw.decode("utf-8-sig")
-    careful, careful_problems = yaml12._parse_careful(text, "f.yaml")
-    assert (problems, careful_problems) == ([], []), text
-    assert repr(careful.data) == repr(doc.data), text  # repr: nan equals nan
-    assert doc.templates == careful.templates, text
+    found = careful.parse(text, "f.yaml")
+    assert (problems, found.problems) == ([], []), text
+    assert same(found.data, doc.data), text
+    assert doc.templates == found.templates, text
 
 
 @AGREE

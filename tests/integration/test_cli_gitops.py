@@ -15,8 +15,8 @@ import pytest
 
 from dwconf.apply import operations
 from dwconf.errors import ProviderError
-from dwconf.load.yaml12 import load_plain
 from dwconf.plan.order import Operation
+from dwconf.yaml import load_plain
 from tests.conftest import TEST_MAP, write_tree
 from tests.support import Result
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from dwconf.load.yaml12 import load_plain
+from dwconf.yaml import load_plain
 from tests.golden.scenarios import ENVIRONMENT, FILES, commit, write
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,11 +14,11 @@ from typing import Any
 
 
 def outcome(text: str, context: dict[str, Any]) -> dict[str, Any]:
-    from dwconf.load.yaml12 import parse
     from dwconf.templating import render_document
     from dwconf.templating.limits import size_of
+    from dwconf.yaml import read
 
-    doc, _ = parse(json.dumps({"value": text}).encode(), "m.yaml")
+    doc, _ = read(json.dumps({"value": text}).encode(), "m.yaml")
     start = time.monotonic()
     try:
         data, problems = render_document(doc, context)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 
-from dwconf.load.yaml12 import parse
 from dwconf.templating import context_for, render_document, render_value
 from dwconf.templating.limits import LimitExceeded
+from dwconf.yaml import read
 
 CTX = context_for("dev", "dev", ["USMF"], {"code": 3, "name": "Contoso"})
 CORPUS = [
@@ -92,7 +92,7 @@ def test_escape_is_refused_or_harmless(text: str) -> None:
 
 @pytest.mark.parametrize("text", CORPUS[:10])
 def test_escape_in_a_document_is_a_diagnostic(text: str) -> None:
-    doc, _ = parse(f"a: {text!r}\n".encode(), "m.yaml")
+    doc, _ = read(f"a: {text!r}\n".encode(), "m.yaml")
     _, problems = render_document(doc, CTX)
     for problem in problems:
         assert problem.code.startswith("DW12"), problem

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from dwconf.load.yaml12 import parse
 from dwconf.templating import context_for, render_document, render_value
 from dwconf.templating import limits as template_limits
+from dwconf.yaml import read
 from tests.support import Result
 
 MEMORY = 2 * 2**30
@@ -145,7 +145,7 @@ def test_the_limits_are_as_documented() -> None:
 
 
 def test_a_refusal_points_at_the_value() -> None:
-    doc, _ = parse(b"a: ok\nb:\n  - x\n  - \"{{ 'a'|center(10**9) }}\"\n", "m.yaml")
+    doc, _ = read(b"a: ok\nb:\n  - x\n  - \"{{ 'a'|center(10**9) }}\"\n", "m.yaml")
     _, problems = render_document(doc, CTX)
     assert [(str(p.span), p.code) for p in problems] == [("m.yaml:4:5", "DW1203")]
     assert "center filter" in problems[0].message
@@ -154,7 +154,7 @@ def test_a_refusal_points_at_the_value() -> None:
 
 def test_rendering_past_its_time_budget_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """The clock is checked by every operation (a spent budget stands for a slow template)."""
-    doc, _ = parse(b"a: '{{ vars.code + 1 }}'\nb: '{{ env.name }}'\n", "m.yaml")
+    doc, _ = read(b"a: '{{ vars.code + 1 }}'\nb: '{{ env.name }}'\n", "m.yaml")
     monkeypatch.setattr(template_limits, "TIME_BUDGET_SECONDS", -1.0)
     _, problems = render_document(doc, CTX)
     assert [(str(p.span), p.code) for p in problems] == [

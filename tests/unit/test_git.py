@@ -41,12 +41,13 @@ def test_working_tree_and_git_tree_list_and_read_the_same(tmp_path: Path) -> Non
     for folder in ("", "solutions", "solutions/base", "solutions/base/maps", "nope"):
         on_disk = [e for e in disk.entries(folder) if e.name != ".git"]
         assert on_disk == at_head.entries(folder), folder
-    assert disk.read("solutions/base/maps/a.yaml") == at_head.read("solutions/base/maps/a.yaml")
+    a_yaml = "solutions/base/maps/a.yaml"
+    assert disk.read(a_yaml, 100) == at_head.read(a_yaml, 100)
     assert at_head.label == "@HEAD"
     with pytest.raises(OSError):
-        at_head.read("solutions/base/maps/missing.yaml")
+        at_head.read("solutions/base/maps/missing.yaml", 100)
     with pytest.raises(OSError):
-        at_head.read("solutions/base")  # a folder is no file
+        at_head.read("solutions/base", 100)  # a folder is no file
     repo.close()
 
 
@@ -76,7 +77,7 @@ def test_a_configuration_in_a_subfolder_of_the_repository(tmp_path: Path) -> Non
     make_git(tmp_path, {f"config/{k}": v for k, v in FILES.items()}).close()
     repo = Repository.open(tmp_path / "config")
     assert repo.prefix == "config"
-    assert repo.tree("HEAD").read("dwconf.yaml").startswith(b"project: t")
+    assert repo.tree("HEAD").read("dwconf.yaml", 100).startswith(b"project: t")
     (tmp_path / "config/.dwconf").mkdir()
     (tmp_path / "config/.dwconf/dev.sqlite").write_bytes(b"x")
     assert repo.changed_paths() == []

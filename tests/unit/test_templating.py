@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from dwconf.load.yaml12 import parse
 from dwconf.templating import context_for, render_document, render_value
 from dwconf.templating.limits import LimitExceeded
+from dwconf.yaml import read
 
 CTX = context_for("dev", "dev", ["USMF", "DEMF"], {"code": 3, "name": "Contoso", "on": True})
 
@@ -55,9 +55,7 @@ def test_the_sandbox_refuses_runaways(text: str) -> None:
 
 
 def test_document_rendering_reports_each_value_at_its_position() -> None:
-    doc, _ = parse(
-        b"a: '{{ vars.code }}'\nb:\n  - '{{ vars.nope }}'\n  - '{{ x + 1 }}'\n", "m.yaml"
-    )
+    doc, _ = read(b"a: '{{ vars.code }}'\nb:\n  - '{{ vars.nope }}'\n  - '{{ x + 1 }}'\n", "m.yaml")
     data, problems = render_document(doc, CTX)
     assert data["a"] == 3
     assert [(str(p.span), p.code) for p in problems] == [
@@ -68,6 +66,6 @@ def test_document_rendering_reports_each_value_at_its_position() -> None:
 
 
 def test_security_refusal_has_its_own_code() -> None:
-    doc, _ = parse(b"a: \"{{ ''.__class__ }}\"\n", "m.yaml")
+    doc, _ = read(b"a: \"{{ ''.__class__ }}\"\n", "m.yaml")
     _, problems = render_document(doc, CTX)
     assert [p.code for p in problems] == ["DW1202"]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dwconf.catalog import Catalog, Column, FieldType, data_files, standard
-from dwconf.load.yaml12 import load_plain
+from dwconf.yaml import load_plain
 
 INCLUDES = "articles/fin-ops-core/dev-itpro/data-entities/dual-write/includes/"
 DIRECTIONS = {"both", "to_dataverse", "to_finops"}

@@ -8,12 +8,12 @@ import pytest
 
 from dwconf.errors import DwconfError
 from dwconf.live import AlertSetting, Environment
-from dwconf.load.yaml12 import parse
 from dwconf.model import Environment as EnvironmentModel
 from dwconf.model import Settings, TableMap
 from dwconf.package import package_for
 from dwconf.package.importer import import_environment
 from dwconf.templating import context_for, render_document
+from dwconf.yaml import read
 from tests.unit.package.builders import currencies, customers, solution
 
 SOURCE = EnvironmentModel.model_validate(
@@ -42,7 +42,7 @@ def env() -> Iterator[Environment]:
 
 
 def load(text: str) -> object:
-    doc, problems = parse(text.encode(), "f.yaml")
+    doc, problems = read(text.encode(), "f.yaml")
     assert problems == []
     data, problems = render_document(doc, context_for("dev", "dev", [], {}))
     return data

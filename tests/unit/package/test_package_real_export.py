@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dwconf.load.yaml12 import parse
 from dwconf.model import TableMap
 from dwconf.package import read_zip
 from dwconf.package.unpack import unpack_files
+from dwconf.yaml import read
 from tests.unit.package.real_export import real_export_zip
 
 UNITS_YAML = """\
@@ -122,6 +122,6 @@ def test_unpacked_yaml_reads_back_as_the_same_maps() -> None:
     for model in content.maps:
         path = f"maps/{model.name.split(' (')[0].lower().replace(' ', '-')}"
         text = next(v for k, v in files.items() if k.startswith(path))
-        doc, problems = parse(text.encode(), "map.yaml")
+        doc, problems = read(text.encode(), "map.yaml")
         assert problems == []
         assert TableMap.model_validate(doc.data) == model

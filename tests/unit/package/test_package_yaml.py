@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from dwconf.load.yaml12 import parse
 from dwconf.model import Environment, Solution, TableMap
 from dwconf.package import yamlout
 from dwconf.templating import context_for, render_document
+from dwconf.yaml import read
 from tests.unit.package.builders import currencies, customers, solution
 from tests.unit.package.strategies import solutions, table_maps
 
@@ -19,7 +19,7 @@ CONTEXT = context_for("dev", "dev", [], {})
 
 
 def load(text: str) -> Any:
-    doc, problems = parse(text.encode("utf-8"), "file.yaml")
+    doc, problems = read(text.encode("utf-8"), "file.yaml")
     assert problems == [], text
     data, problems = render_document(doc, CONTEXT)
     assert problems == [], text
@@ -141,6 +141,6 @@ def test_environment_reads_back_with_pin_comments() -> None:
     assert "  contoso-customer-maps: workspace  # installed 1.4.0.0\n" in text
     assert "  legal_entities: [USMF, DEMF]\n" in text
     assert "  text: '{{ kept as is }}'\n" in text  # environment files are never templated
-    doc, problems = parse(text.encode(), "environments/test.yaml")
+    doc, problems = read(text.encode(), "environments/test.yaml")
     assert problems == []
     assert Environment.model_validate(doc.data) == env

@@ -1,6 +1,6 @@
 """Validation asks for a file's positions only to report something: a clean configuration is
-validated without any file being parsed a second time (yaml12.Document works positions out on
-demand, and that second parse is most of the cost of the careful path)."""
+validated without any file being parsed a second time (dwconf.yaml.Document works positions out
+on demand, and that second parse is most of the cost of the careful reader)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from dwconf.load import yaml12
 from dwconf.validate.engine import validate
+from dwconf.yaml.careful import Positions
+from dwconf.yaml.document import Document
 
 
 def test_a_clean_configuration_needs_no_positions(
@@ -18,14 +19,14 @@ def test_a_clean_configuration_needs_no_positions(
 ) -> None:
     root = generate(tmp_path / "config", maps=30, fields=8, solutions=3)
     asked: list[str] = []
-    original = yaml12.Document._positions
+    original = Document._positions
 
-    def spy(doc: yaml12.Document) -> yaml12._Where:
+    def spy(doc: Document) -> Positions:
         if doc._where is None:
             asked.append(doc.path)
         return original(doc)
 
-    monkeypatch.setattr(yaml12.Document, "_positions", spy)
+    monkeypatch.setattr(Document, "_positions", spy)
     found = validate(root)
     assert found.diagnostics == [] and asked == []
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from dwconf.catalog import data_files
 from dwconf.diagnostics import Severity
-from dwconf.load.yaml12 import load_plain
 from dwconf.model import TableMap
 from dwconf.package.yamlout import map_yaml
 from dwconf.validate.engine import validate
+from dwconf.yaml import load_plain
 
 
 def test_every_standard_template_validates_as_a_map(make_repo: Callable[..., Path]) -> None:

@@ -1,14 +1,14 @@
-"""The loader's fast path: the same data as the careful loader, positions worked out on demand,
-and every file it cannot vouch for left to the careful loader."""
+"""The fast reader: the same data as the careful reader, positions worked out on demand, every
+file it cannot vouch for left to the careful reader, and screening in linear time."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from dwconf.load import fastyaml, yaml12
-from dwconf.load.yaml12 import parse
+from dwconf.yaml import Document, careful, fast, read
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS = sorted(
@@ -18,29 +18,29 @@ CORPUS = sorted(
 )
 
 
-def took_fast_path(doc: yaml12.Document) -> bool:
+def took_fast_path(doc: Document) -> bool:
     return doc._where is None
 
 
 def test_the_repository_files_read_the_same_on_both_paths() -> None:
-    fast = 0
+    quick = 0
     for path in CORPUS:
         raw = path.read_bytes()
-        doc, problems = parse(raw, path.name)
-        careful, careful_problems = yaml12._parse_careful(raw.decode("utf-8-sig"), path.name)
+        doc, problems = read(raw, path.name)
+        found = careful.parse(raw.decode("utf-8-sig"), path.name)
         assert (problems, doc.data, doc.templates) == (
-            careful_problems,
-            careful.data,
-            careful.templates,
+            found.problems,
+            found.data,
+            found.templates,
         ), path
-        fast += took_fast_path(doc)
+        quick += took_fast_path(doc)
     # The example configuration and the catalog are ordinary YAML: nearly all of it is fast.
-    assert len(CORPUS) > 250 and fast >= 0.9 * len(CORPUS), (fast, len(CORPUS))
+    assert len(CORPUS) > 250 and quick >= 0.9 * len(CORPUS), (quick, len(CORPUS))
 
 
 def test_positions_are_worked_out_on_first_use() -> None:
     raw = b"name: A\nfields:\n  - {finops: X, dataverse: 'y'}\n"
-    doc, problems = parse(raw, "f.yaml")
+    doc, problems = read(raw, "f.yaml")
     assert problems == [] and took_fast_path(doc)
     assert doc.values[("fields", 0, "dataverse")] == (3, 28)
     assert doc.keys[("fields",)] == (2, 1)
@@ -93,7 +93,7 @@ def test_positions_are_worked_out_on_first_use() -> None:
     ],
 )
 def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
-    assert fastyaml.load(text) is None
+    assert fast.load(text) is None
 
 
 @pytest.mark.parametrize(
@@ -109,25 +109,59 @@ def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
     ],
 )
 def test_ordinary_text_that_looks_unusual_stays_fast(text: str) -> None:
-    assert fastyaml.load(text) is not None
+    assert fast.load(text) is not None
 
 
 @pytest.mark.parametrize("raw", [b'k: "\\x7b{ x }}"\n', b'k: "{\\\n  { x }}"\n', b"k: '{{ x }}'\n"])
 def test_templates_spelled_with_escapes_are_found(raw: bytes) -> None:
-    doc, problems = parse(raw, "f")
+    doc, problems = read(raw, "f")
     assert problems == [] and doc.data == {"k": "{{ x }}"} and doc.templates == [("k",)]
 
 
 def test_long_tokens_are_screened_in_linear_time() -> None:
     # a token of 400,000 characters with an underscore every other one: each looked at once
-    assert fastyaml.load("k: x" + "1_" * 200_000 + "\n") == {"k": "x" + "1_" * 200_000}
+    assert fast.load("k: x" + "1_" * 200_000 + "\n") == {"k": "x" + "1_" * 200_000}
 
 
 def test_without_the_fast_parser_everything_reads_the_careful_way(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fastyaml, "yaml_rs", None)
-    doc, problems = parse(b"m: {no: 1, v: 1.0.0.5, t: '{{ x }}'}\n", "f")
+    monkeypatch.setattr(fast, "yaml_rs", None)
+    doc, problems = read(b"m: {no: 1, v: 1.0.0.5, t: '{{ x }}'}\n", "f")
     assert problems == [] and not took_fast_path(doc)
     assert doc.data == {"m": {"no": 1, "v": "1.0.0.5", "t": "{{ x }}"}}
     assert doc.templates == [("m", "t")]
+
+
+PATHOLOGICAL = {
+    "nested braces": lambda n: "k: " + "{" * (n // 2) + "}" * (n // 2) + "\n",
+    "nested brackets": lambda n: "k: " + "[" * (n // 2) + "]" * (n // 2) + "\n",
+    "open braces": lambda n: "k: " + "{" * n + "\n",
+    "closed pairs": lambda n: "k: '" + "[]" * (n // 2) + "'\nb: '|'\n",
+    "pairs then an indicator": lambda n: "k: [" + "{}" * (n // 2) + ", |]\n",
+    "flow items": lambda n: "k: [" + "a, " * (n // 3) + "b]\n",
+}
+
+
+def _best_seconds(text: str, tries: int) -> float:
+    """The least CPU time of `tries` reads: CPU time, not wall time, so other processes of a
+    busy machine count for little."""
+    raw = text.encode()
+    best = float("inf")
+    for _ in range(tries):
+        start = time.process_time()
+        read(raw, "f.yaml")
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@pytest.mark.parametrize("shape", PATHOLOGICAL)
+def test_reading_a_pathological_line_grows_linearly(shape: str) -> None:
+    """Four times the text may take about four times as long, never sixteen (square time:
+    80 KB of `{` once took 14 s). Best of many runs, and a generous bound, so a busy machine
+    does not fail it; the first run of the large text that keeps within it ends the test."""
+    make = PATHOLOGICAL[shape]
+    small = _best_seconds(make(16_000), tries=15)
+    bound = 8 * max(small, 1e-4)
+    large = make(64_000)  # an 80 KB line or so
+    assert any(_best_seconds(large, tries=1) <= bound for _ in range(15)), (shape, small)

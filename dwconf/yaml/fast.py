@@ -1,14 +1,17 @@
-"""The fast path of the YAML loader: plain data from a compiled YAML 1.2 parser (yaml-rs).
+"""The fast reader: plain data from a compiled YAML 1.2 parser (yaml-rs).
 
-Only the data comes from here, and only for files the position-keeping loader (yaml12.py) would
+Only the data comes from here, and only for files the careful reader (careful.py) would
 accept without a single diagnostic and read to the same values. Anything this path cannot vouch
 for returns None, and the caller parses the file the careful way: syntax errors, duplicate keys,
 tags, anchors and aliases, document markers, unusual line breaks, number spellings outside the
 YAML 1.2 core schema, non-text keys and deep nesting. Positions are computed later, and only for
-files that have something to report (yaml12.Document). Characters YAML forbids are left to
-the careful loader too.
+files that have something to report (document.py), and a disagreement found then is settled
+in the careful reader's favour. Characters YAML forbids are left to the careful reader too.
 
-tests/unit/load/test_fastyaml.py and tests/fuzz/test_fuzz_yaml.py check that both paths agree.
+The screening below runs in time linear in the text: every pattern can match at a position in
+one way only, or is led by a literal, so a pathological line (80 KB of `{`) costs what any
+80 KB costs. tests/unit/yaml/test_fast.py and tests/fuzz/test_fuzz_yaml.py check that both
+readers agree and that screening stays linear.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from typing import Any
 
 from yaml.reader import Reader
 
+from dwconf.yaml import careful
+
 try:
     import yaml_rs
 except ImportError:  # no wheel for this platform: every file takes the careful path
     yaml_rs = None  # type: ignore[assignment]
 
-MAX_DEPTH = 64
+MAX_DEPTH = careful.MAX_DEPTH
 
 # What makes a file unsure (see the module's docstring), found by plain `in` tests first and
 # then by checks that look at the tokens around the rare candidates, each character at most twice:
@@ -36,9 +41,13 @@ MAX_DEPTH = 64
 # - a block scalar at the very end of the file or with "keep" chomping, and a file that does not
 #   end with a line break (the two parsers end the last value differently).
 _MARK = re.compile(r"(?:^|[\s\[{,])[&*!@`]")
-_FLOW_BLOCK_INDICATOR = re.compile(r"[\[{][ ]*[|>]|^[^\n]*[\[{][^\n]*[:,][ ]*[|>]", re.MULTILINE)
+# The first opener of a line, then `:` or `,` and `|` or `>` later on it: the leading class
+# excludes openers, so the opener found is the first, and each line is scanned once.
+_FLOW_BLOCK_INDICATOR = re.compile(r"[\[{][ ]*[|>]|^[^\[{\n]*[\[{][^\n]*[:,][ ]*[|>]", re.MULTILINE)
 _FLOW_EMPTY_KEY = re.compile(r"[\[{,][ ]*:")
-_FLOW_OPEN = (re.compile(r"\{[^}\]\n]*\n"), re.compile(r"\[[^\]}\n]*\n"))  # led by a literal
+# An opener with no opener or closer after it on its line: the last opener, when no closer
+# follows it. A run stops at the next opener, so no character is scanned from two openers.
+_FLOW_OPEN = re.compile(r"[\[{][^\[{}\]\n]*\n")
 _NUMBER_UNDERSCORE = re.compile(r"_(?:(?<=[0-9._+-]_)|(?=[0-9]))")  # led by a literal
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-")
 _NUMBER_START = re.compile(r"[-+]?[._]?[._0-9]")
@@ -78,7 +87,7 @@ def _lone_cr(text: str) -> bool:
 def _flow_unsure(text: str) -> bool:
     """`|`/`>` opening a value, an empty key or value, or a collection left open at a line's end,
     inside flow collections."""
-    if any(s in text for s in (":,", ":]", ":}")) or any(p.search(text) for p in _FLOW_OPEN):
+    if any(s in text for s in (":,", ":]", ":}")) or _FLOW_OPEN.search(text):
         return True
     if any(s in text for s in ("[:", "{:", ",:", " :")) and _FLOW_EMPTY_KEY.search(text):
         return True

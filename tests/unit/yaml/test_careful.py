@@ -1,18 +1,18 @@
-"""The YAML loader: positions, YAML 1.2 scalars, and clean refusals."""
+"""The YAML reader: positions, YAML 1.2 scalars, and clean refusals."""
 
 from __future__ import annotations
 
 import pytest
 
-from dwconf.load.yaml12 import MAX_FILE_BYTES, parse
+from dwconf.yaml import MAX_FILE_BYTES, read
 
 
 def codes(raw: bytes) -> list[str]:
-    return [f"{d.span.line}:{d.span.column} {d.code}" for d in parse(raw, "f.yaml")[1]]
+    return [f"{d.span.line}:{d.span.column} {d.code}" for d in read(raw, "f.yaml")[1]]
 
 
 def test_values_and_keys_keep_their_positions() -> None:
-    doc, problems = parse(b"name: A\nfields:\n  - {finops: X, dataverse: y}\n", "f.yaml")
+    doc, problems = read(b"name: A\nfields:\n  - {finops: X, dataverse: y}\n", "f.yaml")
     assert problems == []
     assert doc.values[("fields", 0, "dataverse")] == (3, 28)
     assert doc.keys[("fields",)] == (2, 1)
@@ -20,7 +20,7 @@ def test_values_and_keys_keep_their_positions() -> None:
 
 
 def test_yaml_1_2_core_schema_keeps_no_and_yes_as_text() -> None:
-    doc, _ = parse(b"m: {no: 1, yes: on, off: True, v: 1.0.0.5, n: ~, f: 1.5, h: 0x1f}\n", "f")
+    doc, _ = read(b"m: {no: 1, yes: on, off: True, v: 1.0.0.5, n: ~, f: 1.5, h: 0x1f}\n", "f")
     assert doc.data["m"] == {
         "no": 1,
         "yes": "on",
@@ -33,7 +33,7 @@ def test_yaml_1_2_core_schema_keeps_no_and_yes_as_text() -> None:
 
 
 def test_templates_are_recorded() -> None:
-    doc, _ = parse(b"a: '{{ vars.x }}'\nb: plain\nc: ['x{% if 1 %}y{% endif %}']\n", "f")
+    doc, _ = read(b"a: '{{ vars.x }}'\nb: plain\nc: ['x{% if 1 %}y{% endif %}']\n", "f")
     assert doc.templates == [("a",), ("c", 0)]
 
 
@@ -67,7 +67,7 @@ def test_alias_bomb_is_refused() -> None:
 
 
 def test_ordinary_aliases_are_fine() -> None:
-    doc, problems = parse(b"base: &b {x: 1}\nother: *b\n", "f")
+    doc, problems = read(b"base: &b {x: 1}\nother: *b\n", "f")
     assert problems == [] and doc.data["other"] == {"x": 1}
 
 
@@ -81,5 +81,5 @@ def test_files_over_the_limit_are_refused_without_parsing() -> None:
 
 
 def test_an_unclosed_list_at_the_end_does_not_suggest_quoting() -> None:
-    (problem,) = parse(b"x: [1\n", "f.yaml")[1]
+    (problem,) = read(b"x: [1\n", "f.yaml")[1]
     assert problem.code == "DW1003" and "quote" not in problem.hint

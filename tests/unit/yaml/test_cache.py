@@ -1,18 +1,21 @@
 """The parse cache: a second read of unchanged files takes their data from it, and the result
-is exactly what parsing gives; anything wrong with the cache only turns it off."""
+is exactly what parsing gives; it holds no environment file, trusts no entry it did not write,
+is private to the user, and anything wrong with it only turns it off."""
 
 from __future__ import annotations
 
 import marshal
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.generate import generate
-from dwconf.load import parsecache, sources, twocore
 from dwconf.load.sources import read_sources
+from dwconf.yaml import cache as parsecache
+from dwconf.yaml import fast
 from tests.support import sources_summary
 
 
@@ -20,7 +23,6 @@ from tests.support import sources_summary
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("DWCONF_CACHE_DIR", str(folder))
-    monkeypatch.setattr(twocore, "MIN_ITEMS", 10**9)  # one process: fast_data calls are seen
     return folder
 
 
@@ -35,14 +37,15 @@ def repo(tmp_path: Path) -> Path:
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry for each file the fast reader reads (the careful reader's files included)."""
     calls: list[int] = []
-    real = sources.fast_data
+    real = fast.load
 
-    def counted(raw: bytes) -> Any:
+    def counted(text: str) -> Any:
         calls.append(1)
-        return real(raw)
+        return real(text)
 
-    monkeypatch.setattr(sources, "fast_data", counted)
+    monkeypatch.setattr(fast, "load", counted)
     return calls
 
 
@@ -50,6 +53,10 @@ def _rows(cache_dir: Path) -> int:
     with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
         count: int = conn.execute("SELECT COUNT(*) FROM parsed").fetchone()[0]
     return count
+
+
+# dwconf.yaml, environments/dev.yaml and two solution.yaml: read every time, never cached
+NEVER_CACHED = 4
 
 
 def test_a_second_read_takes_unchanged_files_from_the_cache(
@@ -61,13 +68,14 @@ def test_a_second_read_takes_unchanged_files_from_the_cache(
     monkeypatch.delenv("DWCONF_CACHE")
     calls = _counting(monkeypatch)
     first = sources_summary(read_sources(repo))
-    files = len(calls)
+    files = len(calls) - NEVER_CACHED
     assert first == uncached and files > 12
-    # Every file the fast path read is remembered; the two it leaves to the careful loader not.
+    # Every map and schema the fast reader read is remembered; the two it leaves to the
+    # careful reader not.
     assert _rows(cache_dir) == files - 2
     calls.clear()
     assert sources_summary(read_sources(repo)) == uncached
-    assert len(calls) == 2  # only the careful loader's files are looked at again
+    assert len(calls) == 2 + NEVER_CACHED  # the careful reader's maps are looked at again
 
 
 def test_a_changed_file_is_parsed_again(
@@ -78,7 +86,7 @@ def test_a_changed_file_is_parsed_again(
     changed.write_text(changed.read_text().replace("Bench map", "Renamed map"))
     calls = _counting(monkeypatch)
     found = read_sources(repo)
-    assert len(calls) == 3  # the changed file and the careful loader's two
+    assert len(calls) == 3 + NEVER_CACHED  # the changed file and the careful reader's two
     names = [d.data.get("name") for f in found.solutions.values() for d in f.maps if d.data]
     assert any(str(n).startswith("Renamed map") for n in names)
     monkeypatch.setenv("DWCONF_CACHE", "off")
@@ -89,7 +97,7 @@ def test_a_new_loader_version_does_not_use_old_entries(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read_sources(repo)
-    monkeypatch.setattr(parsecache, "_salt", lambda: b"another version of the loader")
+    monkeypatch.setattr(parsecache, "_salt", lambda: b"another version of the readers")
     calls = _counting(monkeypatch)
     read_sources(repo)
     assert len(calls) > 12
@@ -141,3 +149,61 @@ def test_the_cache_folder_is_the_users_never_the_repository(
     for off in ("off", "0", "false", "no"):
         monkeypatch.setenv("DWCONF_CACHE", off)
         assert parsecache.folder() is None
+
+
+def _entries(cache_dir: Path) -> list[bytes]:
+    with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
+        return [row[0] for row in conn.execute("SELECT data FROM parsed")]
+
+
+def test_environment_files_are_never_cached(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = repo / "environments" / "dev.yaml"
+    env.write_text(env.read_text() + "vars: {pasted: not-a-variable-name-s3cr3t}\n")
+    read_sources(repo)
+    read_sources(repo)
+    assert _entries(cache_dir) and not any(b"s3cr3t" in data for data in _entries(cache_dir))
+    assert not any(b"s3cr3t" in p.read_bytes() for p in cache_dir.iterdir())
+
+
+def test_an_entry_rewritten_under_its_key_is_not_trusted(
+    repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_sources(repo)
+    forged = {"name": "Forged map", "version": "9.9.9.9"}
+    with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
+        conn.execute("UPDATE parsed SET data = ?", (marshal.dumps(forged),))
+    calls = _counting(monkeypatch)
+    found = read_sources(repo)
+    names = [d.data.get("name") for f in found.solutions.values() for d in f.maps if d.data]
+    assert "Forged map" not in names and len(calls) > 12  # every map read again
+    assert not any(marshal.loads(data) == forged for data in _entries(cache_dir))  # replaced
+    monkeypatch.setenv("DWCONF_CACHE", "off")
+    assert sources_summary(found) == sources_summary(read_sources(repo))
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_cache_is_private_to_the_user(repo: Path, cache_dir: Path) -> None:
+    cache_dir.mkdir(mode=0o755)
+    cache_dir.chmod(0o755)  # as an earlier version left it
+    (cache_dir / "parse-v1.sqlite").write_bytes(b"an earlier version's entries")
+    read_sources(repo)
+    assert _mode(cache_dir) == 0o700
+    assert {p.name: _mode(p) for p in cache_dir.iterdir()} == {
+        parsecache.FILE_NAME: 0o600,
+        parsecache.KEY_NAME: 0o600,
+    }
+
+
+def test_a_cache_file_that_is_a_link_turns_the_cache_off(
+    repo: Path, cache_dir: Path, tmp_path: Path
+) -> None:
+    cache_dir.mkdir(mode=0o700)
+    elsewhere = tmp_path / "elsewhere.sqlite"
+    (cache_dir / parsecache.FILE_NAME).symlink_to(elsewhere)
+    read_sources(repo)
+    assert not elsewhere.exists()
