@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import plan_bench
 from bench.generate import generate
 from bench.run import bare_parse, best_of, peak_mib
+from dwconf import speedups
 from dwconf.gitops.semdiff import semantic_diff
 from dwconf.planning import load_desired
 from dwconf.validate.engine import validate
@@ -205,7 +206,10 @@ def main() -> None:
             print(profile(root, args.profile, args.top))
             return
         full = not args.targets_only
-        figures = measure(root, args.maps, args.fields, args.repeat, peaks=args.peaks, full=full)
+        with speedups.for_command():  # as the command line arranges it
+            figures = measure(
+                root, args.maps, args.fields, args.repeat, peaks=args.peaks, full=full
+            )
         print(json.dumps(figures))
 
 

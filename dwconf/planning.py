@@ -21,7 +21,7 @@ from dwconf.plan import blocks
 from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import GitInfo, Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
-from dwconf.plan.live_view import live_objects, recorded_objects, recorded_state
+from dwconf.plan.live_view import last_succeeded, live_objects, recorded_objects, recorded_state
 from dwconf.providers import open_reader
 from dwconf.providers.base import LiveReader
 from dwconf.validate.engine import check_project
@@ -79,7 +79,12 @@ def plan_against(
     refuse (`blocked_by`) and what it was made to allow."""
     state = reader.read()
     found = _plan_against(
-        want, state, targets=targets, excludes=excludes, read_only=reader.read_only()
+        want,
+        state,
+        recorded_state(state, reader),
+        targets=targets,
+        excludes=excludes,
+        read_only=reader.read_only(),
     )
     return with_blocks(found, state, want.env.model, allowances)
 
@@ -103,13 +108,13 @@ def with_blocks(
 def _plan_against(
     want: Desired,
     state: LiveState,
+    recorded: dict[str, Object],
     *,
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
     read_only: dict[str, str],
 ) -> Plan:
     objects = want.state.objects
-    recorded = recorded_state(state)
     return make_plan(
         want.env.name,
         objects,
@@ -136,10 +141,6 @@ def load_environment(root: Path, env_name: str) -> Environment:
     return settled(lambda careful: Loader.at(root, careful=careful).environment(env_name)).model
 
 
-def _last_succeeded(records: tuple[DeploymentRecord, ...]) -> DeploymentRecord | None:
-    return next((r for r in reversed(records) if r.status == "succeeded"), None)
-
-
 def record_summary(record: DeploymentRecord) -> dict[str, Any]:
     """A deployment record as `dwconf history` shows it (without its desired state)."""
     return {
@@ -159,13 +160,13 @@ def record_summary(record: DeploymentRecord) -> dict[str, Any]:
 def drift_against(env_name: str, reader: LiveReader, ignore: tuple[str, ...] = ()) -> Drift:
     """Live against the last successful deployment record (never writes)."""
     state = reader.read()
-    record = _last_succeeded(state.records)
+    record = last_succeeded(state.records)
     if record is None:
         raise DwconfError(
             f"{env_name} has no successful deployment record to compare with",
             f"drift is measured from dwconf's last apply: dwconf apply {env_name}",
         )
-    desired = recorded_objects(record)
+    desired = recorded_objects(reader, record)
     live = live_objects(state, solution_names(desired))
     changes = find_drift(desired, live, ignore)
     summary = {k: v for k, v in record_summary(record).items() if k in ("id", "created", "who")}
@@ -215,8 +216,8 @@ def rollback_against(env_name: str, reader: LiveReader, to: str | None) -> Rollb
     """The plan that takes the environment back to the desired state of a deployment record."""
     state = reader.read()
     record = rollback_target(state.records, to)
-    recorded = recorded_state(state)
-    desired = recorded_objects(record)
+    recorded = recorded_state(state, reader)
+    desired = recorded_objects(reader, record)
     live = live_objects(state, solution_names(desired, recorded))
     notes = _keep_versions(desired, live)
     sync = [o.get("initial_sync") for o in maps(desired).values()]

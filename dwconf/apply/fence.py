@@ -158,6 +158,9 @@ class Fenced:
     def read_only(self) -> dict[str, str]:
         return self._writer.read_only()
 
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        return self._writer.record_desired(record_id)
+
     def close(self) -> None:
         self._writer.close()
 

@@ -28,7 +28,7 @@ from dwconf.live import Provenance
 from dwconf.objects import SolutionObject, solution_names, solutions
 from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.diff import Change
-from dwconf.plan.live_view import live_objects, recorded_state
+from dwconf.plan.live_view import last_succeeded, live_objects, recorded_state
 from dwconf.providers.base import LiveWriter
 
 LEASE_SECONDS = 120.0
@@ -117,7 +117,7 @@ def leased(
 def verify(plan: Plan, writer: LiveWriter) -> list[Change]:
     """Changes still needed after the apply, from a fresh read (not a guess)."""
     state = writer.read()
-    recorded = recorded_state(state)
+    recorded = recorded_state(state, writer)
     again = make_plan(
         plan.environment,
         plan.desired,
@@ -202,8 +202,10 @@ def record_if_moved(plan: Plan, writer: LiveWriter, options: Options) -> str | N
     """When the environment already matches but what dwconf would record moved (a pin now reads
     a release tag instead of the working tree, for example), write a deployment record under the
     lease, so promotion's gate sees what this environment runs. Returns the record id."""
-    last = next((r for r in reversed(writer.records()) if r.status == "succeeded"), None)
-    if last is not None and canonical_json(last.desired) == canonical_json(dict(plan.desired)):
+    last = last_succeeded(writer.records())
+    if last is not None and canonical_json(writer.record_desired(last.id)) == canonical_json(
+        dict(plan.desired)
+    ):
         return None
     with leased(
         writer, env=plan.environment, operation="record", plan_id=plan.id, options=options

@@ -14,10 +14,11 @@ one, is refused instead (exit 4), naming what moved.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, closing, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from dwconf import git
 from dwconf.apply.executor import StepOutcome
@@ -36,6 +37,7 @@ from dwconf.live import Lease, LiveState
 from dwconf.plan import blocks, saved
 from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import Plan
+from dwconf.plan.live_view import recorded_state
 from dwconf.planning import (
     Desired,
     load_desired,
@@ -240,7 +242,8 @@ def _saved(plan: Plan, basis: Basis, writer: LiveWriter, path: str) -> tuple[Pla
     basis = _followed(plan, basis, writer, path)
     if not plan.steps:
         with suppress(AlreadyApplied):
-            settle(plan, basis, writer.read())
+            state = writer.read()
+            settle(plan, basis, state, recorded_state(state, writer))
     return plan, basis
 
 
@@ -299,7 +302,7 @@ def _resumed(
     not yet done."""
     state = held.writer.read()
     try:
-        plan = check_journaled(plan, basis, state)
+        plan = check_journaled(plan, basis, state, recorded_state(state, held.writer))
     except AlreadyApplied as applied:  # stopped after its record, before its journal said so
         journal.write("finished", status="succeeded", record=applied.record.id, earlier=True)
         view.note(f"Plan {plan.id} was applied already (deployment record {applied.record.id}).")
@@ -347,7 +350,7 @@ def _under_lease(
     plan: Plan, basis: Basis, held: Held, *, request: Request, view: View, replan: bool
 ) -> Report:
     state = held.writer.read()
-    settled = _settle(plan, basis, state, replan, view)
+    settled = _settle(plan, basis, state, replan, view, recorded=recorded_state(state, held.writer))
     if isinstance(settled, Report):
         return settled
     settled = _blocked(settled, state, basis, allowances(request, plan))
@@ -363,9 +366,17 @@ def _ran(env: str, plan: Plan, result: Result, *, resumed: bool = False) -> Repo
     return Report(env, ending, plan, result, result.record_id, resumed=resumed)
 
 
-def _settle(plan: Plan, basis: Basis, state: LiveState, replan: bool, view: View) -> Plan | Report:
+def _settle(
+    plan: Plan,
+    basis: Basis,
+    state: LiveState,
+    replan: bool,
+    view: View,
+    *,
+    recorded: Mapping[str, Any],
+) -> Plan | Report:
     try:
-        return settle(plan, basis, state)
+        return settle(plan, basis, state, recorded)
     except AlreadyApplied as done:
         view.note(
             f"Plan {plan.id} was applied already (deployment record {done.record.id}); "
@@ -375,7 +386,7 @@ def _settle(plan: Plan, basis: Basis, state: LiveState, replan: bool, view: View
     except RefusedError:
         if not replan or state.fingerprint == plan.live_fingerprint:
             raise
-    again = derive(plan, basis, state, whole=True)
+    again = derive(plan, basis, state, recorded, whole=True)
     if not again.steps:
         view.note(f"{plan.environment} changed while this apply waited; nothing is left to do.")
         return Report(plan.environment, Ending.NOTHING_TO_DO, again)

@@ -28,7 +28,7 @@ from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
 from dwconf.objects import Object, solution_names
 from dwconf.plan.definition import GitInfo, Plan, canonical_json, make_plan
-from dwconf.plan.live_view import live_objects, recorded_state
+from dwconf.plan.live_view import live_objects
 from dwconf.redact import redact_json_text
 
 
@@ -95,10 +95,17 @@ def _compare(made: GitInfo, now: GitInfo, env: str) -> str:
     return f"See what changed: dwconf diff {made.commit[:7]}{tree} --env {env}. "
 
 
-def derive(plan: Plan, basis: Basis, state: LiveState, *, whole: bool = False) -> Plan:
+def derive(
+    plan: Plan,
+    basis: Basis,
+    state: LiveState,
+    recorded: Mapping[str, Object],
+    *,
+    whole: bool = False,
+) -> Plan:
     """The plan apply would make now for the addresses `plan` changes (every address with
-    `whole`), from the basis and the environment as `state` shows it."""
-    recorded = recorded_state(state)
+    `whole`), from the basis and the environment as `state` shows it; `recorded` is the desired
+    state of its last successful deployment record (`recorded_state`)."""
     return make_plan(
         plan.environment,
         basis.desired,
@@ -139,13 +146,13 @@ def _applied(plan: Plan, state: LiveState) -> DeploymentRecord | None:
     )
 
 
-def settle(plan: Plan, basis: Basis, state: LiveState) -> Plan:
+def settle(plan: Plan, basis: Basis, state: LiveState, recorded: Mapping[str, Any]) -> Plan:
     """The plan to run, read under the lease: `plan` derived again, when it still holds.
 
     Raises `AlreadyApplied` when the plan was applied and nothing is left to do, and
     `RefusedError` when the environment moved since the plan was made (naming what moved) or
     when the plan's changes don't follow from the basis."""
-    derived = derive(plan, basis, state)
+    derived = derive(plan, basis, state, recorded)
     _check_applied(plan, derived, state)
     if state.fingerprint != plan.live_fingerprint:
         raise RefusedError(
@@ -180,7 +187,9 @@ def _check_applied(plan: Plan, derived: Plan, state: LiveState) -> None:
     )
 
 
-def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
+def check_journaled(
+    plan: Plan, basis: Basis, state: LiveState, recorded: Mapping[str, Any]
+) -> Plan:
     """The plan of an interrupted apply, read back from its journal to resume it, checked under
     the lease: it must follow from the basis and from the live state it records it was made
     against, since its steps run as they are (the environment has moved since: by the steps
@@ -190,16 +199,16 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
     (it was stopped before its journal said so) and nothing is left, and `RefusedError` when
     it was applied and the environment moved since, when its changes or steps were edited
     (the journal's plan file, its checksum recomputed), or when someone else changed the
-    environment since it was made."""
+    environment since it was made; `recorded` is as for `derive`."""
     if _applied(plan, state) is not None:  # else there is nothing to derive for
-        _check_applied(plan, derive(plan, basis, state), state)
+        _check_applied(plan, derive(plan, basis, state, recorded), state)
     again = make_plan(
         plan.environment,
         basis.desired,
         state_hash(basis.desired),
         plan.live,
         plan.live_fingerprint,
-        recorded=recorded_state(state),
+        recorded=recorded,
         initial_sync=basis.initial_sync,
         addresses={c.address for c in plan.changes},
         read_only=basis.read_only,
@@ -211,17 +220,17 @@ def check_journaled(plan: Plan, basis: Basis, state: LiveState) -> Plan:
             "plan file was edited)",
             f"make and review a new plan: dwconf plan {plan.environment}",
         )
-    _check_unmoved(plan, basis, state)
+    _check_unmoved(plan, basis, state, recorded)
     return replace(plan, git=basis.git)
 
 
-def _check_unmoved(plan: Plan, basis: Basis, state: LiveState) -> None:
+def _check_unmoved(plan: Plan, basis: Basis, state: LiveState, recorded: Mapping[str, Any]) -> None:
     """Refuse to resume `plan` once someone else changed the environment since it was made
     (`dwconf.apply.stale.moved_by_others`): its remaining steps would overwrite that change,
     which nobody reviewed with the plan."""
     if state.fingerprint == plan.live_fingerprint:
         return
-    found = moved_by_others(plan, derive(plan, basis, state), state)
+    found = moved_by_others(plan, derive(plan, basis, state, recorded), state)
     if found:
         raise RefusedError(
             f"the environment changed since the interrupted apply's plan {plan.id} was made, "

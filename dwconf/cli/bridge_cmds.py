@@ -14,7 +14,7 @@ import click
 from dwconf.catalog import Catalog
 from dwconf.cli import boundary, console, params
 from dwconf.diagnostics import Severity
-from dwconf.doctor import Context, Limits, diagnose, requirements_of
+from dwconf.doctor import Context, Limits, diagnose, recorded_states, requirements_of
 from dwconf.doctor import output as doctor_output
 from dwconf.errors import ConfigError, DwconfError
 from dwconf.load.project import EnvSpec, Loader, Project, SolutionSpec, settled
@@ -337,12 +337,14 @@ def run_doctor(
     pinned = [project.solutions[f].model for f in spec.model.solutions if f in project.solutions]
     with closing(open_reader(root, spec.model)) as reader:
         state = reader.read()
+        recorded = recorded_states(state, reader)
     context = Context(
         environment=spec.model,
         state=state,
         now=now or datetime.now(UTC),
         requirements=requirements_of(s for s in pinned if s is not None),
         limits=limits,
+        recorded=recorded,
     )
     report = diagnose(context)
     render = doctor_output.as_json if fmt == "json" else doctor_output.text

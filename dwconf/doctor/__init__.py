@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from dwconf.doctor.checks import CHECKS
-from dwconf.doctor.model import Check, Context, Finding, Limits, Requirement, Status, failed
+from dwconf.doctor.model import (
+    Check,
+    Context,
+    Finding,
+    Limits,
+    Requirement,
+    Status,
+    failed,
+    recorded_states,
+)
 from dwconf.errors import DwconfError
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.model import Solution
@@ -102,5 +111,6 @@ __all__ = [
     "Requirement",
     "Status",
     "diagnose",
+    "recorded_states",
     "requirements_of",
 ]

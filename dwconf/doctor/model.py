@@ -4,12 +4,14 @@ limits it measures against."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dwconf.live import LiveState
+from dwconf.live import LiveState, RecordReader
 from dwconf.model import Environment
+from dwconf.objects import Object
+from dwconf.plan.live_view import recorded_objects
 
 GIB = 1024 * 1024 * 1024
 
@@ -94,6 +96,14 @@ class Context:
     now: datetime
     requirements: Sequence[Requirement] = ()
     limits: Limits = field(default_factory=Limits)
+    recorded: Mapping[str, Mapping[str, Object]] = field(default_factory=dict)
+    """The desired states of the successful deployment records, by record id
+    (`recorded_states`)."""
+
+
+def recorded_states(state: LiveState, records: RecordReader) -> dict[str, dict[str, Object]]:
+    """What `Context.recorded` holds: each successful record's desired state, read now."""
+    return {r.id: recorded_objects(records, r) for r in state.records if r.status == "succeeded"}
 
 
 CheckFunction = Callable[[Context], list[Finding]]

@@ -19,7 +19,7 @@ from dwconf.live import DeploymentRecord, LiveMap, RunState
 from dwconf.objects import Object, solution_names
 from dwconf.plan.diff import compared
 from dwconf.plan.drift import find_drift
-from dwconf.plan.live_view import live_objects, recorded_objects
+from dwconf.plan.live_view import live_objects
 
 STARTS = ("start", "initial_sync")
 Alerts = dict[str, Any]
@@ -48,11 +48,13 @@ def _restart_fix(names: Sequence[str]) -> str:
     )
 
 
-def _changed_by(records: list[DeploymentRecord]) -> tuple[DeploymentRecord, datetime | None]:
+def _changed_by(
+    records: list[DeploymentRecord], recorded: Mapping[str, Mapping[str, Any]]
+) -> tuple[DeploymentRecord, datetime | None]:
     """The last record whose alert settings differ from the one before it, and when the record
     before it was made (the earliest the change can have happened; None: unknown)."""
     for i in range(len(records) - 1, 0, -1):
-        if _alerts(recorded_objects(records[i])) != _alerts(recorded_objects(records[i - 1])):
+        if _alerts(recorded[records[i].id]) != _alerts(recorded[records[i - 1].id]):
             return records[i], records[i - 1].created
     return records[0], None
 
@@ -87,7 +89,7 @@ def alert_restart(ctx: Context) -> list[Finding]:
         ]
     last = records[-1]
     names = sorted(m.name for m in active)
-    if _alerts(recorded_objects(last)) != live:
+    if _alerts(ctx.recorded[last.id]) != live:
         return [
             warned(
                 "Alert settings changed outside dwconf; running maps may not have them",
@@ -97,7 +99,7 @@ def alert_restart(ctx: Context) -> list[Finding]:
                 _restart_fix(names) + " Then put the settings in the configuration.",
             )
         ]
-    record, earliest = _changed_by(records)
+    record, earliest = _changed_by(records, ctx.recorded)
     if earliest is None:
         return [
             skipped(
@@ -126,7 +128,7 @@ def deployment_drift(ctx: Context) -> list[Finding]:
     if not records:
         return [skipped("No deployment record to compare with", "dwconf has not applied here")]
     record = records[-1]
-    desired = recorded_objects(record)
+    desired = ctx.recorded[record.id]
     live = live_objects(ctx.state, solution_names(desired))
     changes = find_drift(desired, live)
     if not changes:

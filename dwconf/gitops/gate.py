@@ -12,10 +12,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from dwconf.errors import RefusedError
 from dwconf.live import DeploymentRecord, LiveState
 from dwconf.load.project import EnvSpec, SolutionSpec
+from dwconf.plan.live_view import recorded_objects
 from dwconf.providers import open_reader
 
 SUCCEEDED = "succeeded"
@@ -37,10 +39,11 @@ def check(root: Path, env: EnvSpec, specs: Mapping[str, SolutionSpec]) -> Eviden
     reader = open_reader(root, env.model)
     try:
         state = reader.read()
+        last_ok = last_success(state.records)
+        recorded = recorded_objects(reader, last_ok) if last_ok is not None else {}
     finally:
         reader.close()
-    last_ok = last_success(state.records)
-    problems = list(_problems(env.name, state, last_ok, specs))
+    problems = list(_problems(env.name, state, last_ok, recorded, specs))
     if problems or last_ok is None:
         raise RefusedError(
             f"the promotion gate refused what {env.name} runs:\n  - " + "\n  - ".join(problems),
@@ -58,6 +61,7 @@ def _problems(
     name: str,
     state: LiveState,
     last_ok: DeploymentRecord | None,
+    recorded: Mapping[str, Any],
     specs: Mapping[str, SolutionSpec],
 ) -> Iterator[str]:
     if last_ok is None:
@@ -67,15 +71,20 @@ def _problems(
         if spec.model is None or spec.release is None:
             continue
         unique, version = spec.model.unique_name, spec.release.version
-        problem = _recorded_problem(name, state, last_ok, folder, spec) or _live_problem(
-            name, state, folder, unique, version
-        )
+        recorded_problem = _recorded_problem(name, state, last_ok, folder, spec, recorded=recorded)
+        problem = recorded_problem or _live_problem(name, state, folder, unique, version)
         if problem:
             yield problem
 
 
 def _recorded_problem(
-    name: str, state: LiveState, last_ok: DeploymentRecord, folder: str, spec: SolutionSpec
+    name: str,
+    state: LiveState,
+    last_ok: DeploymentRecord,
+    folder: str,
+    spec: SolutionSpec,
+    *,
+    recorded: Mapping[str, Any],
 ) -> str | None:
     assert spec.model is not None and spec.release is not None
     unique, version = spec.model.unique_name, spec.release.version
@@ -90,7 +99,7 @@ def _recorded_problem(
                 f"{when}); {earlier}"
             )
         return f"{folder} {version}: {name} never applied it successfully; {earlier}"
-    source = _recorded_source(last_ok, unique)
+    source = _recorded_source(recorded, unique)
     if source == "workspace":
         return (
             f"{folder} {version}: {name} applied it from its working tree, not from the release "
@@ -120,7 +129,7 @@ def _failed_after(
     return failed[-1] if failed else None
 
 
-def _recorded_source(record: DeploymentRecord, unique: str) -> str | None:
-    found = record.desired.get(f"solution.{unique}")
+def _recorded_source(recorded: Mapping[str, Any], unique: str) -> str | None:
+    found = recorded.get(f"solution.{unique}")
     source = found.get("source") if isinstance(found, dict) else None
     return str(source) if source else None

@@ -19,6 +19,7 @@ from dwconf.live.state import (
     MapComponent,
     MapTemplate,
     Provenance,
+    RecordReader,
     RunState,
     SolutionPackage,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "MapComponent",
     "MapTemplate",
     "Provenance",
+    "RecordReader",
     "RunState",
     "SolutionPackage",
 ]

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -193,8 +193,7 @@ class Environment:
     def close(self) -> None:
         with self._mutex:
             self._conn.close()
-            self._closed = True
-            self._snapshot, self._memo = None, Memo()  # records read later keep self alive
+            self._snapshot, self._memo = None, Memo()
 
     def __enter__(self) -> Self:
         return self
@@ -262,7 +261,7 @@ class Environment:
             )
             if self._snapshot is not None and self._snapshot[0] == version:
                 return self._snapshot[1]
-            state = snapshot.read(tx, self._desired_of, self._memo)
+            state = snapshot.read(tx, self._memo)
             self._snapshot = (version, state)
             return state
 
@@ -430,25 +429,17 @@ class Environment:
 
     def set_record_status(self, record_id: str, status: str) -> DeploymentRecord:
         with self._change() as tx:
-            return lock.set_record_status(tx, record_id, status, self._desired_of)
+            return lock.set_record_status(tx, record_id, status)
 
     def records(self) -> tuple[DeploymentRecord, ...]:
         with self._tx("DEFERRED") as tx:
-            return lock.records(tx, self._desired_of, self._memo)
+            return lock.records(tx, self._memo)
 
-    def _desired_of(self, record_id: str) -> dict[str, Any]:
-        """A deployment record's desired state, read when the record is first asked for it:
-        from the file once more when this environment was closed since (what a record holds
-        never changes once written)."""
-        with self._mutex:
-            if not self._closed:
-                with self._tx("DEFERRED") as tx:
-                    return lock.desired_of(tx, record_id)
-        with (
-            closing(store.connect_existing(self._path)) as conn,
-            store.transaction(conn, "DEFERRED", path=self._path),
-        ):
-            return lock.desired_of(store.Tx(conn, self.now(), self._new_id, self._polls), record_id)
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        """The desired state deployment record `record_id` holds (an `InvalidRequest` for an
+        unknown id)."""
+        with self._tx("DEFERRED") as tx:
+            return lock.desired_of(tx, record_id)
 
 
 def _make_folder(folder: Path) -> None:

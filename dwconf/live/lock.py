@@ -10,7 +10,6 @@ without knowing can't write after the next holder started.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -96,12 +95,9 @@ def force_unlock(tx: Tx, lease_id: str) -> Lease:
     return held
 
 
-RecordReader = Callable[[str], dict[str, Any]]
-"""Reads a deployment record's desired state by its id (see `DeploymentRecord`)."""
-
-# Every column but the desired state, which a record reads when first asked for; with its
+# Every column but the desired state, which `desired_of` reads for one record; with its
 # provenance, kept beside it (a table files written before it existed gain when next opened
-# for writing: until then, `_provenance_table` tells the query to leave it out).
+# for writing: until then, `_select` leaves it out of the query).
 _COLUMNS = "records.id, created, who, plan_hash, git_commit, solution_versions, status"
 _RECORD = f"SELECT {_COLUMNS}, NULL AS provenance FROM records"
 _RECORD_WITH_PROVENANCE = (
@@ -117,7 +113,7 @@ def _select(tx: Tx) -> str:
     return _RECORD_WITH_PROVENANCE if found else _RECORD
 
 
-def _record(row: Any, stored: dict[str, Any] | Callable[[], dict[str, Any]]) -> DeploymentRecord:
+def _record(row: Any) -> DeploymentRecord:
     created = unstamp(row["created"])
     assert created is not None
     return DeploymentRecord(
@@ -127,33 +123,25 @@ def _record(row: Any, stored: dict[str, Any] | Callable[[], dict[str, Any]]) -> 
         plan_hash=row["plan_hash"],
         git_commit=row["git_commit"],
         solution_versions=loads(row["solution_versions"]),
-        stored=stored,
         status=row["status"],
         provenance=Provenance.of(loads(row["provenance"])),
     )
 
 
 def desired_of(tx: Tx, record_id: str) -> dict[str, Any]:
+    """The desired state a deployment record holds."""
     row = tx.one("SELECT desired FROM records WHERE id = ?", record_id)
     if row is None:
         raise InvalidRequest(f"There is no deployment record '{record_id}'.")
-    return _desired(row["desired"])
+    return dict(loads(row["desired"]) or {})
 
 
-def _desired(text: str) -> dict[str, Any]:
-    return dict(loads(text) or {})
-
-
-def records(tx: Tx, read: RecordReader, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
-    """Every record, oldest first; each reads its desired state with `read` when asked."""
+def records(tx: Tx, memo: Memo | None = None) -> tuple[DeploymentRecord, ...]:
+    """Every record, oldest first."""
     rows = tx.all(f"{_select(tx)} ORDER BY seq")
-
-    def made(row: Any) -> DeploymentRecord:
-        return _record(row, partial(read, row["id"]))
-
     if memo is None:
-        return tuple(made(r) for r in rows)
-    return tuple(memo.get(("record", tuple(r)), partial(made, r)) for r in rows)
+        return tuple(_record(r) for r in rows)
+    return tuple(memo.get(("record", tuple(r)), partial(_record, r)) for r in rows)
 
 
 def add_record(
@@ -167,9 +155,7 @@ def add_record(
     status: str,
     provenance: Provenance | None = None,
 ) -> DeploymentRecord:
-    """A new record; it holds its desired state as stored (the text, read when asked)."""
     record_id = tx.new_id()
-    text = dumps(desired)
     tx.run(
         "INSERT INTO records (id, created, who, plan_hash, git_commit, solution_versions,"
         " desired, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -179,7 +165,7 @@ def add_record(
         plan_hash,
         git_commit,
         dumps(solution_versions),
-        text,
+        dumps(desired),
         status,
     )
     if provenance is not None:
@@ -188,14 +174,12 @@ def add_record(
             record_id,
             dumps(provenance.as_dict()),
         )
-    row = tx.one(f"{_select(tx)} WHERE records.id = ?", record_id)
-    return _record(row, partial(_desired, text))
+    return _record(tx.one(f"{_select(tx)} WHERE records.id = ?", record_id))
 
 
-def set_record_status(tx: Tx, record_id: str, status: str, read: RecordReader) -> DeploymentRecord:
+def set_record_status(tx: Tx, record_id: str, status: str) -> DeploymentRecord:
     row = tx.one("SELECT id FROM records WHERE id = ?", record_id)
     if row is None:
         raise InvalidRequest(f"There is no deployment record '{record_id}'.")
     tx.run("UPDATE records SET status = ? WHERE id = ?", status, record_id)
-    row = tx.one(f"{_select(tx)} WHERE records.id = ?", record_id)
-    return _record(row, partial(read, record_id))
+    return _record(tx.one(f"{_select(tx)} WHERE records.id = ?", record_id))

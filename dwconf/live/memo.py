@@ -1,9 +1,10 @@
 """What one read of the environment built from its stored rows, kept for the next read.
 
-A read after a single write then decodes only what the write changed: a value is found again
-by the stored text (or row) it came from, which is also what keeps it right, since a write
-stores new text. Each `reading` is one generation: what it doesn't use is dropped when it
-ends, so the memo never holds more than the latest snapshot does.
+A read after a single write then decodes (and hashes, for the fingerprint) only what the write
+changed: a value is found again by the stored text (or row) it came from, which is also what
+keeps it right, since a write stores new text. Each `reading` is one generation: what it
+doesn't use is dropped when it ends, so the memo never holds more than the latest snapshot
+does.
 
 Values are shared between the snapshots that read them, like one snapshot is shared by
 everyone who reads it while nothing changes: they are read-only.
@@ -15,9 +16,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import orjson
-
-from dwconf.canonical import part
+from dwconf.canonical import digest
 from dwconf.live.store import loads
 
 T = TypeVar("T")
@@ -61,15 +60,22 @@ class Memo:
         """The value of stored JSON text."""
         return self.get(("json", text), lambda: loads(text))
 
-    def part(self, value: object) -> orjson.Fragment | None:
-        """`value`'s canonical JSON for `dwconf.canonical.joined_bytes`, written once per value.
-        Found by identity: the entry holds `value`, so no other object can have its id while
-        the entry is kept."""
-        held, written = self.get(("part", id(value)), lambda: (value, part(value)))
-        assert held is value
-        return written
+    def definition(self, text: str) -> tuple[Any, str]:
+        """A stored definition's value and its digest (`dwconf.canonical.digest`)."""
+        return self.get(("definition", text), lambda: _with_digest(text))
+
+
+def _with_digest(text: str) -> tuple[Any, str]:
+    value = loads(text)
+    return value, digest(value)
 
 
 def json_of(memo: Memo | None, text: str) -> Any:
     """Stored JSON text's value, through `memo` when there is one."""
     return loads(text) if memo is None else memo.json(text)
+
+
+def definition_of(memo: Memo | None, text: str) -> tuple[Any, str]:
+    """A stored definition's value and its digest; without `memo`, the digest is left to
+    whoever needs it ("")."""
+    return (loads(text), "") if memo is None else memo.definition(text)

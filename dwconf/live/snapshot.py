@@ -1,61 +1,85 @@
 """Reading the whole environment as one `LiveState`, and its fingerprint.
 
-The fingerprint is the sha256 of the canonical JSON of everything a plan depends on: installed
-solutions (with the maps they carry), each map's available versions, active version, run state
-and active definition, integration keys, legal entities and alert settings. dwconf's own rows
-(lock, deployment records) and run-time details (queued counts, errors, requests) are left out,
-so taking the lock or writing a record never makes a saved plan stale.
+The fingerprint covers everything a plan depends on: installed solutions (with the maps they
+carry), each map's available versions, active version, run state and active definition,
+integration keys, legal entities and alert settings. dwconf's own rows (lock, deployment
+records) and run-time details (queued counts, errors, requests) are left out, so taking the
+lock or writing a record never makes a saved plan stale.
+
+Each object is hashed on its own (`object_hashes`, by address) and the fingerprint is the
+sha256 of the sorted (address, hash) pairs. A map definition enters its objects as its digest,
+which a read of the local environment remembers with the stored text it came from (memo.py):
+after a write, only what changed is hashed again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
 
-from dwconf.canonical import canonical_bytes, joined_bytes
+from dwconf.canonical import digest
 from dwconf.live import link, lock, maps, solutions
 from dwconf.live.memo import Memo
 from dwconf.live.state import (
     AlertSetting,
-    Definition,
     InstalledSolution,
     LiveMap,
     LiveState,
+    MapComponent,
     MapTemplate,
 )
 from dwconf.live.store import Tx
 
-Place = Callable[[Definition], Any]
+
+def _definition(found: MapComponent | MapTemplate) -> str:
+    return found.digest or digest(found.definition)
 
 
-def _plain(definition: Definition) -> Any:
-    return definition
+def _solution(solution: InstalledSolution) -> str:
+    return digest(
+        {
+            "unique_name": solution.unique_name,
+            "version": solution.version,
+            "managed": solution.managed,
+            "publisher": solution.publisher,
+            "requires": solution.requires,
+            "maps": [[m.name, m.version, _definition(m)] for m in solution.maps],
+        }
+    )
 
 
-def _solution(solution: InstalledSolution, place: Place) -> dict[str, Any]:
-    return {
-        "unique_name": solution.unique_name,
-        "version": solution.version,
-        "managed": solution.managed,
-        "publisher": solution.publisher,
-        "requires": solution.requires,
-        "maps": [[m.name, m.version, place(m.definition)] for m in solution.maps],
-    }
+def _map(live: LiveMap, active: MapTemplate | None) -> str:
+    return digest(
+        {
+            "name": live.name,
+            "versions": list(live.versions),
+            "active_version": live.active_version,
+            "state": live.state.value,
+            "definition": _definition(active) if active else None,
+        }
+    )
 
 
-def _map(
-    live: LiveMap, templates: Mapping[tuple[str, str], MapTemplate], place: Place
-) -> dict[str, Any]:
-    active = templates.get((live.name, live.active_version or ""))
-    return {
-        "name": live.name,
-        "versions": list(live.versions),
-        "active_version": live.active_version,
-        "state": live.state.value,
-        "definition": place(active.definition) if active else None,
-    }
+def object_hashes(
+    *,
+    solution_list: Sequence[InstalledSolution],
+    templates: Sequence[MapTemplate],
+    map_list: Sequence[LiveMap],
+    keys: Mapping[str, Sequence[str]],
+    legal_entities: Sequence[str],
+    alerts: Sequence[AlertSetting],
+) -> list[tuple[str, str]]:
+    """(address, hash) of every object the fingerprint covers, sorted."""
+    by_id = {(t.name, t.version): t for t in templates}
+    found = [(f"solution.{s.unique_name}", _solution(s)) for s in solution_list]
+    found += [
+        (f"map.{m.name}", _map(m, by_id.get((m.name, m.active_version or "")))) for m in map_list
+    ]
+    found += [(f"key.{table}", digest(list(columns))) for table, columns in keys.items()]
+    found.append(("link.legal_entities", digest(list(legal_entities))))
+    found += [(f"alert.{a.name}", digest(asdict(a))) for a in alerts]
+    return sorted(found)
 
 
 def fingerprint(
@@ -66,46 +90,29 @@ def fingerprint(
     keys: Mapping[str, Sequence[str]],
     legal_entities: Sequence[str],
     alerts: Sequence[AlertSetting],
-    parts: Callable[[Definition], object | None] | None = None,
 ) -> str:
-    """The sha256 of the canonical JSON of the document below. `parts` (see `Memo.part`)
-    gives definitions already written, which are spliced in instead of written again; the
-    bytes hashed are the same either way (`dwconf.canonical.joined_bytes`)."""
-
-    def document(place: Place) -> dict[str, Any]:
-        by_id = {(t.name, t.version): t for t in templates}
-        return {
-            "solutions": [_solution(s, place) for s in solution_list],
-            "maps": [_map(m, by_id, place) for m in map_list],
-            "integration_keys": {table: list(columns) for table, columns in keys.items()},
-            "legal_entities": list(legal_entities),
-            "alerts": [asdict(a) for a in alerts],
-        }
-
-    found = None if parts is None else joined_bytes(document(_spliced(parts)))
-    if found is None:
-        found = canonical_bytes(document(_plain))
-    return hashlib.sha256(found).hexdigest()
+    """The sha256 of the sorted (address, hash) pairs of `object_hashes`, one per line."""
+    pairs = object_hashes(
+        solution_list=solution_list,
+        templates=templates,
+        map_list=map_list,
+        keys=keys,
+        legal_entities=legal_entities,
+        alerts=alerts,
+    )
+    lines = "".join(f"{address}\t{found}\n" for address, found in pairs)
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
-def _spliced(parts: Callable[[Definition], object | None]) -> Place:
-    def place(definition: Definition) -> Any:
-        part = parts(definition)
-        return definition if part is None else part
-
-    return place
-
-
-def read(tx: Tx, records: lock.RecordReader, memo: Memo | None = None) -> LiveState:
-    """The snapshot; with `memo`, what an earlier read decoded and wrote is used again.
-    Deployment records read their desired states with `records` when asked."""
+def read(tx: Tx, memo: Memo | None = None) -> LiveState:
+    """The snapshot; with `memo`, what an earlier read decoded and hashed is used again."""
     if memo is None:
-        return _read(tx, records, None)
+        return _read(tx, None)
     with memo.reading():
-        return _read(tx, records, memo)
+        return _read(tx, memo)
 
 
-def _read(tx: Tx, records: lock.RecordReader, memo: Memo | None) -> LiveState:
+def _read(tx: Tx, memo: Memo | None) -> LiveState:
     solution_list = solutions.all_installed(tx, memo)
     templates = solutions.templates(tx, memo)
     map_list = maps.all_maps(tx, memo)
@@ -119,7 +126,7 @@ def _read(tx: Tx, records: lock.RecordReader, memo: Memo | None) -> LiveState:
         integration_keys=keys,
         legal_entities=legal_entities,
         alerts=alerts,
-        records=lock.records(tx, records, memo),
+        records=lock.records(tx, memo),
         lock=lock.current(tx),
         fingerprint=fingerprint(
             solution_list=solution_list,
@@ -128,6 +135,5 @@ def _read(tx: Tx, records: lock.RecordReader, memo: Memo | None) -> LiveState:
             keys=keys,
             legal_entities=legal_entities,
             alerts=alerts,
-            parts=None if memo is None else memo.part,
         ),
     )

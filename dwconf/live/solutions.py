@@ -18,7 +18,7 @@ from dwconf.live.errors import (
     SolutionNotFound,
     VersionMismatch,
 )
-from dwconf.live.memo import Memo, json_of
+from dwconf.live.memo import Memo, definition_of, json_of
 from dwconf.live.state import (
     Definition,
     ImportResult,
@@ -86,7 +86,7 @@ def _solution(row: Any, maps: list[Any], memo: Memo | None) -> InstalledSolution
         managed=bool(row["managed"]),
         publisher=row["publisher"],
         requires=json_of(memo, row["requires"]),
-        maps=tuple(MapComponent(m[1], m[2], json_of(memo, m[3])) for m in maps),
+        maps=tuple(MapComponent(m[1], m[2], *definition_of(memo, m[3])) for m in maps),
     )
 
 
@@ -199,7 +199,9 @@ def apply_solution(tx: Tx, unique_name: str) -> tuple[MapTemplate, ...]:
             unique_name,
             dumps(component.definition),
         )
-    return tuple(MapTemplate(c.name, c.version, unique_name, c.definition) for c in solution.maps)
+    return tuple(
+        MapTemplate(c.name, c.version, unique_name, c.definition, c.digest) for c in solution.maps
+    )
 
 
 # Templates in the order they were stored, then sorted by version: versions that sort as equal
@@ -209,7 +211,7 @@ _TEMPLATES = "SELECT map_name, version, solution, definition FROM templates"
 
 def templates(tx: Tx, memo: Memo | None = None) -> tuple[MapTemplate, ...]:
     rows = tx.all(f"{_TEMPLATES} ORDER BY rowid")
-    found = [MapTemplate(r[0], r[1], r[2], json_of(memo, r[3])) for r in rows]
+    found = [MapTemplate(r[0], r[1], r[2], *definition_of(memo, r[3])) for r in rows]
     return tuple(sorted(found, key=lambda t: (t.name, versions.key(t.version))))
 
 
@@ -223,5 +225,5 @@ def template_versions(tx: Tx) -> tuple[tuple[str, str], ...]:
 def templates_of(tx: Tx, name: str, memo: Memo | None = None) -> tuple[MapTemplate, ...]:
     """One map's templates, oldest version first."""
     rows = tx.all(f"{_TEMPLATES} WHERE map_name = ? ORDER BY rowid", name)
-    found = [MapTemplate(r[0], r[1], r[2], json_of(memo, r[3])) for r in rows]
+    found = [MapTemplate(r[0], r[1], r[2], *definition_of(memo, r[3])) for r in rows]
     return tuple(sorted(found, key=lambda t: versions.key(t.version)))

@@ -1,5 +1,4 @@
-"""The values the live model reads and writes: plain frozen dataclasses, no I/O (but for a
-deployment record's desired state, read from the environment when first asked for).
+"""The values the live model reads and writes: plain frozen dataclasses, no I/O.
 
 `LiveState` is one consistent snapshot of an environment pair (what `Environment.read()`
 returns); the other classes are its parts and the arguments of the operations.
@@ -8,10 +7,10 @@ returns); the other classes are its parts and the arguments of the operations.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 MasterSide = Literal["dataverse", "finops"]
 MASTERS: tuple[MasterSide, ...] = ("dataverse", "finops")
@@ -62,11 +61,13 @@ class SolutionPackage:
 
 @dataclass(frozen=True)
 class MapComponent:
-    """One map definition carried by an installed solution."""
+    """One map definition carried by an installed solution. `digest`, when the reader had it,
+    is `dwconf.canonical.digest(definition)`, remembered with the text it was read from."""
 
     name: str
     version: str
     definition: Definition
+    digest: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,13 @@ class SolutionManifest:
 
 @dataclass(frozen=True)
 class MapTemplate:
-    """A map version made available by "apply solution"."""
+    """A map version made available by "apply solution" (`digest`: as `MapComponent`'s)."""
 
     name: str
     version: str
     solution: str
     definition: Definition
+    digest: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,10 @@ class Provenance:
 
 @dataclass(frozen=True)
 class DeploymentRecord:
-    """What dwconf wrote at an apply (ARCHITECTURE §1 "record").
+    """What dwconf wrote at an apply (ARCHITECTURE §1 "record"), as a summary.
 
-    Its desired state holds every map's definition, and a history holds a record per apply,
-    of which a plan needs one: the state is read when first asked for. `stored` is the state
-    itself, or what reads it; records are equal by what they say about the apply.
+    The desired state it holds (every map's definition; a history has a record per apply, and
+    a plan needs one of them) is read on its own, by id: `RecordReader.record_desired`.
     """
 
     id: str
@@ -194,17 +195,16 @@ class DeploymentRecord:
     plan_hash: str
     git_commit: str | None
     solution_versions: dict[str, str]
-    stored: dict[str, Any] | Callable[[], dict[str, Any]] = field(repr=False, compare=False)
     status: str
     provenance: Provenance = field(default_factory=Provenance)
 
-    @property
-    def desired(self) -> dict[str, Any]:
-        stored = self.stored
-        if callable(stored):  # read once; not a cached_property, whose lock (3.11) is shared
-            stored = stored()  # by every record, which two threads reading could deadlock on
-            object.__setattr__(self, "stored", stored)
-        return stored
+
+class RecordReader(Protocol):
+    """Reads the desired state a deployment record holds (environments and providers)."""
+
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        """The record's desired state by address; an `InvalidRequest` for an unknown id."""
+        ...
 
 
 @dataclass(frozen=True)

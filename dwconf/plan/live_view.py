@@ -12,8 +12,8 @@ gone as far as a plan is concerned.
 from __future__ import annotations
 
 from dwconf.desired import content_hash
-from dwconf.live import DeploymentRecord, LiveState
-from dwconf.live.state import LiveMap, RunState
+from dwconf.live import LiveState, RecordReader
+from dwconf.live.state import DeploymentRecord, LiveMap, RunState
 from dwconf.model.common import slug
 from dwconf.objects import Object, alert_object, objects_of
 
@@ -79,17 +79,20 @@ def _solutions(state: LiveState, names: set[str]) -> dict[str, Object]:
     return found
 
 
-def recorded_objects(record: DeploymentRecord) -> dict[str, Object]:
-    """The desired state a deployment record holds, by address."""
-    return objects_of(record.desired, f"deployment record {record.id}")
+def last_succeeded(records: tuple[DeploymentRecord, ...]) -> DeploymentRecord | None:
+    return next((r for r in reversed(records) if r.status == "succeeded"), None)
 
 
-def recorded_state(state: LiveState) -> dict[str, Object]:
-    """The desired state of the last successful apply (empty when there is none)."""
-    for record in reversed(state.records):
-        if record.status == "succeeded":
-            return recorded_objects(record)
-    return {}
+def recorded_objects(records: RecordReader, record: DeploymentRecord) -> dict[str, Object]:
+    """The desired state a deployment record holds, by address, read with `records`."""
+    return objects_of(records.record_desired(record.id), f"deployment record {record.id}")
+
+
+def recorded_state(state: LiveState, records: RecordReader) -> dict[str, Object]:
+    """The desired state of the last successful apply in `state` (empty when there is none),
+    read with `records`."""
+    last = last_succeeded(state.records)
+    return {} if last is None else recorded_objects(records, last)
 
 
 def live_objects(state: LiveState, solution_names: set[str]) -> dict[str, Object]:

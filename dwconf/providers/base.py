@@ -39,7 +39,11 @@ class LiveReader(Protocol):
         ...
 
     def records(self) -> tuple[DeploymentRecord, ...]:
-        """dwconf's deployment records, oldest first."""
+        """dwconf's deployment records, oldest first (summaries)."""
+        ...
+
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        """The desired state a deployment record holds, by address."""
         ...
 
     def read_only(self) -> dict[str, str]:
@@ -173,6 +177,9 @@ class ReadOnly:
 
     def read_only(self) -> dict[str, str]:
         return self._writer.read_only()
+
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        return self._writer.record_desired(record_id)
 
     def close(self) -> None:
         self._writer.close()

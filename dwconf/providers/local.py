@@ -129,6 +129,9 @@ class LocalProvider:
     def read_only(self) -> dict[str, str]:
         return {}  # the embedded model is the whole environment: everything is writable
 
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        return self._env.record_desired(record_id)
+
     def close(self) -> None:
         self._env.close()
 

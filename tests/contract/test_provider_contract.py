@@ -358,13 +358,16 @@ def test_records_are_added_and_listed_in_order(provider: LiveWriter) -> None:
     )
     assert (first.who, first.git_commit, first.status) == ("alice", "abc123", "running")
     assert first.solution_versions == {SOLUTION: "1.0.0.0"}
-    assert first.desired == {"map.currencies": {"version": "1.0.0.0"}}
+    assert provider.record_desired(first.id) == {"map.currencies": {"version": "1.0.0.0"}}
+    assert provider.record_desired(second.id) == {}
     assert second.status == "succeeded" and first.id != second.id
     finished = provider.set_record_status(first.id, "succeeded")
     assert finished.status == "succeeded" and finished.id == first.id
     assert provider.records() == (finished, second) == provider.read().records
     with pytest.raises(ProviderError):
         provider.set_record_status("no-such-record", "failed")
+    with pytest.raises(ProviderError):
+        provider.record_desired("no-such-record")
 
 
 # Starting over -------------------------------------------------------------------------------

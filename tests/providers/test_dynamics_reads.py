@@ -100,7 +100,9 @@ def test_records_made_in_one_second_keep_their_order(opened: Open) -> None:
         for n in range(6)
     ]
     assert provider.records() == tuple(made)
-    assert [r.desired for r in provider.records()] == [{"n": n} for n in range(6)]
+    assert [provider.record_desired(r.id) for r in provider.records()] == [
+        {"n": n} for n in range(6)
+    ]
 
 
 # The definition cache ------------------------------------------------------------------------

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dwconf.canonical import (
-    canonical_bytes,
-    canonical_text,
-    joined_bytes,
-    parse_json,
-    part,
-)
+from dwconf.canonical import canonical_bytes, canonical_text, digest, parse_json
 
 # Integers of any size (beyond 64 bits too), text with any characters, no floats.
 _EXACT = st.recursive(
@@ -63,31 +58,7 @@ def test_default_converts_what_json_cannot_hold() -> None:
     assert canonical_text({"when": object}, default=lambda _: "x") == '{"when":"x"}'
 
 
-def _document(first: Any, second: Any) -> Any:
-    return {"b": [first, {"c": [[second]]}], "a": 1.5e-7}  # `second` sits 5 levels deep
-
-
-def _placed(value: Any) -> Any:
-    found = part(value)
-    return value if found is None else found
-
-
 @given(_ANY, _ANY)
-def test_a_document_written_from_parts_is_the_document_written_whole(
-    first: Any, second: Any
-) -> None:
-    joined = joined_bytes(_document(_placed(first), _placed(second)))
-    whole = canonical_bytes(_document(first, second))
-    assert joined is None or joined == whole
-    if joined is None:  # something only the standard library writes: it writes everything
-        assert whole == _standard(_document(first, second)).encode()
-
-
-def test_a_part_nested_too_deep_for_orjson_in_its_document_is_not_spliced() -> None:
-    deep: Any = 1e-7
-    for _ in range(252):  # orjson writes up to 254 nested lists and objects
-        deep = [deep]
-    assert joined_bytes(deep) is not None  # orjson writes it alone...
-    assert part(deep) is None  # ...but not as a part that may sit PART_DEPTH deep
-    assert joined_bytes(_document(None, _placed(deep))) is None
-    assert canonical_bytes(_document(None, deep)) == _standard(_document(None, deep)).encode()
+def test_a_digest_is_the_hash_of_one_spelling(first: Any, second: Any) -> None:
+    assert digest(first) == hashlib.sha256(canonical_bytes(first)).hexdigest()
+    assert (digest(first) == digest(second)) == (canonical_bytes(first) == canonical_bytes(second))

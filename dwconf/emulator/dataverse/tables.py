@@ -19,6 +19,7 @@ from dwconf.emulator.dataverse import metadata, solution_zip
 from dwconf.emulator.registry import EnvHandle, iso, stable_id
 from dwconf.live import (
     DeploymentRecord,
+    Environment,
     InstalledSolution,
     Lease,
     LiveMap,
@@ -173,7 +174,8 @@ def _leases(handle: EnvHandle, state: LiveState) -> list[Row]:
     return [row] if row else []
 
 
-def record_rows(records: Sequence[DeploymentRecord]) -> list[Row]:
+def record_rows(env: Environment, records: Sequence[DeploymentRecord]) -> list[Row]:
+    """The rows of `records` as Dataverse holds them, each with its desired state."""
     return [
         {
             "dwconf_deploymentrecordid": r.id,
@@ -181,7 +183,7 @@ def record_rows(records: Sequence[DeploymentRecord]) -> list[Row]:
             "dwconf_planhash": r.plan_hash,
             "dwconf_gitcommit": r.git_commit,
             "dwconf_solutionversions": mapping.json_text(r.solution_versions),
-            "dwconf_desired": mapping.json_text(r.desired),
+            "dwconf_desired": mapping.json_text(env.record_desired(r.id)),
             "dwconf_status": r.status,
             "createdon": iso(r.created),
         }
@@ -190,7 +192,7 @@ def record_rows(records: Sequence[DeploymentRecord]) -> list[Row]:
 
 
 def _records(handle: EnvHandle, state: LiveState) -> list[Row]:
-    return record_rows(state.records)
+    return record_rows(handle.env, state.records)
 
 
 def _side(kind: str) -> Callable[[EnvHandle, LiveState], list[Row]]:

@@ -195,7 +195,7 @@ def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Tar
             status=str(body.get("dwconf_status") or "succeeded"),
         )
         return _written(request, entity, _record_row(handle, entity, record.id), created=True)
-    row = _find(record_rows(handle.env.records()), entity, where)
+    row = _find(record_rows(handle.env, handle.env.records()), entity, where)
     check_preconditions(request, row, etag(row) if row else None)
     row = _require(row, entity, where)
     if set(body) - {"dwconf_status"} or "dwconf_status" not in body:
@@ -205,7 +205,9 @@ def _record(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Tar
 
 
 def _record_row(handle: EnvHandle, entity: EntitySet, record_id: str) -> Row:
-    return next(r for r in record_rows(handle.env.records()) if r[entity.key] == record_id)
+    return next(
+        r for r in record_rows(handle.env, handle.env.records()) if r[entity.key] == record_id
+    )
 
 
 # Map definitions ------------------------------------------------------------------------------

@@ -21,17 +21,13 @@ from dwconf.emulator import faults as fault_rules
 from dwconf.emulator.entra.authority import base_url
 from dwconf.emulator.hub import Hub
 from dwconf.emulator.registry import EnvHandle, UnknownEnvironment, iso
-from dwconf.live import AlertSetting, DeploymentRecord, Environment, LiveError, SolutionPackage
+from dwconf.live import AlertSetting, Environment, LiveError, SolutionPackage
 
 Operation = Callable[[Environment, dict[str, Any]], Any]
 
 
 def jsonable(value: Any) -> Any:
     """Dataclasses, enums, dates and mappings of the live model as plain JSON values."""
-    if isinstance(value, DeploymentRecord):  # its desired state is read when asked for
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        del fields["stored"]
-        return jsonable({**fields, "desired": value.desired})
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):

@@ -64,6 +64,7 @@ class Locks:
     def __init__(self, dataverse: Dataverse) -> None:
         self.dv = dataverse
         self._record_etags: dict[str, str] = {}
+        self._record_texts: dict[str, Any] = {}  # the stored desired states, by record id
 
     # The lease ---------------------------------------------------------------------------------
 
@@ -178,12 +179,27 @@ class Locks:
     def _remember(self, row: Row) -> DeploymentRecord:
         found, _ = shapes.record(row)
         self._record_etags[found.id] = _etag(row)
+        if "dwconf_desired" in row:  # what a record holds never changes once written
+            self._record_texts[found.id] = row["dwconf_desired"]
         return found
 
     def records(self, rows: list[Row]) -> None:
-        """Remember the ETags of records read elsewhere (for `set_status`)."""
+        """Remember the ETags (for `set_status`) and the desired states (for `desired`) of
+        records read elsewhere."""
         for row in rows:
             self._remember(row)
+
+    def desired(self, record_id: str) -> dict[str, Any]:
+        """The desired state a record holds: as read with the records, else read now."""
+        if record_id not in self._record_texts:
+            if not GUID.match(record_id):
+                raise InvalidRequest(f"There is no deployment record '{record_id}'.")
+            what = f"read deployment record '{record_id}'"
+            row = self.dv.row(what, f"{RECORDS}({record_id})")
+            if row is None:
+                raise InvalidRequest(f"There is no deployment record '{record_id}'.")
+            self._remember(row)
+        return shapes.record_desired({"dwconf_desired": self._record_texts[record_id]})
 
     def add(
         self,

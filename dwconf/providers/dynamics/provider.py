@@ -129,6 +129,9 @@ class DynamicsProvider:
         self.locks.records(rows)
         return records_of(rows)
 
+    def record_desired(self, record_id: str) -> dict[str, Any]:
+        return self.locks.desired(record_id)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.transport.close()

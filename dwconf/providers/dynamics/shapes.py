@@ -322,9 +322,9 @@ def lease(row: Json) -> Lease:
 def record(row: Json) -> tuple[DeploymentRecord, int]:
     """A deployment record, and the order stamp dwconf wrote with it (0 when none)."""
     found: wire.RecordRow = wire.parse("read the deployment records", wire.RecordRow, row)
-    desired = dict(_loads(found.dwconf_desired) or {})
-    order = desired.pop(ORDER_KEY, 0)
-    provenance = Provenance.of(desired.pop(PROVENANCE_KEY, None))
+    stored = dict(_loads(found.dwconf_desired) or {})
+    order = stored.get(ORDER_KEY, 0)
+    provenance = Provenance.of(stored.get(PROVENANCE_KEY))
     made = DeploymentRecord(
         id=found.dwconf_deploymentrecordid,
         created=wire.utc(found.createdon) or datetime.fromtimestamp(0, UTC),
@@ -332,8 +332,16 @@ def record(row: Json) -> tuple[DeploymentRecord, int]:
         plan_hash=found.dwconf_planhash or "",
         git_commit=found.dwconf_gitcommit,
         solution_versions=dict(_loads(found.dwconf_solutionversions) or {}),
-        stored=desired,
         status=found.dwconf_status or "",
         provenance=provenance,
     )
     return made, int(order) if isinstance(order, int | float) else 0
+
+
+def record_desired(row: Json) -> dict[str, Any]:
+    """The desired state a deployment record's row holds, without the order stamp and the
+    provenance dwconf keeps in it."""
+    stored = dict(_loads(row.get("dwconf_desired")) or {})
+    stored.pop(ORDER_KEY, None)
+    stored.pop(PROVENANCE_KEY, None)
+    return stored

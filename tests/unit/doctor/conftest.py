@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dwconf.doctor import Context, Limits, Requirement
+from dwconf.doctor import Context, Limits, Requirement, recorded_states
 from dwconf.live import Environment
 from dwconf.model import Environment as EnvironmentModel
 from tests.unit.doctor.scenario import CONFIG, Clock, MakeContext, deploy
@@ -42,12 +42,14 @@ def context(clock: Clock) -> MakeContext:
         limits: Limits | None = None,
         config: EnvironmentModel = CONFIG,
     ) -> Context:
+        state = environment.read()
         return Context(
             environment=config,
-            state=environment.read(),
+            state=state,
             now=clock.now,
             requirements=requirements,
             limits=limits or Limits(),
+            recorded=recorded_states(state, environment),
         )
 
     return make

@@ -12,7 +12,7 @@ import pytest
 
 from dwconf.errors import ExitCode, LeaseLostError, LockHeldError, ProviderError
 from dwconf.live import Environment, Lease, lock
-from dwconf.live.errors import InvalidRequest, LeaseLost, LockHeld, LockNotFound, StoreUnavailable
+from dwconf.live.errors import InvalidRequest, LeaseLost, LockHeld, LockNotFound
 
 
 def test_acquire_creates_a_lease(env: Environment, clock) -> None:
@@ -112,10 +112,14 @@ def test_records_are_kept_in_order(env: Environment, clock) -> None:
     assert env.records() == (done, second)
     assert second.created == clock.now
     assert env.read().records == (done, second)
-    assert [r.desired for r in env.read().records] == [first.desired, {}]
-    assert first.desired == {"maps": {"map.currencies": {"state": "running"}}}
+    assert [env.record_desired(r.id) for r in env.read().records] == [
+        {"maps": {"map.currencies": {"state": "running"}}},
+        {},
+    ]
     with pytest.raises(InvalidRequest):
         env.set_record_status("missing", "failed")
+    with pytest.raises(InvalidRequest):
+        env.record_desired("missing")
 
 
 def _add_records(env: Environment, count: int) -> None:
@@ -125,8 +129,8 @@ def _add_records(env: Environment, count: int) -> None:
         )
 
 
-def test_a_records_desired_state_is_read_once_and_only_when_asked_for(
-    env_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_records_desired_state_is_read_only_when_asked_for(
+    env: Environment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     read: list[str] = []
     real = lock.desired_of
@@ -136,24 +140,10 @@ def test_a_records_desired_state_is_read_once_and_only_when_asked_for(
         return real(tx, record_id)
 
     monkeypatch.setattr(lock, "desired_of", spy)
-    with Environment.open(env_path) as env:
-        _add_records(env, 20)
-        records = env.read().records
-        assert len(records) == 20 and read == []  # a plan asks for the last one only
-        assert records[-1].desired == {"n": 19} and read == [records[-1].id]
-        assert records[-1].desired == {"n": 19} and read == [records[-1].id]
-        assert env.read().records[-1].desired == {"n": 19} and len(read) == 1
-        first = env.records()[0]
-    assert first.desired == {"n": 0}  # read from the file again: the environment is closed
-    assert read[-1] == first.id
-
-
-def test_a_record_of_an_environment_gone_cannot_read_its_desired_state(env: Environment) -> None:
-    _add_records(env, 1)
-    record = env.records()[0]
-    env.close()
-    with pytest.raises(StoreUnavailable):
-        assert record.desired is None
+    _add_records(env, 20)
+    records = env.read().records
+    assert len(records) == 20 and read == []  # a plan asks for the last one only
+    assert env.record_desired(records[-1].id) == {"n": 19} and read == [records[-1].id]
 
 
 # Two connections on one file -----------------------------------------------------------------
@@ -212,18 +202,6 @@ def test_concurrent_writes_are_not_lost(env_path: Path) -> None:
     assert len(envs[0].records()) == 40
     for e in envs:
         e.close()
-
-
-def test_a_record_read_after_close_needs_neither_the_working_folder_nor_leaves_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    with Environment.open(Path("state") / "dev.sqlite") as env:
-        _add_records(env, 2)
-        records = env.records()
-    monkeypatch.chdir("/")
-    assert [r.desired for r in records] == [{"n": 0}, {"n": 1}]
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == ["dev.sqlite"]
 
 
 # Fenced writes: the lease's id checked in each write's own transaction -------------------------

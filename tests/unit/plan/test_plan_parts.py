@@ -204,7 +204,7 @@ def test_renderers_redact(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def record(record_id: str, status: str = "succeeded") -> DeploymentRecord:
     when = datetime(2025, 3, 1, tzinfo=UTC)
-    return DeploymentRecord(record_id, when, "me", "p", None, {}, {}, status)
+    return DeploymentRecord(record_id, when, "me", "p", None, {}, status)
 
 
 def test_rollback_target_defaults_to_the_previous_success() -> None:
