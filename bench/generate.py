@@ -55,27 +55,36 @@ def map_file(n: int, fields: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate(out: Path, maps: int, fields: int, solutions: int) -> Path:
+def project(out: Path, name: str, folders: list[str]) -> list[Path]:
+    """dwconf.yaml, environments/dev.yaml pinning every solution folder to the working tree, and
+    the folders, each with its solution.yaml (`<name>_S<n>`) and an empty maps/ folder."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "dwconf.yaml").write_text("project: bench\nstages: [dev, test, prod]\n")
-    per = max(1, maps // solutions)
-    pins = []
-    for s in range(solutions):
-        folder = out / "solutions" / f"bench-{s}"
+    (out / "dwconf.yaml").write_text(f"project: {name}\nstages: [dev, test, prod]\n")
+    made = []
+    for n, name_of_folder in enumerate(folders):
+        folder = out / "solutions" / name_of_folder
         (folder / "maps").mkdir(parents=True, exist_ok=True)
-        (folder / "schema").mkdir(parents=True, exist_ok=True)
         (folder / "solution.yaml").write_text(
-            f"unique_name: bench_S{s}\nversion: 1.0.0.0\n"
-            "publisher: {unique_name: bench, prefix: bch, option_value_prefix: 10000}\n"
+            f"unique_name: {name}_S{n}\nversion: 1.0.0.0\n"
+            f"publisher: {{unique_name: {name}, prefix: bch, option_value_prefix: 10000}}\n"
         )
+        made.append(folder)
+    pins = "".join(f"  {f}: workspace\n" for f in folders)
+    env = f"name: dev\nstage: dev\nlink: {{legal_entities: [USMF]}}\nsolutions:\n{pins}"
+    (out / "environments").mkdir(exist_ok=True)
+    (out / "environments" / "dev.yaml").write_text(env)
+    return made
+
+
+def generate(out: Path, maps: int, fields: int, solutions: int) -> Path:
+    per = max(1, maps // solutions)
+    folders = project(out, "bench", [f"bench-{s}" for s in range(solutions)])
+    for s, folder in enumerate(folders):
+        (folder / "schema").mkdir(exist_ok=True)
         first, last = s * per, maps if s == solutions - 1 else (s + 1) * per
         (folder / "schema" / "entities.yaml").write_text(schema_file(first, last, fields - 1))
         for n in range(first, last):
             (folder / "maps" / f"map-{n}.yaml").write_text(map_file(n, fields))
-        pins.append(f"  bench-{s}: workspace")
-    env = "name: dev\nstage: dev\nlink: {legal_entities: [USMF]}\nsolutions:\n" + "\n".join(pins)
-    (out / "environments").mkdir(exist_ok=True)
-    (out / "environments" / "dev.yaml").write_text(env + "\n")
     return out
 
 
