@@ -109,11 +109,12 @@ def _errors(group: list[EnvChanges]) -> list[EnvChanges]:
 
 def text(found: SemanticDiff) -> str:
     lines = [f"dwconf diff: {_side(found.base)} -> {_side(found.head)}", "", _headline(found)]
-    firsts = {id(group[0]): group for group in groups(found.affected)}
+    # a group is shown where its first environment comes (names are unique in a diff)
+    firsts = {group[0].environment: group for group in groups(found.affected)}
     for env in found.environments:
         if env.changes:
-            if id(env) in firsts:
-                lines += ["", *_text_group(firsts[id(env)])]
+            if env.environment in firsts:
+                lines += ["", *_text_group(firsts[env.environment])]
         elif _worth_a_line(env):  # the headline already names the environments that agree
             lines += ["", f"{_names([env])}: no changes.{_error_note([env])}"]
     for side, group in unreadable_groups(found):
