@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import graphlib
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -100,34 +99,23 @@ def run_steps(
     bookkeeping; a step already running is let finish (an interrupted operation would leave
     its map in a state nobody chose)."""
     outcome = Outcome()
-    failure: list[BaseException] = []
-    ended = threading.Event()
-
-    def steps() -> None:
-        try:
-            _run(plan, writer, journal, outcome, parallelism=parallelism, watcher=watcher)
-        except BaseException as exc:  # a bug: raised again in the calling thread
-            failure.append(exc)
-        finally:
-            ended.set()
-
-    thread = threading.Thread(target=steps, name="dwconf-steps")
-    thread.start()
-    _wait(ended, outcome, watcher)
-    thread.join()
-    if failure:
-        raise failure[0]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dwconf-steps") as steps:
+        running = steps.submit(
+            _run, plan, writer, journal, outcome, parallelism=parallelism, watcher=watcher
+        )
+        _wait(running, outcome, watcher)
+    running.result()  # what a bug raised in the steps' thread is raised here
     return outcome
 
 
-def _wait(ended: threading.Event, outcome: Outcome, watcher: Watcher | None) -> None:
-    """Wait for the steps to end, however often the person presses Ctrl-C meanwhile. (On an
-    event, not `Thread.join`: a join interrupted by Ctrl-C can take a running thread for
+def _wait(running: Future[None], outcome: Outcome, watcher: Watcher | None) -> None:
+    """Wait for the steps to end, however often the person presses Ctrl-C meanwhile. (On the
+    future, not `Thread.join`: a join interrupted by Ctrl-C can take a running thread for
     ended on Python 3.11.)"""
     while True:
         try:
-            while not ended.wait(0.2):
-                pass
+            while not running.done():
+                wait([running], timeout=0.2)
             return
         except KeyboardInterrupt:
             if not outcome.interrupted:

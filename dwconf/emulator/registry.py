@@ -116,13 +116,15 @@ class EnvHandle:
         """All or nothing: on an exception, the live model's changes are rolled back (one
         transaction) and the side state goes back to how it was."""
         saved_side = _copied(self.side)
+        done = False
         try:
             with self.env.batch():
                 yield
-        except BaseException:
-            self.side = saved_side
-            self.save()
-            raise
+            done = True
+        finally:
+            if not done:  # whatever stopped the block
+                self.side = saved_side
+                self.save()
 
     def close(self) -> None:
         self.env.close()

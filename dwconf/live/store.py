@@ -254,15 +254,17 @@ def transaction(
         conn.execute(begin)
     except sqlite3.Error as exc:
         raise failure(exc, path) from exc
+    committed = False
     try:
-        yield
-        conn.execute(commit)
+        try:
+            yield
+            conn.execute(commit)
+            committed = True
+        finally:
+            if not committed:  # whatever stopped the block, Ctrl-C included
+                _undo(conn, undo)
     except sqlite3.Error as exc:
-        _undo(conn, undo)
         raise failure(exc, path) from exc
-    except BaseException:
-        _undo(conn, undo)
-        raise
 
 
 def _undo(conn: sqlite3.Connection, statements: tuple[str, ...]) -> None:
