@@ -84,7 +84,6 @@ class Environment:
         self._snapshot: tuple[tuple[int, int], LiveState] | None = None
         self._memo = Memo()
         self._batching = False
-        self._closed = False
         self._fence: str | None = None
 
     @classmethod
