@@ -237,7 +237,9 @@ def _top_level_scalars(text: str) -> dict[str, str]:
     found: dict[str, str] = {}
     depth, key = 0, None
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        # the compiled parser when there is one: PyYAML's own scanner takes square time on
+        # nested flow collections
+        for event in yaml.parse(text, Loader=_BaseLoader):
             if isinstance(event, yaml.CollectionStartEvent):
                 depth, key = depth + 1, (key if depth != 1 else None)
             elif isinstance(event, yaml.CollectionEndEvent):
