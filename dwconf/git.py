@@ -29,10 +29,17 @@ from dwconf.errors import DwconfError
 if TYPE_CHECKING:
     import git
 
-    from dwconf.plan.definition import GitInfo
-
 RELEASE_TAG = re.compile(r"^(?P<folder>[^/]+)/v(?P<version>\d+\.\d+\.\d+\.\d+)$")
 LOCAL_STATE = ".dwconf"  # the embedded environments' folder, git-ignored
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    """Where a plan's configuration came from: the commit checked out (None outside git) and
+    whether the working tree had changes."""
+
+    commit: str | None = None
+    dirty: bool = False
 
 
 def release_tag(folder: str, version: str) -> str:
@@ -384,8 +391,6 @@ def in_work_tree(path: Path) -> bool:
 
 def info(root: Path) -> GitInfo:
     """The commit checked out at `root` and whether the working tree has changes."""
-    from dwconf.plan.definition import GitInfo
-
     repo = Repository.find(root)
     if repo is None:
         return GitInfo()

@@ -13,13 +13,14 @@ from dwconf import git
 from dwconf.desired import state_hash
 from dwconf.diagnostics import Severity
 from dwconf.errors import ConfigError, DwconfError
+from dwconf.git import GitInfo
 from dwconf.live import DeploymentRecord, LiveState
 from dwconf.load.project import EnvSpec, Loader, Project, settled
 from dwconf.model import Environment
 from dwconf.objects import Object, maps, solution_names, solutions
 from dwconf.plan import blocks
 from dwconf.plan.blocks import Allowance
-from dwconf.plan.definition import GitInfo, Plan, make_plan
+from dwconf.plan.definition import Plan, make_plan
 from dwconf.plan.drift import Drift, find_drift
 from dwconf.plan.live_view import last_succeeded, live_objects, recorded_objects, recorded_state
 from dwconf.providers import open_reader

@@ -25,9 +25,10 @@ from dwconf.apply.stale import (
 )
 from dwconf.desired import state_hash
 from dwconf.errors import RefusedError
+from dwconf.git import GitInfo
 from dwconf.live import DeploymentRecord, LiveState
 from dwconf.objects import Object, solution_names
-from dwconf.plan.definition import GitInfo, Plan, canonical_json, make_plan
+from dwconf.plan.definition import Plan, canonical_json, make_plan
 from dwconf.plan.live_view import live_objects
 from dwconf.redact import redact_json_text
 

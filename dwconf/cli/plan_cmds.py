@@ -14,11 +14,20 @@ from dwconf.apply.session import Report, Request, apply
 from dwconf.cli import boundary, console, params
 from dwconf.cli.apply_view import ConsoleView, as_json, exit_code, failed_json, summary
 from dwconf.errors import ExitCode
+from dwconf.graph.markdown import changed_maps_block
 from dwconf.plan import output, saved
 from dwconf.plan.blocks import Allowance
+from dwconf.plan.definition import Plan
 
 PLAN_KEY = "DWCONF_PLAN_KEY"
-FORMATS = {"text": output.text, "markdown": output.markdown, "json": output.as_json}
+
+
+def markdown(plan: Plan) -> str:
+    """The markdown plan with the graph of the changed maps and what depends on them."""
+    return output.markdown(plan, changed_maps_block(plan))
+
+
+FORMATS = {"text": output.text, "markdown": markdown, "json": output.as_json}
 
 
 @click.command("plan")

@@ -18,9 +18,9 @@ from typing import Any
 
 from dwconf import catalog as catalog_module
 from dwconf.catalog import Catalog, Column, Entity, FieldType, Table
+from dwconf.filters import ParsedFilter, parse_odata, parse_xpp
 from dwconf.model import TableMap
 from dwconf.package.yamlout import Flow, document
-from dwconf.validate.filters import ParsedFilter, parse_odata, parse_xpp
 
 FILE = "schema/custom-fields.yaml"
 HEADER = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dwconf import __version__
+from dwconf.git import GitInfo
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.objects import Object, as_map
 from dwconf.plan import reset
@@ -20,12 +21,6 @@ from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
 from dwconf.plan.diff import Change, diff
 from dwconf.plan.order import Step, build_steps
-
-
-@dataclass(frozen=True)
-class GitInfo:
-    commit: str | None = None
-    dirty: bool = False
 
 
 @dataclass(frozen=True)

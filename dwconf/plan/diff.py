@@ -7,11 +7,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from dwconf.desired import normal_definition
+from dwconf.filters import ParsedFilter, canonical, parse_odata, parse_xpp
 from dwconf.objects import Definition, Kind, MapObject, Object, map_name, maps
 from dwconf.plan import effects
 from dwconf.plan.actions import Action, Category, worst
 from dwconf.plan.details import Detail, diff_objects
-from dwconf.validate.filters import ParsedFilter, canonical, parse_odata, parse_xpp
 
 # What of each kind the environment can hold; the rest of a desired object (pins, folders,
 # publisher details) is configuration, not state.

@@ -9,9 +9,9 @@ shared with `dwconf diff` and `dwconf drift`, so the three read alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from dwconf.graph.markdown import changed_maps_block
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance
 from dwconf.plan.definition import Plan
@@ -190,7 +190,9 @@ def _markdown_change(change: Change) -> list[str]:
     return [head, "", *body, ""]
 
 
-def markdown(plan: Plan) -> str:
+def markdown(plan: Plan, picture: Sequence[str] = ()) -> str:
+    """The plan for a pull request or a pipeline summary; `picture` (markdown lines, such as
+    the graph of the changed maps) goes between the summary table and the changes."""
     lines = [f"### dwconf plan: `{plan.environment}`", ""]
     if not plan.has_changes:
         lines.append("No changes.")
@@ -202,7 +204,7 @@ def markdown(plan: Plan) -> str:
             cell = badge(change.category, change.reason).replace("|", "\\|")
             lines.append(f"| {change.action.word} | `{change.address}` | {cell} |")
         lines.append("")
-        lines.extend(changed_maps_block(plan))
+        lines.extend(picture)
         for change in plan.changes:
             lines.extend(_markdown_change(change))
         lines.append(f"<sub>{LEGEND}</sub>")

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from dwconf.errors import DwconfError, RefusedError
+from dwconf.git import GitInfo
 from dwconf.jsonout import FORMAT_VERSION
 from dwconf.objects import Object, kind_of, object_of, objects_of
 from dwconf.plan.actions import Action, Category
 from dwconf.plan.blocks import Allowance, Block
-from dwconf.plan.definition import GitInfo, Plan, canonical_json
+from dwconf.plan.definition import Plan, canonical_json
 from dwconf.plan.details import Detail
 from dwconf.plan.diff import Change
 from dwconf.plan.order import Operation, Step

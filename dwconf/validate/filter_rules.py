@@ -6,8 +6,8 @@ import difflib
 from collections.abc import Iterator
 
 from dwconf.diagnostics import Diagnostic, error
+from dwconf.filters import FilterError, parse_odata, parse_xpp
 from dwconf.validate.context import MapContext
-from dwconf.validate.filters import FilterError, parse_odata, parse_xpp
 
 
 def _close(name: str, names: list[str]) -> str:

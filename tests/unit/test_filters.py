@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dwconf.validate.filters import (
+from dwconf.filters import (
     MAX_DEPTH,
     FilterError,
     ParsedFilter,
