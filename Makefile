@@ -29,6 +29,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/vulture
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q
