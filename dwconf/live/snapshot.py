@@ -23,7 +23,9 @@ from dwconf.live import link, lock, maps, solutions
 from dwconf.live.memo import Memo
 from dwconf.live.state import (
     AlertSetting,
+    DeploymentRecord,
     InstalledSolution,
+    Lease,
     LiveMap,
     LiveState,
     MapComponent,
@@ -104,6 +106,39 @@ def fingerprint(
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
+def snapshot(
+    *,
+    solution_list: tuple[InstalledSolution, ...],
+    templates: tuple[MapTemplate, ...],
+    map_list: tuple[LiveMap, ...],
+    keys: Mapping[str, tuple[str, ...]],
+    legal_entities: tuple[str, ...],
+    alerts: tuple[AlertSetting, ...],
+    records: tuple[DeploymentRecord, ...],
+    lease: Lease | None,
+) -> LiveState:
+    """The `LiveState` of what a provider read, with its fingerprint (dwconf's own rows, the
+    records and the lease, left out of it)."""
+    return LiveState(
+        solutions=solution_list,
+        templates=templates,
+        maps=map_list,
+        integration_keys=keys,
+        legal_entities=legal_entities,
+        alerts=alerts,
+        records=records,
+        lock=lease,
+        fingerprint=fingerprint(
+            solution_list=solution_list,
+            templates=templates,
+            map_list=map_list,
+            keys=keys,
+            legal_entities=legal_entities,
+            alerts=alerts,
+        ),
+    )
+
+
 def read(tx: Tx, memo: Memo | None = None) -> LiveState:
     """The snapshot; with `memo`, what an earlier read decoded and hashed is used again."""
     if memo is None:
@@ -113,27 +148,13 @@ def read(tx: Tx, memo: Memo | None = None) -> LiveState:
 
 
 def _read(tx: Tx, memo: Memo | None) -> LiveState:
-    solution_list = solutions.all_installed(tx, memo)
-    templates = solutions.templates(tx, memo)
-    map_list = maps.all_maps(tx, memo)
-    keys = link.integration_keys(tx, memo)
-    legal_entities = link.legal_entities(tx)
-    alerts = link.alerts(tx)
-    return LiveState(
-        solutions=solution_list,
-        templates=templates,
-        maps=map_list,
-        integration_keys=keys,
-        legal_entities=legal_entities,
-        alerts=alerts,
+    return snapshot(
+        solution_list=solutions.all_installed(tx, memo),
+        templates=solutions.templates(tx, memo),
+        map_list=maps.all_maps(tx, memo),
+        keys=link.integration_keys(tx, memo),
+        legal_entities=link.legal_entities(tx),
+        alerts=link.alerts(tx),
         records=lock.records(tx, memo),
-        lock=lock.current(tx),
-        fingerprint=fingerprint(
-            solution_list=solution_list,
-            templates=templates,
-            map_list=map_list,
-            keys=keys,
-            legal_entities=legal_entities,
-            alerts=alerts,
-        ),
+        lease=lock.current(tx),
     )

@@ -27,7 +27,7 @@ from dwconf.live import (
     MapComponent,
     MapTemplate,
 )
-from dwconf.live.snapshot import fingerprint
+from dwconf.live.snapshot import snapshot
 from dwconf.live.state import Definition, MasterSide
 from dwconf.live.versions import key as version_key
 from dwconf.providers.dynamics import shapes, wire
@@ -298,22 +298,14 @@ def assemble(raw: Raw, cache: DefinitionCache, masters: dict[str, MasterSide]) -
     keys = shapes.integration_keys(raw.connection_set)
     legal_entities = shapes.legal_entities(raw.connection_set)
     alerts = shapes.alerts(raw.connection_set)
-    state = LiveState(
-        solutions=solution_list,
+    state = snapshot(
+        solution_list=solution_list,
         templates=tuple(templates),
-        maps=map_list,
-        integration_keys=keys,
+        map_list=map_list,
+        keys=keys,
         legal_entities=legal_entities,
         alerts=alerts,
         records=records_of(raw.records),
-        lock=_lock(raw.leases),
-        fingerprint=fingerprint(
-            solution_list=solution_list,
-            templates=templates,
-            map_list=map_list,
-            keys=keys,
-            legal_entities=legal_entities,
-            alerts=alerts,
-        ),
+        lease=_lock(raw.leases),
     )
     return Snapshot(state, index, raw.records)
