@@ -37,8 +37,10 @@ class DwconfError(Exception):
 class ConfigError(DwconfError):
     """The configuration is invalid; carries every diagnostic found."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
-        super().__init__(f"{len(diagnostics)} problem(s) in the configuration")
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], message: str = "", hint: str = ""
+    ) -> None:
+        super().__init__(message or f"{len(diagnostics)} problem(s) in the configuration", hint)
         self.diagnostics = list(diagnostics)
 
 

@@ -133,6 +133,29 @@ class WorkingTree:
 
 
 @dataclass(frozen=True)
+class EditedTree:
+    """`base` with the content of some of its files replaced: the tree as it would be once they
+    are written, read without writing them (a dry run checks what a real run would write)."""
+
+    base: FileTree
+    edits: Mapping[str, bytes]
+
+    @property
+    def label(self) -> str:
+        return self.base.label
+
+    def entries(self, folder: str) -> list[Entry]:
+        return self.base.entries(folder)
+
+    def read(self, path: str, limit: int) -> bytes:
+        if path not in self.edits:
+            return self.base.read(path, limit)
+        if len(self.edits[path]) > limit:  # refused as the written file would be
+            raise _too_large(len(self.edits[path]))
+        return self.edits[path]
+
+
+@dataclass(frozen=True)
 class GitTree:
     """The files of one commit's tree (blobs read through gitpython: no checkout). Each folder's
     tree object is parsed once: reading a thousand files of one folder parses it once, not a

@@ -53,9 +53,12 @@ def plan(
         reader.close()
 
 
-def load_desired(root: Path, env_name: str) -> Desired:
-    """The validated desired state of `env_name`; configuration errors raise ConfigError."""
-    return settled(lambda careful: _load_desired(Loader.at(root, careful=careful), env_name))
+def load_desired(root: Path, env_name: str, *, tree: git.FileTree | None = None) -> Desired:
+    """The validated desired state of `env_name` (read from `tree`, default the working tree);
+    configuration errors raise ConfigError."""
+    return settled(
+        lambda careful: _load_desired(Loader.at(root, tree=tree, careful=careful), env_name)
+    )
 
 
 def _load_desired(loader: Loader, env_name: str) -> Desired:

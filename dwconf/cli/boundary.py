@@ -99,7 +99,7 @@ def failure_of(exc: Exception) -> Failure:
         for d in exc.diagnostics:
             console.show_diagnostic(d, console.err)
         lines = tuple(f"{d.span}: {d.severity.value} {d.code} {d.message}" for d in exc.diagnostics)
-        return Failure(int(exc.exit_code), exc.message, reasons=lines or (exc.message,))
+        return Failure(int(exc.exit_code), exc.message, exc.hint, lines or (exc.message,))
     if isinstance(exc, DwconfError):
         return Failure(int(exc.exit_code), exc.message, exc.hint, exc.reasons or (exc.message,))
     path = _crash_log(exc)

@@ -69,7 +69,11 @@ def _show_release(done: Released) -> None:
     help="Promote only this solution folder (repeatable).",
 )
 @click.option("--branch", help="Name of the new branch (default promote/DST/YYYYMMDD-SHA).")
-@click.option("--dry-run", is_flag=True, help="Show the pin changes; write nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Make every check and show the pin changes and DST's plan; write nothing.",
+)
 @click.option(
     "--no-gate", is_flag=True, help="Skip the check that SRC ran the versions successfully."
 )
@@ -136,7 +140,6 @@ def _show_promotion(done: Promotion, dry_run: bool) -> None:
     for change in done.changes:
         _say(f"  ~ {change.line()}")
     if dry_run:
-        _say("Dry run: nothing written.")
         return
     assert done.branch and done.commit
     _say(f"Committed {done.commit[:7]} on the new branch {done.branch} (now checked out).")
@@ -165,6 +168,8 @@ def _show_plan(root: Path, want: Desired, whole: bool) -> None:
 
 def _show_next(done: Promotion, dry_run: bool) -> None:
     """What to do next, always last: the push command must not scroll away."""
+    if dry_run and done.changes:
+        _say("Dry run: nothing written.")
     if dry_run or not done.changes or not done.branch:
         return
     _say("")

@@ -68,7 +68,9 @@ def _problems(
         yield f"{name} has no successful apply: none of its versions ran there"
         return
     for folder, spec in sorted(specs.items()):
-        if spec.model is None or spec.release is None:
+        if spec.model is None or spec.release is None:  # nothing to compare: never passed
+            where = f"at the tag {spec.release.tag}" if spec.release else "in the working tree"
+            yield f"{folder}: its solution.yaml {where} does not load (run dwconf validate)"
             continue
         unique, version = spec.model.unique_name, spec.release.version
         recorded_problem = _recorded_problem(name, state, last_ok, folder, spec, recorded=recorded)

@@ -1,20 +1,23 @@
 """`dwconf promote SRC DST`: DST's pins become the released versions SRC runs.
 
 Order of the checks: a clean working tree; DST's stage comes after SRC's (and is the one DST
-promotes from, when it says); SRC pins released versions (not `workspace`); the gate (gate.py);
-DST still validates with the new pins. Then DST's environment file is rewritten with comments
-and formatting kept, on a new branch, in one commit that lists every version change.
+promotes from, when it says); SRC pins released versions (not `workspace`) whose files load at
+their tags; the gate (gate.py); the new branch's name is free; DST still validates with the new
+pins, checked on its rewritten file before anything is written. Then DST's environment file is
+written, with comments and formatting kept, on a new branch, in one commit that lists every
+version change. A dry run makes every check but the clean working tree, and writes nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dwconf.errors import DwconfError, RefusedError
-from dwconf.git import Repository, release_tag
+from dwconf.diagnostics import Diagnostic, Severity
+from dwconf.errors import ConfigError, DwconfError, RefusedError
+from dwconf.git import EditedTree, Repository, WorkingTree, release_tag
 from dwconf.gitops import gate as gate_module
 from dwconf.gitops import yamledit
 from dwconf.gitops.worktree import require_clean
@@ -44,7 +47,7 @@ class Promotion:
     evidence: gate_module.Evidence | None  # None: the gate was skipped
     branch: str | None = None
     commit: str | None = None
-    desired: Desired | None = None  # DST's desired state with the new pins (not on dry runs)
+    desired: Desired | None = None  # DST's desired state with the new pins
 
 
 def promote(
@@ -68,22 +71,25 @@ def promote(
         ) -> tuple[EnvSpec, EnvSpec, dict[str, SolutionSpec]]:
             loader = Loader.at(root, careful=careful)
             src, dst = _environments(loader, source, target)
-            check_order(loader.settings(), src, dst)
+            check_order(_settings(loader), src, dst)
             return src, dst, _released_specs(loader, src, solutions)
 
         src, dst, specs = settled(configured)
         evidence = gate_module.check(root, src, specs) if gate else None
         changes = _changes(src, dst, specs)
         found = Promotion(src.name, dst.name, dst.doc.path, changes, evidence)
-        if dry_run or not changes:
+        if not changes:
             return found
         name = branch or default_branch(dst.name, repo.head() or "")
         if repo.has_branch(name):
             raise DwconfError(f"branch {name} already exists", "name another with --branch")
-        want = _rewrite(root, dst, changes)
+        text, want = _rewritten(root, dst, changes)
+        if dry_run:
+            return replace(found, desired=want)
+        (root / dst.doc.path).write_text(text, encoding="utf-8")
         repo.start_branch(name)
         commit = repo.commit([dst.doc.path], commit_message(found))
-        return Promotion(src.name, dst.name, dst.doc.path, changes, evidence, name, commit, want)
+        return replace(found, branch=name, commit=commit, desired=want)
     finally:
         repo.close()
 
@@ -114,6 +120,20 @@ def _environments(loader: Loader, source: str, target: str) -> tuple[EnvSpec, En
     if source == target:
         raise DwconfError("promote needs two different environments")
     return src, dst
+
+
+def _settings(loader: Loader) -> Settings:
+    """dwconf.yaml's settings; its errors when it doesn't load (never the default stages)."""
+    doc = loader.sources.settings
+    settings = loader.settings()
+    errors = [
+        d
+        for d in loader.diagnostics
+        if doc is not None and d.span.file == doc.path and d.severity is Severity.ERROR
+    ]
+    if errors:
+        raise ConfigError(errors, f"{doc.path if doc else 'dwconf.yaml'} does not load")
+    return settings
 
 
 def check_order(settings: Settings, src: EnvSpec, dst: EnvSpec) -> None:
@@ -155,7 +175,35 @@ def _released_specs(loader: Loader, src: EnvSpec, only: Sequence[str]) -> dict[s
             f"{src.name} pins versions that were never released (no tag {tags})",
             "run dwconf validate for the released versions, and fix the pins",
         )
+    _require_loaded(loader, specs)
     return specs
+
+
+def _require_loaded(loader: Loader, specs: dict[str, SolutionSpec]) -> None:
+    """Every file of each release loads at its tag: a release that doesn't is refused with the
+    files' errors, never passed on (its solution would be unknown to the gate)."""
+    releases = [s.release for s in specs.values() if s.release is not None]
+    broken = [
+        r
+        for r in releases
+        if specs[r.folder].model is None
+        or any(d.span.file.endswith(f"@{r.tag}") for d in _errors(loader))
+    ]
+    if not broken:
+        return
+    labels = tuple(f"@{r.tag}" for r in broken)
+    raise ConfigError(
+        [d for d in _errors(loader) if d.span.file.endswith(labels)],
+        "; ".join(
+            f"{r.folder} {r.version}: its files at the tag {r.tag} do not load" for r in broken
+        ),
+        "fix the files and release a new version (dwconf release FOLDER --bump patch), apply it "
+        "to the source environment, and promote that version",
+    )
+
+
+def _errors(loader: Loader) -> list[Diagnostic]:
+    return [d for d in loader.diagnostics if d.severity is Severity.ERROR]
 
 
 def _workspace_message(src: EnvSpec, folders: list[str]) -> str:
@@ -181,14 +229,11 @@ def _changes(src: EnvSpec, dst: EnvSpec, specs: dict[str, SolutionSpec]) -> tupl
     return tuple(found)
 
 
-def _rewrite(root: Path, dst: EnvSpec, changes: tuple[PinChange, ...]) -> Desired:
-    """Write DST's new pins and check that DST still validates; restore the file if not."""
-    path = root / dst.doc.path
-    before = path.read_text(encoding="utf-8")
+def _rewritten(root: Path, dst: EnvSpec, changes: tuple[PinChange, ...]) -> tuple[str, Desired]:
+    """DST's file with the new pins, and DST's desired state read with that file in place of
+    the one on disk: checked before anything is written, so a dry run refuses the same way."""
+    before = (root / dst.doc.path).read_text(encoding="utf-8")
     updates = {c.folder: c.after for c in changes}
-    path.write_text(yamledit.set_values(before, ("solutions",), updates, dst.doc.path), "utf-8")
-    try:
-        return load_desired(root, dst.name)
-    except DwconfError:
-        path.write_text(before, encoding="utf-8")
-        raise
+    text = yamledit.set_values(before, ("solutions",), updates, dst.doc.path)
+    tree = EditedTree(WorkingTree(root), {dst.doc.path: text.encode("utf-8")})
+    return text, load_desired(root, dst.name, tree=tree)

@@ -69,6 +69,7 @@ def release(root: Path, folder: str, part: str | None = None) -> Released:
     try:
         require_clean(repo, "a release is made from committed files only")
         manifest = manifest_path(root, folder)
+        _require_valid(root, folder)  # first: a file that doesn't load is shown at its position
         display = manifest.relative_to(root).as_posix()
         text = manifest.read_text(encoding="utf-8")
         current = str(yamledit.get(text, ("version",), display))
@@ -79,7 +80,6 @@ def release(root: Path, folder: str, part: str | None = None) -> Released:
             )
         version = bump(current, part) if part else current
         _require_unreleased(repo, folder, version)
-        _require_valid(root, folder)
         commit = repo.head()
         if version != current:
             new = yamledit.set_values(text, (), {"version": version}, display)

@@ -26,7 +26,7 @@ from dwconf.errors import (
     NotAConfigurationError,
     UnknownEnvironmentError,
 )
-from dwconf.git import Release, Releases, Repository
+from dwconf.git import FileTree, Release, Releases, Repository
 from dwconf.load.errors import model_errors
 from dwconf.load.sources import (
     SolutionFiles,
@@ -122,12 +122,18 @@ class Loader:
 
     @classmethod
     def at(
-        cls, root: Path, revision: str | None = None, *, careful: frozenset[str] = frozenset()
+        cls,
+        root: Path,
+        revision: str | None = None,
+        *,
+        tree: FileTree | None = None,
+        careful: frozenset[str] = frozenset(),
     ) -> Loader:
-        """The configuration at `root`: its working tree, or its files at a git `revision`.
-        Files named in `careful` are read by the careful YAML reader only (see `settled`)."""
+        """The configuration at `root`: its working tree (or `tree`), or its files at a git
+        `revision`. Files named in `careful` are read by the careful YAML reader only (see
+        `settled`)."""
         if revision is None:
-            sources = read_sources(root, careful=careful)
+            sources = read_sources(root, tree, careful=careful)
         else:
             repo = Repository.open(root)
             try:

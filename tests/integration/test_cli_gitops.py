@@ -4,6 +4,7 @@ test_workflows.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -14,7 +15,9 @@ import git
 import pytest
 
 from dwconf.apply import operations
-from dwconf.errors import ProviderError
+from dwconf.errors import ProviderError, RefusedError
+from dwconf.gitops import gate
+from dwconf.load.project import Loader
 from dwconf.plan.order import Operation
 from dwconf.yaml import load_plain
 from tests.conftest import TEST_MAP, write_tree
@@ -196,6 +199,17 @@ def test_release_refuses_a_solution_that_does_not_validate(repo: Repo, run: Cli)
     result = run("release", "base", "--bump", "patch")
     assert result.exit_code == 1 and "DW2002" in result.err
     assert "Release base 1.0.1.0" not in repo.log() and not repo.git.tags
+
+
+def test_release_refuses_a_solution_yaml_that_does_not_parse_with_its_position(
+    repo: Repo, run: Cli
+) -> None:
+    repo.edit("solutions/base/solution.yaml", "unique_name: tst_Base", "unique_name: [tst_Base")
+    repo.commit("broken")
+    result = run("release", "base", "--bump", "patch")
+    assert result.exit_code == 1
+    assert "solutions/base/solution.yaml:3:8: error DW1003" in result.err
+    assert "Traceback" not in result.err and not repo.git.tags
 
 
 # -- pins read from tags ---------------------------------------------------------------------
@@ -427,6 +441,115 @@ def test_promote_keeps_nothing_when_the_target_does_not_validate(repo: Repo, run
     assert result.exit_code == 1 and "DW2805" in result.err
     assert repo.read("environments/test.yaml") == before
     assert [h.name for h in repo.git.heads] == ["main"]
+
+
+def break_map(repo: Repo) -> None:
+    repo.edit("solutions/base/maps/customers.yaml", "version: 1.0.0.0", "version: [1.0.0.0")
+    repo.commit("a map file that does not parse")
+
+
+def name_a_map_nobody_ships(repo: Repo) -> None:
+    repo.edit("environments/test.yaml", "vars:", "maps:\n  state: {Nope: stopped}\nvars:")
+    repo.commit("test names a map nobody ships")
+
+
+@pytest.mark.parametrize(
+    ("breaks", "error"),
+    [
+        (break_map, "solutions/base/maps/customers.yaml:3:14: error DW1003"),
+        (name_a_map_nobody_ships, "environments/test.yaml:12:11: error DW2805"),
+    ],
+)
+def test_a_dry_run_refuses_what_promote_refuses(
+    repo: Repo, run: Cli, breaks: Callable[[Repo], None], error: str
+) -> None:
+    """The same errors at the same positions, the same exit code, and nothing written."""
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    breaks(repo)
+    log = repo.log()
+    dry = run("promote", "dev", "test", "--dry-run")
+    assert dry.exit_code == 1, dry.out
+    assert error in dry.err and "Dry run" not in dry.out
+    assert repo.log() == log and [h.name for h in repo.git.heads] == ["main"]
+    assert not repo.git.is_dirty(untracked_files=True)
+    real = run("promote", "dev", "test")
+    assert (real.exit_code, real.err) == (dry.exit_code, dry.err)
+
+
+def test_a_dry_run_refuses_a_branch_that_exists(repo: Repo, run: Cli) -> None:
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    repo.git.create_head("release/42")
+    dry = run("promote", "dev", "test", "--branch", "release/42", "--dry-run")
+    real = run("promote", "dev", "test", "--branch", "release/42")
+    assert dry.exit_code == 1 and "branch release/42 already exists" in dry.err
+    assert (real.exit_code, real.err) == (dry.exit_code, dry.err)
+
+
+def test_a_dry_run_shows_the_plan_of_the_target(repo: Repo, run: Cli) -> None:
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    dry = run("promote", "dev", "test", "--dry-run")
+    assert dry.exit_code == 0, dry.err
+    assert "test: Plan: 3 to create, 0 to update, 1 to replace, 0 to delete." in dry.out
+    assert dry.out.splitlines()[-1] == "Dry run: nothing written."
+    assert repo.read("environments/test.yaml") == TEST.replace(
+        "base: workspace", "base: 1.0.0.0", 1
+    )
+
+
+def break_the_tag(repo: Repo, tag: str) -> None:
+    """Move `tag` to a commit whose solution.yaml does not parse; the working tree stays good."""
+    good = repo.read("solutions/base/solution.yaml")
+    repo.edit("solutions/base/solution.yaml", "unique_name: tst_Base", "unique_name: [tst_Base")
+    repo.commit("a solution.yaml that does not parse")
+    repo.git.create_tag(tag, force=True)
+    repo.write("solutions/base/solution.yaml", good)
+    repo.commit("the solution.yaml parses again")
+
+
+@pytest.mark.parametrize("args", [(), ("--dry-run",), ("--no-gate",)])
+def test_promote_refuses_a_release_whose_files_do_not_load_at_its_tag(
+    repo: Repo, run: Cli, args: tuple[str, ...]
+) -> None:
+    """Never passed by the gate, even when the target pins it already (nothing to change)."""
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    repo.pin("test", "1.1.0.0")
+    break_the_tag(repo, "base/v1.1.0.0")
+    result = run("promote", "dev", "test", *args)
+    assert result.exit_code == 1, result.out
+    assert "base 1.1.0.0: its files at the tag base/v1.1.0.0 do not load" in result.err
+    assert "solutions/base/solution.yaml@base/v1.1.0.0:3:8: error DW1003" in result.err
+    assert "Gate:" not in result.out and "nothing to promote" not in result.out
+    assert [h.name for h in repo.git.heads] == ["main"]
+
+
+def test_the_gate_never_passes_a_solution_that_did_not_load(repo: Repo, run: Cli) -> None:
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    loader = Loader.at(repo.root)
+    dev = loader.environment("dev")
+    spec = loader.project(dev).solutions["base"]
+    assert gate.check(repo.root, dev, {"base": spec}).environment == "dev"
+    unloaded = dataclasses.replace(spec, model=None)
+    with pytest.raises(RefusedError) as refused:
+        gate.check(repo.root, dev, {"base": unloaded})
+    assert "base: its solution.yaml at the tag base/v1.1.0.0 does not load" in str(refused.value)
+
+
+def test_promote_refuses_a_settings_file_that_does_not_load(repo: Repo, run: Cli) -> None:
+    """Its stages are not silently the default ones: the file's error, exit 1."""
+    released_twice(repo, run)
+    assert run("apply", "dev", "--auto-approve").exit_code == 0
+    repo.write("dwconf.yaml", "project: t\nstages: [dev, uat, prod\n")
+    repo.edit("environments/test.yaml", "stage: test", "stage: uat")
+    repo.commit("stages with uat, and a missing bracket")
+    for args in ((), ("--dry-run",)):
+        result = run("promote", "dev", "test", *args)
+        assert result.exit_code == 1, (args, result.out, result.err)
+        assert "dwconf.yaml:" in result.err and "is not a stage after" not in result.err
 
 
 def test_promote_one_solution_and_name_the_branch(repo: Repo, run: Cli) -> None:
