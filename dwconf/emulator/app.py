@@ -36,7 +36,7 @@ from dwconf.emulator.config import EmulatorConfig
 from dwconf.emulator.dataverse import odata
 from dwconf.emulator.dataverse.handler import handle as handle_dataverse
 from dwconf.emulator.dataverse.request import DvRequest
-from dwconf.emulator.entra import authority
+from dwconf.emulator.entra import authority, browser
 from dwconf.emulator.faults import TRANSPORT_KEY, FaultMiddleware
 from dwconf.emulator.gateway.handler import handle as handle_gateway
 from dwconf.emulator.guard import GuardMiddleware
@@ -127,6 +127,8 @@ ROUTES = [
     ),
     Route("/{tenant}/oauth2/v2.0/token", authority.token_endpoint, methods=["POST"]),
     Route("/{tenant}/oauth2/v2.0/devicecode", authority.device_code_endpoint, methods=["POST"]),
+    Route("/{tenant}/oauth2/v2.0/authorize", browser.authorize_endpoint, methods=["GET"]),
+    Route("/{tenant}/login", browser.login_endpoint, methods=["POST"]),
     Route("/{tenant}/discovery/v2.0/keys", authority.keys_endpoint, methods=["GET"]),
     Route("/common/discovery/instance", authority.instance_discovery_endpoint, methods=["GET"]),
     Route("/common/userrealm/{username}", authority.user_realm_endpoint, methods=["GET"]),

@@ -54,6 +54,7 @@ class Hub:
         sign-ins."""
         self.registry.reset()
         self.authority.signins.clear()
+        self.authority.authcodes.clear()
         self.faults.clear()
         self.faults.fired = 0
         self.stats.reset()

@@ -1,8 +1,8 @@
 """Entra ID as far as dwconf needs it (live-api.md §4, §6.1): OIDC discovery (msal reads it
 before anything else), the v2.0 token endpoint with the client-credentials grant (client secret
-or client assertion for workload identity) and the user grants of `signins` (device code,
-password, refresh token), the device-code endpoint, and the bearer check every data request
-passes.
+or client assertion for workload identity), the user grants of `signins` (device code,
+password, refresh token) and the authorization code of a browser sign-in (`authcode`,
+`browser`), the device-code endpoint, and the bearer check every data request passes.
 
 Access tokens are HS256 JWTs signed with a key made at start-up; `aud` is the resource the
 client asked for (`<resource>/.default`), so a Dataverse token is refused by the gateway and
@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from dwconf.emulator.config import Client, EmulatorConfig, User
 from dwconf.emulator.entra import tokens
+from dwconf.emulator.entra.authcode import AUTHORIZATION_CODE_GRANT, AuthCodes
 from dwconf.emulator.entra.signins import DEVICE_CODE_GRANT, USER_GRANTS, OAuthError, Signins
 from dwconf.emulator.registry import Clock, Registry, stable_id
 
@@ -52,6 +53,7 @@ class Authority:
         self.clock = clock
         self.key = uuid.uuid4().bytes + uuid.uuid4().bytes
         self.signins = Signins(config, clock)
+        self.authcodes = AuthCodes(config, clock)
 
     # Discovery -----------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class Authority:
 
     # Token endpoint ------------------------------------------------------------------------
 
-    def _client(self, client_id: str) -> Client:
+    def client_for(self, client_id: str) -> Client:
         found = self.config.client(client_id)
         if found is None:
             raise OAuthError(
@@ -151,7 +153,7 @@ class Authority:
         match = _PLANE_RESOURCE.match(normal(resource))
         return bool(match and self.registry.find(match.group("env")) is not None)
 
-    def _resource(self, scope: str) -> str:
+    def resource_for(self, scope: str) -> str:
         wanted = [s for s in scope.split() if s.endswith("/.default")]
         if len(wanted) != 1:
             raise OAuthError(
@@ -176,7 +178,7 @@ class Authority:
     ) -> dict[str, Any]:
         """Run the grant the form asks for; OAuthError when it is refused."""
         grant = form.get("grant_type", "")
-        if grant != "client_credentials" and grant not in USER_GRANTS:
+        if grant != "client_credentials" and grant not in (*USER_GRANTS, AUTHORIZATION_CODE_GRANT):
             raise OAuthError(
                 "unsupported_grant_type",
                 70003,
@@ -189,12 +191,12 @@ class Authority:
                 900144,
                 "AADSTS900144: The request body must contain the following parameter: 'client_id'.",
             )
-        client = self._client(client_id)
-        if grant in USER_GRANTS:
-            user, scope = self._user(client, grant, form, basic)
-            return self._user_token(client, user, self._resource(scope), base)
+        client = self.client_for(client_id)
+        if grant != "client_credentials":
+            user, scope, nonce = self._user(client, grant, form, basic)
+            return self._user_token(client, user, self.resource_for(scope), base, nonce)
         self._authenticate(client, form, basic, required=True)
-        resource = self._resource(form.get("scope", ""))
+        resource = self.resource_for(form.get("scope", ""))
         return self._token(client, resource, base)
 
     def _authenticate(
@@ -221,24 +223,39 @@ class Authority:
 
     def _user(
         self, client: Client, grant: str, form: dict[str, str], basic: tuple[str, str] | None
-    ) -> tuple[User, str]:
-        """The user a user grant signs in, and the scope asked for (a device code's scope
-        was given when the code was asked for)."""
+    ) -> tuple[User, str, str | None]:
+        """The user a user grant signs in, the scope asked for (a device code's or an
+        authorization code's scope was given when the code was asked for) and the nonce the
+        ID token echoes (the authorization request's, else none)."""
         self._authenticate(client, form, basic, required=False)
         scope = form.get("scope", "")
         if grant == DEVICE_CODE_GRANT:
             entry = self.signins.redeem_device_code(client, form.get("device_code", ""))
             assert entry.user is not None
-            return entry.user, scope or entry.scope
+            return entry.user, scope or entry.scope, None
+        if grant == AUTHORIZATION_CODE_GRANT:
+            issued = self.authcodes.redeem(
+                client.client_id,
+                form.get("code", ""),
+                form.get("redirect_uri", ""),
+                form.get("code_verifier"),
+            )
+            asked = issued.authorization
+            return issued.user, scope or asked.scope, asked.nonce
         if grant == "refresh_token":
-            return self.signins.redeem_refresh_token(client, form.get("refresh_token", "")), scope
-        return self.signins.password(form.get("username", ""), form.get("password", "")), scope
+            user = self.signins.redeem_refresh_token(client, form.get("refresh_token", ""))
+            return user, scope, None
+        return (
+            self.signins.password(form.get("username", ""), form.get("password", "")),
+            scope,
+            None,
+        )
 
     def device_code(self, form: dict[str, str], base: str) -> dict[str, Any]:
         """`/devicecode`: a code for the user to approve (through the test API here)."""
-        client = self._client(form.get("client_id", ""))
+        client = self.client_for(form.get("client_id", ""))
         scope = form.get("scope", "")
-        self._resource(scope)
+        self.resource_for(scope)
         entry = self.signins.start(client, scope)
         page = f"{base}/_emulator/devicelogin"
         lifetime = self.config.device_code_lifetime_seconds
@@ -286,9 +303,11 @@ class Authority:
         }
         return self._answer(claims)
 
-    def _user_token(self, client: Client, user: User, resource: str, base: str) -> dict[str, Any]:
-        """An access token for `user` through `client`, with a refresh token, an ID token and
-        `client_info`."""
+    def _user_token(
+        self, client: Client, user: User, resource: str, base: str, nonce: str | None
+    ) -> dict[str, Any]:
+        """An access token for `user` through `client`, with a refresh token, an ID token
+        (carrying the authorization request's `nonce`, which msal checks) and `client_info`."""
         oid = stable_id("user", user.username.lower())
         claims = {
             **self._claims(resource, base),
@@ -308,6 +327,7 @@ class Authority:
             "sub": stable_id("subject", f"{oid}|{client.client_id}"),
             "preferred_username": user.username,
             "name": user.username.split("@")[0],
+            **({"nonce": nonce} if nonce is not None else {}),
         }
         info = {"uid": oid, "utid": self.config.tenant_id}
         return {
@@ -367,7 +387,7 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _tenant_error(tenant: str) -> JSONResponse:
+def tenant_error(tenant: str) -> JSONResponse:
     description = (
         f"AADSTS90002: Tenant '{tenant}' not found. Check to make sure you have the correct "
         "tenant ID and are signing into the correct cloud."
@@ -381,7 +401,7 @@ async def discovery_endpoint(request: Request) -> Response:
     authority: Authority = request.app.state.hub.authority
     tenant = request.path_params["tenant"]
     if not authority.known_tenant(tenant):
-        return _tenant_error(tenant)
+        return tenant_error(tenant)
     return JSONResponse(authority.discovery(base_url(request), tenant))
 
 
@@ -441,7 +461,7 @@ async def _oauth_endpoint(request: Request, device_code: bool) -> Response:
     authority: Authority = request.app.state.hub.authority
     tenant = request.path_params["tenant"]
     if not authority.known_tenant(tenant):
-        return _tenant_error(tenant)
+        return tenant_error(tenant)
     headers = {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"}
     form, base = await _form(request), base_url(request)
     try:

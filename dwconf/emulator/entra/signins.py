@@ -109,18 +109,8 @@ class Signins:
             if not approve:
                 found.declined = True
                 return found
-            found.user = self._approver(username)
+            found.user = approver(self.config, username)
             return found
-
-    def _approver(self, username: str | None) -> User:
-        if username is not None:
-            user = self.config.user(username)
-            if user is None:
-                raise LookupError(f"No user '{username}' is configured.")
-            return user
-        if len(self.config.users) != 1:
-            raise LookupError("Name the user who approves: several or no users are configured.")
-        return self.config.users[0]
 
     def redeem_device_code(self, client: Client, device_code: str) -> DeviceCode:
         """The approved sign-in (its user and the scope it asked for)."""
@@ -204,6 +194,19 @@ class Signins:
             count = len(self._refresh)
             self._refresh.clear()
         return count
+
+
+def approver(config: EmulatorConfig, username: str | None) -> User:
+    """Who approves a sign-in: the user named, else the only configured one; LookupError when
+    that can't be said."""
+    if username is not None:
+        user = config.user(username)
+        if user is None:
+            raise LookupError(f"No user '{username}' is configured.")
+        return user
+    if len(config.users) != 1:
+        raise LookupError("Name the user who approves: several or no users are configured.")
+    return config.users[0]
 
 
 def _same(expected: str, given: str) -> bool:

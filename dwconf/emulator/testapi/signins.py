@@ -1,6 +1,7 @@
-"""The test API's sign-in part (`/_emulator/devicecodes`, `/_emulator/signins`): what a person
-does in a browser during a device-code sign-in — approve or decline the code — and what an
-administrator does when revoking a user's sessions. Test-only and unprotected, like the rest
+"""The test API's sign-in part (`/_emulator/devicecodes`, `/_emulator/authorizations`,
+`/_emulator/signins`): what a person does in a browser during a device-code sign-in or on the
+sign-in page of a browser sign-in — approve or decline — and what an administrator does when
+revoking a user's sessions. Test-only and unprotected, like the rest
 of `/_emulator/`.
 """
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dwconf.emulator.entra.signins import approver
 from dwconf.emulator.hub import Hub
 from dwconf.emulator.testapi.routes import error_response, json_body
 
@@ -35,12 +37,18 @@ async def pending(request: Request) -> Response:
     return JSONResponse({"pending": codes})
 
 
+async def _username(request: Request) -> str | None:
+    """The user the body names (`{"username": …}`), else None; ValueError when not JSON."""
+    body = await json_body(request)
+    found = body.get("username") if isinstance(body, dict) else None
+    return str(found) if found is not None else None
+
+
 async def _decide(request: Request, approve: bool) -> Response:
     try:
-        body = await json_body(request)
+        username = await _username(request)
     except ValueError as exc:
         return error_response(400, str(exc))
-    username = body.get("username") if isinstance(body, dict) else None
     code = request.path_params["user_code"]
     try:
         _hub(request).authority.signins.decide(code, username, approve)
@@ -57,6 +65,48 @@ async def approve(request: Request) -> Response:
 
 async def decline(request: Request) -> Response:
     return await _decide(request, approve=False)
+
+
+async def authorizations(request: Request) -> Response:
+    """Browser sign-ins waiting on their sign-in page, oldest first."""
+    hub = _hub(request)
+    now = hub.clock.time()
+    waiting = [
+        {
+            "request": a.request_id,
+            "client_id": a.client_id,
+            "scope": a.scope,
+            "redirect_uri": a.redirect_uri,
+            "expires_in": int(a.expires_at - now),
+        }
+        for a in hub.authority.authcodes.pending()
+    ]
+    return JSONResponse({"pending": waiting})
+
+
+async def _decide_authorization(request: Request, approve: bool) -> Response:
+    try:
+        username = await _username(request)
+    except ValueError as exc:
+        return error_response(400, str(exc))
+    hub = _hub(request)
+    wanted = request.path_params["request"]
+    try:
+        user = approver(hub.config, username) if approve else None
+        hub.authority.authcodes.decide(wanted, user)
+    except KeyError:
+        return error_response(404, f"No sign-in '{wanted}' is waiting.", "emulator.not_found")
+    except LookupError as exc:
+        return error_response(400, str(exc))
+    return JSONResponse({"request": wanted, "approved": approve})
+
+
+async def approve_authorization(request: Request) -> Response:
+    return await _decide_authorization(request, approve=True)
+
+
+async def decline_authorization(request: Request) -> Response:
+    return await _decide_authorization(request, approve=False)
 
 
 async def revoke(request: Request) -> Response:
@@ -78,5 +128,8 @@ ROUTES = [
     Route("/_emulator/devicecodes/{user_code}/approve", approve, methods=["POST"]),
     Route("/_emulator/devicecodes/{user_code}/decline", decline, methods=["POST"]),
     Route("/_emulator/devicelogin", device_login, methods=["GET"]),
+    Route("/_emulator/authorizations", authorizations, methods=["GET"]),
+    Route("/_emulator/authorizations/{request}/approve", approve_authorization, methods=["POST"]),
+    Route("/_emulator/authorizations/{request}/decline", decline_authorization, methods=["POST"]),
     Route("/_emulator/signins/revoke", revoke, methods=["POST"]),
 ]
