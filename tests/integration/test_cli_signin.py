@@ -1,10 +1,13 @@
 """`dwconf login` through the entry point against the emulator: a user signs in by device code
-(approved through the emulator's test API), `dwconf plan` then reaches the gateway with that
-sign-in, renews it with the refresh token once the emulator's clock has passed its expiry, and
-no gateway token ever reaches Dataverse; `dwconf logout` forgets it."""
+(approved through the emulator's test API) or in the system browser (a script named by
+`BROWSER` that approves the sign-in page and brings the code back to msal's loopback
+listener), `dwconf plan` then reaches the gateway with that sign-in, renews it with the
+refresh token once the emulator's clock has passed its expiry, and no gateway token ever
+reaches Dataverse; `dwconf logout` forgets it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +31,7 @@ from tests.support import Result
 
 Cli = Callable[..., Result]
 REPO = Path(__file__).resolve().parents[2]
+FAKE_BROWSER = Path(__file__).with_name("fake_browser.py")
 APPLICATION_ONLY = {k: v for k, v in ENVIRON.items() if "GATEWAY" not in k}
 
 
@@ -70,6 +74,68 @@ def _login(repo: Path, api: TestApi, cache: Path) -> tuple[int, str, str]:
             process.kill()
             process.communicate()
     return process.returncode, out, said + err
+
+
+def _browser_login(
+    repo: Path, server: Running, tmp_path: Path, action: str = "approve"
+) -> tuple[int, str, str, str]:
+    """`dwconf login dev` with no display and `BROWSER` naming a wrapper that starts the fake
+    browser in the background (Python's webbrowser waits for a BROWSER command to end, and
+    msal answers its loopback listener only after the browser was opened). Returns the exit
+    code, stdout, stderr and the fake browser's log."""
+    log, wrapper = tmp_path / "browser.log", tmp_path / "browser.sh"
+    wrapper.write_text(
+        f'#!/bin/sh\n"{sys.executable}" "{FAKE_BROWSER}" "$1" >>"{log}" 2>&1 </dev/null &\n'
+    )
+    wrapper.chmod(0o755)
+    environ = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    environ |= {**APPLICATION_ONLY, "DWCONF_CACHE_DIR": str(tmp_path / "cache")}
+    environ |= {"NO_COLOR": "1", "PYTHONPATH": str(REPO), "BROWSER": str(wrapper)}
+    environ |= {"FAKE_BROWSER_CA": str(server.ca_file), "FAKE_BROWSER_ACTION": action}
+    command = [sys.executable, "-m", "dwconf", "-C", str(repo), "login", "dev"]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, env=environ, timeout=120
+    )
+    return done.returncode, done.stdout, done.stderr, log.read_text() if log.exists() else ""
+
+
+def _requests_to(api: TestApi, suffix: str) -> int:
+    return sum(n for k, n in api.stats()["by_request"].items() if k.endswith(suffix))
+
+
+def test_login_in_the_browser_then_plan_signs_in_silently(
+    repo: Path, dwconf: Cli, emulated: tuple[Running, TestApi], tmp_path: Path
+) -> None:
+    server, api = emulated
+    code, out, err, browsed = _browser_login(repo, server, tmp_path)
+    assert code == 0, out + err + browsed
+    assert out.strip() == f"dev: signed in to the gateway as {USERNAME}"
+    assert "Opening the system browser" in err
+    assert "authorize: 200" in browsed and "approve: 200" in browsed
+    assert "form_post: 200" in browsed or "redirect: 200" in browsed, browsed
+    assert _requests_to(api, "/authorize") == 1 and _requests_to(api, "/login") == 1
+    (cached,) = (tmp_path / "cache" / "signin").glob("gateway-*.json")
+    accounts = json.loads(cached.read_text())["Account"].values()
+    assert [a["username"] for a in accounts] == [USERNAME]
+
+    api.clear_stats()
+    planned = dwconf("-C", str(repo), "plan", "dev")
+    assert planned.exit_code == 0, planned.out + planned.err
+    assert _requests_to(api, "/authorize") == 0  # silently, from the token cache
+    assert set(api.stats()["bearers"]["dev/gateway"]) == {"user https://integratorapp.com"}
+    for text in (out + err + browsed, planned.out + planned.err):
+        assert "eyJ" not in text and SECRET not in text
+
+
+def test_a_sign_in_declined_in_the_browser_is_refused_and_nothing_is_kept(
+    repo: Path, emulated: tuple[Running, TestApi], tmp_path: Path
+) -> None:
+    server, _ = emulated
+    code, out, err, browsed = _browser_login(repo, server, tmp_path, action="decline")
+    assert code == 1, out + err + browsed
+    assert "AADSTS65004" in err and "Traceback" not in err
+    for cached in (tmp_path / "cache" / "signin").glob("gateway-*.json"):
+        assert not json.loads(cached.read_text() or "{}").get("Account")
 
 
 def _token_grants(api: TestApi) -> int:
@@ -189,3 +255,28 @@ def test_waiting_for_a_device_code_shows_progress(tmp_path: Path) -> None:
         monkey.undo()
     assert result == {"access_token": "t"}
     assert said[0] == "enter ABC" and any("waiting for the sign-in" in s for s in said[1:])
+
+
+def test_an_explicit_browser_counts_without_a_display_and_the_wait_is_bounded() -> None:
+    """`BROWSER` names a browser even where Linux has no display; a browser sign-in that
+    never comes back ends after BROWSER_TIMEOUT_S with a message, not a traceback (a
+    scripted msal application; the HTTP flow is tested above)."""
+    import msal
+
+    from dwconf.errors import ProviderError
+    from dwconf.providers.dynamics import signin
+
+    if sys.platform.startswith("linux"):
+        assert not signin.browser_available({})
+    assert signin.browser_available({"BROWSER": "/usr/bin/true"})
+
+    asked: dict[str, object] = {}
+
+    class NeverBack:
+        def acquire_token_interactive(self, scopes: list[str], **options: object) -> None:
+            asked.update(options)
+            raise msal.BrowserInteractionTimeoutError("User did not complete the flow in time")
+
+    with pytest.raises(ProviderError, match="did not come back within 5 minutes"):
+        signin._browser_flow(NeverBack(), ["s"], lambda _text: None)
+    assert asked["timeout"] == signin.BROWSER_TIMEOUT_S

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 DATA_INTEGRATOR_CLIENT = "2e49aa60-1bd3-43b6-8ab6-03ada3d9f08b"
 PENDING = ("authorization_pending", "slow_down")
 PROGRESS_EVERY_S = 15.0
+BROWSER_TIMEOUT_S = 300  # how long `dwconf login` waits for the browser sign-in to come back
 EARLY_S = 60  # a pre-acquired token this close to its expiry is treated as expired
 
 
@@ -296,7 +297,11 @@ class SignedIn:
 
 
 def browser_available(environ: Mapping[str, str]) -> bool:
-    """A system browser this session can open (no display on Linux: none)."""
+    """A system browser this session can open. `BROWSER` names one explicitly (Python's
+    `webbrowser` runs it), which counts even without a display: a wrapper such as `wslview`,
+    or a script that hands the address on. Otherwise, no display on Linux means none."""
+    if environ.get("BROWSER"):
+        return True
     if sys.platform.startswith("linux") and not (
         environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY")
     ):
@@ -306,6 +311,28 @@ def browser_available(environ: Mapping[str, str]) -> bool:
     except webbrowser.Error:
         return False
     return True
+
+
+def _browser_flow(app: Any, scopes: list[str], say: Callable[[str], None]) -> dict[str, Any]:
+    """The system browser: msal listens on a loopback port (`http://localhost:PORT`), opens
+    the authorization page with PKCE, and redeems the code the browser brings back. Bounded
+    by BROWSER_TIMEOUT_S; where no browser opens, the address is printed to open by hand."""
+    say("Opening the system browser to sign in (use --device-code where there is none).")
+    try:
+        result: dict[str, Any] = app.acquire_token_interactive(
+            scopes,
+            prompt="select_account",
+            timeout=BROWSER_TIMEOUT_S,
+            auth_uri_callback=lambda uri: say(f"No browser opened: open {uri}"),
+        )
+    except msal.BrowserInteractionTimeoutError as exc:
+        minutes = BROWSER_TIMEOUT_S // 60
+        raise ProviderError(
+            f"sign in: the browser sign-in did not come back within {minutes} minutes.",
+            hint="Run `dwconf login` again and finish signing in in the browser, or use "
+            "--device-code.",
+        ) from exc
+    return result
 
 
 def _device_flow(
@@ -368,8 +395,7 @@ def login(
     if device_code or not browser_available(environ):
         result = _device_flow(app, scopes, say, sleep)
     else:
-        say("Opening the system browser to sign in (use --device-code where there is none).")
-        result = app.acquire_token_interactive(scopes, prompt="select_account")
+        result = _browser_flow(app, scopes, say)
     if "access_token" not in result:
         raise refused(
             settings.authority_url,
