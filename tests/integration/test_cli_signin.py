@@ -88,9 +88,16 @@ def _browser_login(
         f'#!/bin/sh\n"{sys.executable}" "{FAKE_BROWSER}" "$1" >>"{log}" 2>&1 </dev/null &\n'
     )
     wrapper.chmod(0o755)
+    # msal's loopback listener takes every interface where it finds a container; a test's
+    # servers listen on 127.0.0.1 only, so the login under test is told it is in none.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import msal.oauth2cli.authcode as authcode\nauthcode._is_inside_docker = lambda: False\n"
+    )
     environ = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     environ |= {**APPLICATION_ONLY, "DWCONF_CACHE_DIR": str(tmp_path / "cache")}
-    environ |= {"NO_COLOR": "1", "PYTHONPATH": str(REPO), "BROWSER": str(wrapper)}
+    environ |= {"NO_COLOR": "1", "PYTHONPATH": f"{site}{os.pathsep}{REPO}", "BROWSER": str(wrapper)}
     environ |= {"FAKE_BROWSER_CA": str(server.ca_file), "FAKE_BROWSER_ACTION": action}
     command = [sys.executable, "-m", "dwconf", "-C", str(repo), "login", "dev"]
     done = subprocess.run(
