@@ -57,18 +57,24 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return None
 
 
-for _tag, _pattern, _first in (
-    (_NULL, r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
-    (_INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
-    (
-        _FLOAT,
+# The core schema's spellings of each scalar type: what a plain scalar resolves to, and what a
+# value tagged explicitly (`!!int 17`) must spell.
+_CORE = {
+    _NULL: re.compile(r"^(?:~|null|Null|NULL|)$"),
+    _BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    _INT: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    _FLOAT: re.compile(
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        list("-+.0123456789"),
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
     ),
+}
+for _tag, _first in (
+    (_NULL, ["~", "n", "N", ""]),
+    (_BOOL, list("tTfF")),
+    (_INT, list("-+0123456789")),
+    (_FLOAT, list("-+.0123456789")),
 ):
-    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+    _Loader.add_implicit_resolver(_tag, _CORE[_tag], _first)
 
 
 @dataclass
@@ -188,6 +194,18 @@ class _Builder:
                 self.where.quoted.add(path)
             if "{" in text and any(m in text for m in TEMPLATE_MARKERS):
                 self.templates.append(path)
+            return text
+        core = _CORE.get(tag)
+        if core is not None and not core.match(text):
+            # only an explicit tag (`!!int x`) can give a scalar a type its text doesn't spell
+            self.diagnostics.append(
+                error(
+                    "DW1004",
+                    f"'{text[:40]}' is not a YAML 1.2 value of tag '{tag}'",
+                    self._span(path),
+                    "remove the tag, or write the value as that type spells it",
+                )
+            )
             return text
         if tag == _INT:
             return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
