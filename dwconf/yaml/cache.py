@@ -152,7 +152,9 @@ class ParseCache:
         except sqlite3.Error:
             self._off()
             return None
-        if row is None or not hmac.compare_digest(row[1], self._mac(key, row[0])):
+        if row is None or type(row[0]) is not bytes or type(row[1]) is not bytes:
+            return None  # SQLite keeps any type in any column: not written by this cache
+        if not hmac.compare_digest(row[1], self._mac(key, row[0])):
             return None  # not written by this cache: parsed again, and replaced at the end
         try:
             found = marshal.loads(row[0])

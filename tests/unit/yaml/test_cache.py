@@ -103,8 +103,24 @@ def test_a_new_loader_version_does_not_use_old_entries(
     assert len(calls) > 12
 
 
+COLUMNS_OF_ANOTHER_TYPE = {
+    "text entry": "UPDATE parsed SET data = 'x'",
+    "text mac": "UPDATE parsed SET mac = 'x'",
+    "number mac": "UPDATE parsed SET mac = 5",
+}
+
+
 @pytest.mark.parametrize(
-    "damage", ["garbage", "garbled entry", "foreign entry", "unwritable folder"]
+    "damage",
+    [
+        "garbage",
+        "garbled entry",
+        "foreign entry",
+        "unwritable folder",
+        "text entry",
+        "text mac",
+        "number mac",
+    ],
 )
 def test_a_damaged_cache_is_only_turned_off(
     repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, damage: str
@@ -123,6 +139,10 @@ def test_a_damaged_cache_is_only_turned_off(
         read_sources(repo)
         with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
             conn.execute("UPDATE parsed SET data = ?", (marshal.dumps(("x",)),))
+    elif damage in COLUMNS_OF_ANOTHER_TYPE:  # SQLite keeps any type in any column
+        read_sources(repo)
+        with sqlite3.connect(cache_dir / parsecache.FILE_NAME) as conn:
+            conn.execute(COLUMNS_OF_ANOTHER_TYPE[damage])
     else:
         cache_dir.parent.mkdir(exist_ok=True)
         cache_dir.write_text("a file where the folder should be")
