@@ -42,6 +42,12 @@ OLD_FILES = ("parse-v1.sqlite",)  # earlier versions cached environment files: r
 MAX_ENTRIES = 50_000  # about 350 MB of data at 7 KB per file; the oldest entries go first
 OFF = ("off", "0", "false", "no")
 
+_OWN_NAMES = frozenset(
+    name + side
+    for name in (KEY_NAME, FILE_NAME, *OLD_FILES)
+    for side in ("", "-journal", "-wal", "-shm")
+)
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS parsed"
     " (key BLOB PRIMARY KEY, data BLOB NOT NULL, mac BLOB NOT NULL)"
@@ -75,12 +81,17 @@ def _version(package: str) -> str:
 
 
 def _private_folder(where: Path) -> None:
-    """The folder, made or made private (0700); refused when someone else owns it."""
+    """The folder, made or made private (0700); refused when someone else owns it, or when it
+    is open to others and holds files that are not the cache's (`DWCONF_CACHE_DIR=/tmp`: a
+    shared folder is never closed to the others using it)."""
     where.mkdir(mode=0o700, parents=True, exist_ok=True)
     found = where.stat()
     if found.st_uid != os.getuid() or not stat.S_ISDIR(found.st_mode):
         raise PermissionError(f"{where} is not a folder of this user")
     if stat.S_IMODE(found.st_mode) != 0o700:
+        others = [p.name for p in where.iterdir() if p.name not in _OWN_NAMES]
+        if others:
+            raise PermissionError(f"{where} is open to others and holds {others[0]}")
         where.chmod(0o700)
     for name in OLD_FILES:
         (where / name).unlink(missing_ok=True)

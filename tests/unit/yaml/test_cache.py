@@ -227,3 +227,19 @@ def test_a_cache_file_that_is_a_link_turns_the_cache_off(
     (cache_dir / parsecache.FILE_NAME).symlink_to(elsewhere)
     read_sources(repo)
     assert not elsewhere.exists()
+
+
+def test_a_shared_folder_named_as_the_cache_is_left_as_it_is(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"  # as /tmp is, when DWCONF_CACHE_DIR names it
+    shared.mkdir()
+    shared.chmod(0o1777)
+    (shared / "someone-elses.txt").write_text("kept")
+    monkeypatch.setenv("DWCONF_CACHE", "off")
+    uncached = sources_summary(read_sources(repo))
+    monkeypatch.setenv("DWCONF_CACHE", "on")
+    monkeypatch.setenv("DWCONF_CACHE_DIR", str(shared))
+    assert sources_summary(read_sources(repo)) == uncached
+    assert _mode(shared) == 0o1777
+    assert [p.name for p in shared.iterdir()] == ["someone-elses.txt"]
