@@ -173,21 +173,35 @@ class GitTree:
 
         if folder in self._folders:
             return self._folders[folder]
-        tree: object = self.tree
-        if folder:
-            parent, _, name = folder.rpartition("/")
-            tree = (self._listing(parent) or {}).get(name)
+        self._folders[folder] = None  # a loop of links comes back here: no folder
+        parent, _, name = folder.rpartition("/")
+        tree = (self._listing(parent) or {}).get(name) if folder else self.tree
         listing = None
-        if isinstance(tree, git.Tree):
+        if isinstance(tree, git.Blob) and tree.mode == _LINK_MODE:
+            listing = self._linked_listing(parent, tree)
+        elif isinstance(tree, git.Tree):
             listing = {i.name: i for i in tree if isinstance(i, git.Tree | git.Blob)}
         self._folders[folder] = listing
         return listing
+
+    def _linked_listing(self, parent: str, link: git.Blob) -> dict[str, git.Tree | git.Blob] | None:
+        """A linked folder, followed as the working tree follows it; a link leaving the
+        revision is no folder (a file read through it is refused with its reason)."""
+        try:
+            target = _link_target(parent, link)
+        except Refused:
+            return None
+        return self._listing(target)
 
     def entries(self, folder: str) -> list[Entry]:
         import git
 
         listing = self._listing(folder) or {}
-        items = [Entry(name, isinstance(i, git.Tree)) for name, i in listing.items()]
+        base = f"{folder}/" if folder else ""
+        items = [
+            Entry(name, isinstance(i, git.Tree) or self._listing(base + name) is not None)
+            for name, i in listing.items()
+        ]
         return sorted(items, key=lambda e: e.name)
 
     def read(self, path: str, limit: int, links: int = 8) -> bytes:
@@ -197,10 +211,8 @@ class GitTree:
         found = (self._listing(folder) or {}).get(name)
         if not isinstance(found, git.Blob):
             raise FileNotFoundError(2, "No such file in the revision", path)
-        if found.mode == _LINK_MODE:  # the blob holds where the link points
-            target = posixpath.normpath(posixpath.join(folder, found.data_stream.read().decode()))
-            if target.startswith(("../", "/")) or target == "..":
-                raise Refused("DW1011", f"a link to {target}, outside the revision", _OUTSIDE_HINT)
+        if found.mode == _LINK_MODE:
+            target = _link_target(folder, found)
             if links == 0:
                 raise Refused("DW1011", "a link in a loop of links", "link to the file itself")
             return self.read(target, limit, links - 1)
@@ -211,6 +223,18 @@ class GitTree:
 
 
 _LINK_MODE = 0o120000
+
+
+def _link_target(folder: str, link: git.Blob) -> str:
+    """Where a link of the revision points (its blob holds the path), inside the revision."""
+    try:
+        text = link.data_stream.read().decode()
+    except UnicodeDecodeError as exc:
+        raise Refused("DW1011", "a link whose target is not a path of text", _OUTSIDE_HINT) from exc
+    target = posixpath.normpath(posixpath.join(folder, text))
+    if target.startswith(("../", "/")) or target == "..":
+        raise Refused("DW1011", f"a link to {target}, outside the revision", _OUTSIDE_HINT)
+    return target
 
 
 # -- releases ----------------------------------------------------------------------------------

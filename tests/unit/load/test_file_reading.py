@@ -4,9 +4,11 @@ diagnostic with a position, a code and a fix, and never hangs or reads without e
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import git
@@ -17,6 +19,7 @@ from dwconf.git import Refused, Repository, WorkingTree
 from dwconf.load.sources import read_sources
 from dwconf.validate.engine import validate
 from dwconf.yaml import MAX_FILE_BYTES
+from tests.support import Result
 
 MAPS = "solutions/bench-0/maps"
 ACTOR = git.Actor("Test", "test@example.com")
@@ -100,3 +103,46 @@ def test_links_in_a_revision_are_followed_inside_it_only(repo: Path) -> None:
         tree.read(f"{MAPS}/outside.yaml", 1000)
     with pytest.raises(Refused, match="too large"):
         tree.read(f"{MAPS}/map-1.yaml", 10)
+
+
+def _commit_all(root: Path) -> None:
+    repository = git.Repo.init(root, initial_branch="main")
+    repository.git.add("-A")
+    repository.index.commit("files", author=ACTOR, committer=ACTOR)
+    repository.close()
+
+
+def test_a_link_whose_target_is_not_text_in_a_revision_is_refused(repo: Path) -> None:
+    os.symlink(b"\xff\xfe.yaml", os.fsencode(repo / MAPS / "odd.yaml"))
+    _commit_all(repo)
+    tree = Repository.open(repo).tree("HEAD")
+    with pytest.raises(Refused, match="not a path"):
+        tree.read(f"{MAPS}/odd.yaml", 1000)
+
+
+def test_a_linked_folder_in_a_revision_is_read_as_in_the_working_tree(repo: Path) -> None:
+    (repo / "shared").mkdir()
+    (repo / MAPS).rename(repo / "shared" / "maps")
+    (repo / MAPS).symlink_to("../../shared/maps")
+    (repo / "solutions" / "bench-0" / "loop").symlink_to("loop")
+    _commit_all(repo)
+    tree = Repository.open(repo).tree("HEAD")
+    in_files = WorkingTree(repo).entries(MAPS)
+    assert tree.entries(MAPS) == in_files and len(in_files) == 2
+    assert tree.read(f"{MAPS}/map-1.yaml", 10_000) == (repo / MAPS / "map-1.yaml").read_bytes()
+    assert tree.entries("solutions/bench-0") == WorkingTree(repo).entries("solutions/bench-0")
+    assert [e.name for e in tree.entries("solutions/bench-0") if e.is_dir] == ["maps", "schema"]
+    assert tree.entries("solutions/bench-0/loop") == []
+
+
+def test_diff_of_a_commit_that_links_the_maps_folder_shows_no_change(
+    repo: Path, dwconf: Callable[..., Result]
+) -> None:
+    _commit_all(repo)
+    (repo / "shared").mkdir()
+    (repo / MAPS).rename(repo / "shared" / "maps")
+    (repo / MAPS).symlink_to("../../shared/maps")
+    _commit_all(repo)
+    done = dwconf("-C", str(repo), "diff", "HEAD~1", "HEAD", "--format", "json")
+    assert done.exit_code == 0, done.out + done.err
+    assert [env["changes"] for env in json.loads(done.out)["environments"]] == [[]]
