@@ -108,8 +108,17 @@ def _forms(secret: str) -> tuple[str | None, re.Pattern[str], tuple[str, ...], t
         runs[0] if runs else None,
         pattern,
         (escaped, escaped.upper().replace("\\U", "\\u")),
-        _base64_cores(secret.encode("utf-8")),
+        _base64_cores(_utf8(secret)),
     )
+
+
+def _utf8(text: str) -> bytes:
+    """The bytes of `text`: a value of os.environ that is not UTF-8 holds its bytes as
+    surrogates (U+DC80 to U+DCFF), which give back the bytes set."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # other lone surrogates: their code points' bytes
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _char_forms(char: str) -> str:
@@ -117,7 +126,7 @@ def _char_forms(char: str) -> str:
     `+` for a space) or as an XML/HTML character reference."""
     forms = {re.escape(char)}
     forms.update(re.escape(e) for e in _json_escapes(char))
-    percent = "".join(f"%{b:02X}" for b in char.encode("utf-8"))
+    percent = "".join(f"%{b:02X}" for b in _utf8(char))
     forms.update({re.escape(percent), re.escape(percent.lower())})
     if char == " ":
         forms.add(r"\+")
@@ -131,7 +140,7 @@ def _char_forms(char: str) -> str:
 def _json_escapes(char: str) -> list[str]:
     """How JSON can write `char` besides itself: `\\uXXXX` (a surrogate pair above the BMP),
     in lower and upper hex, and the short escapes."""
-    units = char.encode("utf-16-be")
+    units = char.encode("utf-16-be", "surrogatepass")
     hexes = [units[i : i + 2].hex() for i in range(0, len(units), 2)]
     lower = "".join(f"\\u{h}" for h in hexes)
     found = [lower, "".join(f"\\u{h.upper()}" for h in hexes)]

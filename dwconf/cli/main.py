@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from dwconf import __version__, speedups
-from dwconf.cli import boundary
+from dwconf.cli import boundary, console
 from dwconf.errors import ExitCode
 
 # The explicit registry of commands: name -> "module:attribute". Modules load on first use, so
@@ -111,6 +111,10 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         code = 1
+    except Exception as exc:  # outside a command's body (its options read): still no traceback
+        failure = boundary.failure_of(exc)
+        console.problem(failure.message, failure.hint)
+        code = failure.exit_code
     sys.exit(code if isinstance(code, int) else 0)
 
 

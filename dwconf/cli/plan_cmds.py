@@ -102,7 +102,9 @@ def plan_command(
 def plan_key() -> bytes | None:
     """The key saved plans are signed with and checked against (`DWCONF_PLAN_KEY`)."""
     value = os.environ.get(PLAN_KEY, "")
-    return value.encode() if value else None
+    # its bytes as set: a key that is not UTF-8 text (one from /dev/urandom) is held in
+    # os.environ with surrogates, which a plain encode() refuses
+    return os.fsencode(value) if value else None
 
 
 def show(report: Report, view: ConsoleView) -> int:

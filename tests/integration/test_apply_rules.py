@@ -14,6 +14,7 @@ import pytest
 
 from dwconf.apply import run
 from dwconf.canonical import canonical_text
+from dwconf.cli import plan_cmds
 from dwconf.errors import ProviderError
 from dwconf.live import Environment
 from dwconf.providers import local
@@ -204,6 +205,34 @@ def test_with_a_key_plans_must_be_signed_with_it(
     monkeypatch.setenv("DWCONF_PLAN_KEY", "k1-0123456789abcdef")
     result = dwconf("-C", str(applied), "apply", "dev", str(signed))
     assert result.exit_code == 0, result.out + result.err
+
+
+def test_a_key_of_bytes_that_are_not_text_signs_and_checks_plans(
+    applied: Path, dwconf: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # os.environ holds bytes that are not UTF-8 as surrogates (a key from /dev/urandom)
+    monkeypatch.setenv("DWCONF_PLAN_KEY", "k1-\udcff\udcfe-0123456789")
+    signed = tmp_path / "signed.dwplan"
+    _saved_field_added(applied, dwconf, signed)
+    assert '"signature":"hmac-sha256:' in signed.read_text()
+    monkeypatch.setenv("DWCONF_PLAN_KEY", "k1-\udcfe\udcff-0123456789")
+    refused = dwconf("-C", str(applied), "apply", "dev", str(signed))
+    assert refused.exit_code == 4 and "signature that does not match" in refused.err
+    monkeypatch.setenv("DWCONF_PLAN_KEY", "k1-\udcff\udcfe-0123456789")
+    result = dwconf("-C", str(applied), "apply", "dev", str(signed))
+    assert result.exit_code == 0, result.out + result.err
+
+
+def test_a_failure_before_a_command_body_runs_is_a_crash_log_not_a_traceback(
+    applied: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> bytes:
+        raise RuntimeError("reading the key failed")
+
+    monkeypatch.setattr(plan_cmds, "plan_key", broken)
+    result = dwconf("-C", str(applied), "apply", "dev", "--auto-approve")
+    assert result.exit_code == 3
+    assert "internal error: RuntimeError" in result.err and "crash-" in result.err
 
 
 # Applied twice, missing files, JSON ------------------------------------------------------------

@@ -107,3 +107,18 @@ def test_text_without_the_secret_is_unchanged(monkeypatch: pytest.MonkeyPatch) -
 )
 def test_a_generated_value_is_told_from_a_variable_name(value: str, generated: bool) -> None:
     assert looks_generated(value) is generated
+
+
+def test_a_secret_of_bytes_that_are_not_text_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # os.environ holds bytes that are not UTF-8 as surrogates (a key from /dev/urandom)
+    raw = b"Qx7-plankey-\xff\xfe-0123456789"
+    monkeypatch.setenv("DWCONF_PLAN_KEY", raw.decode("utf-8", "surrogateescape"))
+    forms = {
+        "as read": raw.decode("utf-8", "surrogateescape"),
+        "JSON": json.dumps(raw.decode("utf-8", "surrogateescape")).strip('"'),
+        "percent": urllib.parse.quote_from_bytes(raw, safe=""),
+        "base64": base64.b64encode(b"id:" + raw).decode(),
+    }
+    for name, form in forms.items():
+        assert redact(f"before {form} after") == f"before {MASK} after", name
+        assert redact_json_text(f"before {form} after") == f"before {MASK} after", name
