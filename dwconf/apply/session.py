@@ -277,6 +277,9 @@ def _resume(
             f"no interrupted apply to {request.env} to resume", "the last apply finished; run plan"
         )
     plan = saved.load(journal.plan_path)
+    # the dead apply's lease goes first: a resume refused below names a fresh apply, which
+    # would otherwise wait for that lease to expire
+    took_over = take_over(request.env, writer, journal)
     try:
         basis = _followed(plan, basis, writer)
     except RefusedError as exc:
@@ -286,7 +289,6 @@ def _resume(
         ) from exc
     done = len(journal.done_steps())
     view.note(f"Resuming apply of plan {plan.id} to {request.env} ({done} step(s) done)")
-    took_over = take_over(request.env, writer, journal)
     with _lease(writer, plan, request, view) as held:
         report = _resumed(plan, basis, journal, held, request=request, view=view)
     if report.result is not None:
