@@ -96,8 +96,7 @@ def failure_of(exc: Exception) -> Failure:
     """What an exception means for the person: expected errors say what to do; anything else
     writes a crash log and is a bug (exit 3), never a bare traceback."""
     if isinstance(exc, ConfigError):
-        for d in exc.diagnostics:
-            console.show_diagnostic(d, console.err)
+        console.show_diagnostics(exc.diagnostics, console.err)
         lines = tuple(f"{d.span}: {d.severity.value} {d.code} {d.message}" for d in exc.diagnostics)
         return Failure(int(exc.exit_code), exc.message, exc.hint, lines or (exc.message,))
     if isinstance(exc, DwconfError):

@@ -46,8 +46,7 @@ def _print_report(report: Report, fmt: str, strict: bool, verbose: bool = False)
         for d in shown:
             console.plain(console.github(d))
     else:
-        for d in shown:
-            console.show_diagnostic(d, console.out)
+        console.show_diagnostics(shown, console.out)
         envs = ", ".join(report.environments) or "no environment"
         summary = f"{report.errors} error(s), {report.warnings} warning(s) ({envs})"
         hidden = len(report.diagnostics) - len(shown)

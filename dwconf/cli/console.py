@@ -7,7 +7,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -79,6 +80,24 @@ def show_diagnostic(d: Diagnostic, stream: Console) -> None:
     stream.print(d.message, markup=False)
     if d.hint:
         stream.print(f"  hint: {d.hint}", markup=False, style="dim")
+
+
+SHOWN_PER_FILE = 100
+
+
+def show_diagnostics(diagnostics: Iterable[Diagnostic], stream: Console) -> None:
+    """Each diagnostic, at most SHOWN_PER_FILE of one file: a file of 300,000 unknown keys
+    printed for minutes. The rest are counted; `--format json` lists every one."""
+    counts: Counter[str] = Counter()
+    for d in diagnostics:
+        counts[d.span.file] += 1
+        if counts[d.span.file] <= SHOWN_PER_FILE:
+            show_diagnostic(d, stream)
+    for file, count in counts.items():
+        if count > SHOWN_PER_FILE:
+            more = count - SHOWN_PER_FILE
+            line = f"{file}: {more} more diagnostic(s) not shown (all of them: --format json)"
+            stream.print(line, markup=False, style="dim")
 
 
 def github(d: Diagnostic) -> str:

@@ -229,8 +229,7 @@ def _diff_problems(found: SemanticDiff) -> None:
     environments that could not be compared and those whose configuration has errors."""
     groups = diff_output.unreadable_groups(found)
     shown = dict.fromkeys(d for _, group in groups for d in group[0].problems)
-    for d in shown:
-        console.show_diagnostic(d, console.err)
+    console.show_diagnostics(shown, console.err)
     for side, group in groups:
         console.problem(
             f"{', '.join(e.environment for e in group)}: not compared, files at {side} don't "

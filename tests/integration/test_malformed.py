@@ -122,3 +122,18 @@ def test_malformed_input_is_diagnosed(
 
 def test_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 40
+
+
+def test_a_file_of_thousands_of_problems_shows_a_hundred_and_counts_the_rest(
+    make_repo: Callable[..., Path], dwconf: Callable[..., Result]
+) -> None:
+    junk = "".join(f"k{i}: {i}\n" for i in range(2000))
+    repo = make_repo({MAP: GOOD_MAP + junk})
+    text = dwconf("-C", str(repo), "validate")
+    assert text.exit_code == 1
+    shown = [line for line in text.out.splitlines() if " error DW1101 " in line]
+    assert len(shown) == 100 and shown[0].startswith(f"{MAP}:7:1: ")
+    assert f"{MAP}: 1900 more diagnostic(s) not shown (all of them: --format json)" in text.out
+    assert "2000 error(s)" in text.out
+    listed = dwconf("-C", str(repo), "validate", "--format", "json")
+    assert listed.out.count('"DW1101"') == 2000
