@@ -5,8 +5,11 @@ is private to the user, and anything wrong with it only turns it off."""
 from __future__ import annotations
 
 import marshal
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +246,38 @@ def test_a_shared_folder_named_as_the_cache_is_left_as_it_is(
     assert sources_summary(read_sources(repo)) == uncached
     assert _mode(shared) == 0o1777
     assert [p.name for p in shared.iterdir()] == ["someone-elses.txt"]
+
+
+# A full disk for one process: its writes past `max_file` bytes fail (RLIMIT_FSIZE; Python
+# ignores SIGXFSZ, so a write gets EFBIG)
+LIMITED = (
+    "import resource, runpy, sys; limit = int(sys.argv.pop(1));"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit));"
+    "runpy.run_module('dwconf', run_name='__main__')"
+)
+
+
+def _validate_process(repo: Path, env: dict[str, str], max_file: int = -1) -> subprocess.Popen[str]:
+    command = [sys.executable, "-c", LIMITED, str(max_file), "-C", str(repo), "validate"]
+    return subprocess.Popen(
+        [*command, "--format", "json"],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_processes_at_once_and_a_full_disk_give_the_uncached_result(
+    repo: Path, cache_dir: Path
+) -> None:
+    env = {**os.environ, "DWCONF_CACHE_DIR": str(cache_dir)}
+    off = _validate_process(repo, {**env, "DWCONF_SPEEDUPS": "off"}).communicate(timeout=120)
+    full = _validate_process(repo, env, max_file=4096).communicate(timeout=120)  # no room
+    assert full == off
+    assert (cache_dir / parsecache.FILE_NAME).stat().st_size <= 4096  # nothing written
+    together = [_validate_process(repo, env) for _ in range(4)]
+    assert [p.communicate(timeout=120) for p in together] == [off] * 4
+    assert _rows(cache_dir) > 0
+    again = _validate_process(repo, env).communicate(timeout=120)  # from the cache
+    assert again == off
