@@ -32,8 +32,9 @@ MAX_DEPTH = careful.MAX_DEPTH
 
 # What makes a file unsure (see the module's docstring), found by plain `in` tests first and
 # then by checks that look at the tokens around the rare candidates, each character at most twice:
-# - tags, anchors and aliases, reserved characters, `?` keys, block indicators and empty values
-#   inside flow collections, flow collections left open at the end of a line;
+# - tags, anchors and aliases, reserved characters, `?` keys, block indicators, empty values and
+#   values starting with `:` inside flow collections, flow collections left open at the end of
+#   a line;
 # - number spellings YAML 1.2 core reads as text (0X1F, 0O17, 0b101, -0x1F, 1_000, _1, 1e_5)
 #   and case-mixed .inf/.nan;
 # - document markers and directives, tabs (libyaml is stricter about them), line breaks other
@@ -45,6 +46,9 @@ _MARK = re.compile(r"(?:^|[\s\[{,])[&*!@`]")
 # excludes openers, so the opener found is the first, and each line is scanned once.
 _FLOW_BLOCK_INDICATOR = re.compile(r"[\[{][ ]*[|>]|^[^\[{\n]*[\[{][^\n]*[:,][ ]*[|>]", re.MULTILINE)
 _FLOW_EMPTY_KEY = re.compile(r"[\[{,][ ]*:")
+# A plain value starting with `:` (`{b: :c}`): YAML 1.2 allows it, PyYAML refuses it in a flow
+# collection. Led by a literal, and a run of spaces is scanned from the `:` before it only.
+_FLOW_COLON_VALUE = re.compile(r":[ ]+:")
 # An opener with no opener or closer after it on its line: the last opener, when no closer
 # follows it. A run stops at the next opener, so no character is scanned from two openers.
 _FLOW_OPEN = re.compile(r"[\[{][^\[{}\]\n]*\n")
@@ -90,6 +94,8 @@ def _flow_unsure(text: str) -> bool:
     if any(s in text for s in (":,", ":]", ":}")) or _FLOW_OPEN.search(text):
         return True
     if any(s in text for s in ("[:", "{:", ",:", " :")) and _FLOW_EMPTY_KEY.search(text):
+        return True
+    if " :" in text and _FLOW_COLON_VALUE.search(text):
         return True
     return ("|" in text or ">" in text) and _FLOW_BLOCK_INDICATOR.search(text) is not None
 

@@ -90,6 +90,11 @@ def test_positions_are_worked_out_on_first_use() -> None:
         "a: 1\r---\rb: 2\r",
         "a: 1\n\ufeffb: 2\n",
         'a: "\\ud83d\\ude00"\n',
+        # found by a mutation run: a value starting with `:` in a flow collection (PyYAML
+        # refuses it; YAML 1.2 and the fast parser allow it)
+        "a: {b: :c}\n",
+        "- {b: ::c, d: e}\n",
+        "a: {b:  :c}\n",
     ],
 )
 def test_what_the_fast_path_leaves_to_the_careful_loader(text: str) -> None:
@@ -140,6 +145,7 @@ PATHOLOGICAL = {
     "closed pairs": lambda n: "k: '" + "[]" * (n // 2) + "'\nb: '|'\n",
     "pairs then an indicator": lambda n: "k: [" + "{}" * (n // 2) + ", |]\n",
     "flow items": lambda n: "k: [" + "a, " * (n // 3) + "b]\n",
+    "a colon, then spaces": lambda n: "k: [x:" + " " * n + "y]\n",
 }
 
 
