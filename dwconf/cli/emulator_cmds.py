@@ -51,9 +51,9 @@ def emulator_group() -> None:
 @click.option(
     "--env",
     "env_name",
-    default="dev",
-    show_default=True,
-    help="The emulated environment --env-file points at (and its name in the file).",
+    default=None,
+    help="An environment to serve besides the configured ones; the one --env-file points "
+    "at (and its name in the file)  [default: dev]",
 )
 @click.option(
     "--config",
@@ -77,7 +77,7 @@ def serve_command(
     seed: Path | None,
     tls: bool,
     env_file: Path | None,
-    env_name: str,
+    env_name: str | None,
     config_file: Path | None,
     replay: Path | None,
 ) -> None:
@@ -94,6 +94,7 @@ def serve_command(
       dwconf emulator serve --port 8765
       dwconf emulator serve --tls --config emulator.yaml --data .dwconf/emulator
       dwconf emulator serve --port 8765 --data .dwconf/emulator --env-file environments/dev.yaml
+      dwconf emulator serve --tls --env emu --env-file environments/emu.yaml
       dwconf emulator serve --tls --replay fixtures/prod   # a recorded environment
     """
 
@@ -112,7 +113,9 @@ def serve_command(
                 "use the default 127.0.0.1 unless you know why not",
             )
         settings = config.load(config_file)
-        wanted = serve.EnvFile(env_file, env_name) if env_file is not None else None
+        if env_name is not None:
+            settings = settings.with_environment(env_name)
+        wanted = serve.EnvFile(env_file, env_name or "dev") if env_file is not None else None
         if replay is not None:
             settings = replace(settings, replay=replay)
         serve.serve(

@@ -149,6 +149,12 @@ class EmulatorConfig:
     def with_data(self, data_dir: Path, seed: Path | None) -> EmulatorConfig:
         return replace(self, data_dir=data_dir, default_seed=seed or self.default_seed)
 
+    def with_environment(self, name: str) -> EmulatorConfig:
+        """This configuration, serving `name` too (a new environment with the defaults)."""
+        if self.environment(name) is not None:
+            return self
+        return replace(self, environments=(*self.environments, EnvConfig(name)))
+
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str | None:
     value = raw.get(key)

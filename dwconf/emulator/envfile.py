@@ -25,7 +25,6 @@ from dwconf.emulator.config import (
     USERNAME_VARIABLE,
     Client,
     EmulatorConfig,
-    EnvConfig,
     User,
 )
 from dwconf.errors import DwconfError
@@ -90,12 +89,8 @@ def accepting(config: EmulatorConfig, env: str, found: Credentials) -> EmulatorC
     values = found.values
     client = Client(values[CLIENT_ID_VARIABLE], values[SECRET_VARIABLE])
     user = User(values[USERNAME_VARIABLE], values[PASSWORD_VARIABLE])
-    environments = config.environments
-    if config.environment(env) is None:
-        environments = (*environments, EnvConfig(env))
     return replace(
-        config,
-        environments=environments,
+        config.with_environment(env),
         clients=(*config.clients, client),
         users=(*config.users, user),
     )

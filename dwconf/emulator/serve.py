@@ -88,7 +88,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise DwconfError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise DwconfError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            "another program (an emulator still running?) may hold the port: stop it, or "
+            "choose another --port (--port 0 picks a free one)",
+        ) from exc
     sock.listen(128)
     sock.setblocking(False)
     return sock
