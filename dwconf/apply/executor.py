@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import graphlib
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -55,6 +56,9 @@ class Outcome:
     halted: str = ""  # why the apply stopped starting steps, when it did
     left_stopped: list[str] = field(default_factory=list)  # maps it stopped and could not start
     interrupted: bool = False  # by Ctrl-C (or SIGINT)
+    # Held while a step checks that the apply goes on and journals its start, and while the
+    # halt is journaled: no "start" can land after "halted" in the journal.
+    starting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def by_status(self, status: StepStatus) -> list[StepOutcome]:
         return [s for s in self.steps if s.status is status]
@@ -141,10 +145,11 @@ def _run(
 
     def halt(reason: str, step_id: str = "") -> None:
         nonlocal journaled_halt
-        outcome.halted = outcome.halted or reason
-        if not journaled_halt:
-            journaled_halt = True
-            journal.write("halted", step_id, reason=outcome.halted)
+        with outcome.starting:
+            outcome.halted = outcome.halted or reason
+            if not journaled_halt:
+                journaled_halt = True
+                journal.write("halted", step_id, reason=outcome.halted)
 
     def record(result: StepOutcome) -> None:
         outcome.steps.append(result)
@@ -226,16 +231,18 @@ class _Graph:
 def _run_one(
     plan: Plan, writer: LiveWriter, journal: Journal, step: Step, outcome: Outcome
 ) -> StepOutcome:
-    if outcome.halted or outcome.interrupted:  # while this step waited for a worker
-        why = outcome.halted or INTERRUPTED
-        return StepOutcome(step, StepStatus.SKIPPED, f"not started: {why}")
-    journal.write("start", step.id, operation=step.operation, address=step.address)
+    with outcome.starting:
+        if outcome.halted or outcome.interrupted:  # while this step waited for a worker
+            why = outcome.halted or INTERRUPTED
+            return StepOutcome(step, StepStatus.SKIPPED, f"not started: {why}")
+        journal.write("start", step.id, operation=step.operation, address=step.address)
     start = time.monotonic()
     try:
         OPERATIONS[step.operation](writer, step, plan)
     except DwconfError as exc:
-        if exc.halts_apply and not outcome.halted:  # at once: queued steps must not start
-            outcome.halted = _message(exc)
+        if exc.halts_apply:  # at once: queued steps must not start
+            with outcome.starting:
+                outcome.halted = outcome.halted or _message(exc)
         return _failed(journal, step, _message(exc), start, halts=exc.halts_apply)
     except (OSError, TimeoutError) as exc:
         return _failed(journal, step, _message(exc), start)

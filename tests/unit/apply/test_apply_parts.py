@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -446,3 +447,35 @@ def test_one_step_at_a_time_runs_the_steps_in_the_plan_order(tmp_path: Path) -> 
     run_steps(_plan(_steps_for(*names), desired), writer, journal, parallelism=1)  # type: ignore[arg-type]
     switched = [name for call, name in writer.calls if call == "switch"]
     assert switched == names
+
+
+def test_no_step_is_journaled_as_started_after_the_halt(tmp_path: Path) -> None:
+    """A step that found the apply not halted and was about to journal its start, while
+    another step's failure halted the apply: its start came after "halted" in the journal,
+    so the journal said a step started once none could."""
+    import threading
+
+    from dwconf.errors import UnreachableError
+
+    checked = threading.Event()
+
+    class Slow(Journal):
+        def write(self, event: str, step: str = "", **extra: Any) -> None:
+            if (event, step) == ("start", "stop_map:map.b"):
+                checked.set()
+                time.sleep(0.3)  # the thread is descheduled between its check and the write
+            super().write(event, step, **extra)
+
+    class Halting(Recorder):
+        def stop_map(self, name: str) -> None:
+            if name == "a":
+                assert checked.wait(10)
+                raise UnreachableError("connection refused")
+
+    desired = {"map.a": _map("a"), "map.b": _map("b")}
+    journal = Slow(Journal.new(tmp_path, "dev", "p").path)
+    steps = [s for s in _steps_for("a", "b") if s.operation is Operation.STOP_MAP]
+    run_steps(_plan(steps, desired), Halting(), journal, parallelism=2)  # type: ignore[arg-type]
+    events = [(e["event"], e["step"]) for e in journal.events()]
+    halted = events.index(("halted", "stop_map:map.a"))
+    assert ("start", "stop_map:map.b") in events[:halted], events
