@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import enum
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,9 @@ class UnknownEnvironmentError(DwconfError):
         quoted = ", ".join(f"'{n}'" for n in names)
         plural = "s" if len(names) > 1 else ""
         hint = f"known environments: {', '.join(sorted(known)) or 'none'}"
+        close = [m for n in names for m in difflib.get_close_matches(n, list(known), n=1)]
+        if len(names) == 1 and close:
+            hint = f"did you mean '{close[0]}'? {hint}"
         if broken:
             hint += "; some environment files have errors (run dwconf validate)"
         super().__init__(f"unknown environment{plural} {quoted}", hint)

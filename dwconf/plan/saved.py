@@ -103,21 +103,26 @@ def _change(raw: dict[str, Any]) -> Change:
     )
 
 
+MAKE_ONE = "make one with: dwconf plan ENV --out FILE"
+
+
 def _read(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise DwconfError(
             f"there is no plan file {path}",
-            "check the path; make one with: dwconf plan ENV --out FILE",
+            f"check the path; {MAKE_ONE}",
         ) from exc
     except OSError as exc:
         raise DwconfError(f"cannot read the plan file {path}: {exc.strerror}") from exc
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+    except json.JSONDecodeError as exc:
         raise DwconfError(
-            f"{path} is not a dwconf plan file (not JSON: {exc!r})",
-            "create one with dwconf plan --out",
+            f"{path}:{exc.lineno}:{exc.colno}: not a dwconf plan file (not JSON: {exc.msg})",
+            MAKE_ONE,
         ) from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise DwconfError(f"{path} is not a dwconf plan file (not JSON: {exc})", MAKE_ONE) from exc
 
 
 def load(path: Path, key: bytes | None = None, *, strict: bool = False) -> Plan:
@@ -127,7 +132,7 @@ def load(path: Path, key: bytes | None = None, *, strict: bool = False) -> Plan:
     is a mistake to show, not a reason to trust the file unchecked."""
     raw = _read(path)
     if not isinstance(raw, dict) or "checksum" not in raw:
-        raise DwconfError(f"{path} is not a dwconf plan file", "create one with dwconf plan --out")
+        raise DwconfError(f"{path} is not a dwconf plan file", MAKE_ONE)
     signature = raw.pop("signature", None)
     checksum = raw.pop("checksum")
     text = canonical_json(raw)

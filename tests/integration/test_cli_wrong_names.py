@@ -1,0 +1,38 @@
+"""Input a person mistypes, through the entry point: an environment name one letter off, a file
+given as a plan that is not one. Each error says where and what to run instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support import Result
+
+Cli = Callable[..., Result]
+
+
+@pytest.mark.parametrize("command", [["plan"], ["history"], ["env", "show"]])
+def test_an_environment_name_one_letter_off_is_suggested(
+    command: list[str], make_repo: Callable[..., Path], dwconf: Cli
+) -> None:
+    repo = make_repo({"environments/prod.yaml": "name: prod\nstage: prod\n"})
+    result = dwconf("-C", str(repo), *command, "prd")
+    assert result.exit_code == 1
+    assert "error: unknown environment 'prd'" in result.err
+    assert "did you mean 'prod'?" in result.err
+    assert "known environments: dev, prod" in result.err
+
+
+@pytest.mark.parametrize("command", [["show"], ["apply", "dev"]])
+def test_a_plan_file_that_is_not_json_gives_its_position_and_the_command_to_make_one(
+    command: list[str], make_repo: Callable[..., Path], dwconf: Cli
+) -> None:
+    repo = make_repo()
+    (repo / "p.dwplan").write_text('{"format_version": "1.0",\n  oops}\n', encoding="utf-8")
+    result = dwconf("-C", str(repo), *command, str(repo / "p.dwplan"))
+    assert result.exit_code == 1
+    assert f"error: {repo / 'p.dwplan'}:2:3: not a dwconf plan file (not JSON: " in result.err
+    assert "JSONDecodeError" not in result.err  # the reader's words, not its type's name
+    assert "make one with: dwconf plan ENV --out FILE" in result.err
