@@ -22,6 +22,11 @@ def emulator_group() -> None:
 
     It serves the live environment model over the real paths, bodies and status codes, plus a
     test-only API under /_emulator/ (unprotected: keep it on loopback). See docs/emulator.md.
+
+    \b
+    Examples:
+      dwconf emulator serve --port 8765
+      dwconf emulator serve --port 8765 --data .dwconf/emulator --env-file environments/dev.yaml
     """
 
 

@@ -85,9 +85,14 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
 
     \b
     Examples:
-      dwconf validate                 check every file, for every environment
-      dwconf render dev               the desired state of dev, as YAML
-      dwconf validate --format json   diagnostics for tools
+      dwconf init my-config                 a new configuration repository
+      dwconf validate                       check every file, for every environment
+      dwconf plan dev                       what apply would change in dev, per map and field
+      dwconf apply dev                      do it (asks first; --auto-approve in pipelines)
+      dwconf plan dev --detailed-exitcode   exit 0: nothing left to do, 2: changes
+      dwconf validate --format json         diagnostics for tools
+
+    Each command's --help has its own examples: dwconf plan --help.
     """
     ctx.obj = project_dir
 

@@ -48,3 +48,30 @@ def test_every_option_says_what_it_is_for(path: tuple[str, ...]) -> None:
     options = [p for p in _command(path).params if isinstance(p, click.Option) and not p.hidden]
     silent = [p.opts[0] for p in options if not p.help]
     assert not silent, f"dwconf {' '.join(path)}: {silent} have no help"
+
+
+def _groups(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from _groups(command, (*path, name))
+
+
+@pytest.mark.parametrize("path", sorted(_groups(cli)), ids=lambda p: " ".join(p) or "dwconf")
+def test_every_group_help_has_examples_of_its_commands(
+    path: tuple[str, ...], dwconf: Callable[..., Result]
+) -> None:
+    shown = dwconf(*path, "--help")
+    assert shown.exit_code == 0, shown.err
+    heading = re.search(r"^  Examples:$", shown.out, re.M)
+    assert heading, f"dwconf {' '.join(path)} --help has no 'Examples:' heading"
+    assert re.search(rf"dwconf {' '.join((*path, ''))}\w", shown.out[heading.end() :])
+
+
+def test_the_first_help_shows_the_whole_loop(dwconf: Callable[..., Result]) -> None:
+    """What a person reads first: start a repository, validate, plan, apply."""
+    examples = dwconf("--help").out.partition("Examples:")[2].partition("Options:")[0]
+    for command in ("dwconf init", "dwconf validate", "dwconf plan dev", "dwconf apply dev"):
+        assert command in examples, command
