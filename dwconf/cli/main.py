@@ -108,10 +108,10 @@ def main() -> None:
         code = exc.exit_code
     except click.exceptions.Abort as exc:
         stopped = boundary.interrupted(exc)
-        click.echo("interrupted" if stopped else "aborted", err=True)
+        console.problem("interrupted" if stopped else "aborted")
         code = int(ExitCode.INTERRUPTED) if stopped else int(ExitCode.ERROR)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        console.problem(boundary.INTERRUPTED.message)
         code = int(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         exc.show()
