@@ -6,6 +6,7 @@ import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 FOUR_PART = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
@@ -21,8 +22,20 @@ class Strict(BaseModel):
 
 def _four_part(value: str) -> str:
     if not FOUR_PART.match(value):
-        raise ValueError(f"'{value}' is not a four-part version such as 1.0.0.0")
+        raise PydanticCustomError(
+            "four_part_version",
+            "{value} is not a four-part version such as 1.0.0.0",
+            {"value": repr(value), "hint": _four_part_hint(value)},
+        )
     return value
+
+
+def _four_part_hint(value: str) -> str:
+    """The version meant, when it only lacks parts (1.2 -> 1.2.0.0)."""
+    parts = value.strip().split(".")
+    if len(parts) < 4 and all(p.isdigit() for p in parts):
+        return f"did you mean '{'.'.join([*parts, *['0'] * (4 - len(parts))])}'?"
+    return "write major.minor.build.revision, four whole numbers"
 
 
 FourPartVersion = Annotated[str, AfterValidator(_four_part)]

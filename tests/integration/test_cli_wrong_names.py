@@ -36,3 +36,17 @@ def test_a_plan_file_that_is_not_json_gives_its_position_and_the_command_to_make
     assert f"error: {repo / 'p.dwplan'}:2:3: not a dwconf plan file (not JSON: " in result.err
     assert "JSONDecodeError" not in result.err  # the reader's words, not its type's name
     assert "make one with: dwconf plan ENV --out FILE" in result.err
+
+
+def test_a_version_of_three_parts_is_given_its_fourth(
+    make_repo: Callable[..., Path], dwconf: Cli
+) -> None:
+    solution = (
+        "unique_name: tst_Base\nversion: 1.2.0\n"
+        "publisher: {unique_name: tst, prefix: tst, option_value_prefix: 10000}\n"
+    )
+    repo = make_repo({"solutions/base/solution.yaml": solution})
+    result = dwconf("-C", str(repo), "validate")
+    assert result.exit_code == 1
+    assert "solutions/base/solution.yaml:2:10: error DW1104" in result.out + result.err
+    assert "hint: did you mean '1.2.0.0'?" in result.out + result.err
