@@ -130,6 +130,17 @@ def provider(base_url: str, tenant: str, finops_host: str, env: str) -> dict[str
     }
 
 
+# A new file runs no solution, so `dwconf plan` has nothing to do until it names one.
+NEW_FILE_TAIL = """\
+# The dwconf solutions this environment runs (folders under solutions/) and the companies it
+# links, as in your other environment files; until then `dwconf plan` has nothing to do:
+# solutions:
+#   my-solution: workspace
+# link:
+#   legal_entities: [USMF]
+"""
+
+
 def write(path: Path, env: str, block: Mapping[str, Any], ca_file: Path) -> None:
     """A new environment file, or an existing one with its `provider:` block replaced."""
     from dwconf.gitops.yamledit import replace_key
@@ -150,7 +161,7 @@ def write(path: Path, env: str, block: Mapping[str, Any], ca_file: Path) -> None
         written = replace_key(text, "provider", block, name=str(path))
     else:
         stage = env if env in STAGES else "dev"
-        written = document({"name": env, "stage": stage, "provider": block})
+        written = document({"name": env, "stage": stage, "provider": block}) + NEW_FILE_TAIL
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(written, encoding="utf-8")
