@@ -157,7 +157,7 @@ def _save_rollback(request: Request, to: str | None, out: Path) -> int:
     for note in back.notes:
         say(f"  note: {note}")
     console.report(output.text(back.plan).rstrip("\n"))
-    saved.save(back.plan, out, plan_key())
+    saved.save_where_asked(back.plan, out, plan_key())
     say(f"Saved the rollback plan to {out}. Apply it with: dwconf apply {request.env} {out}")
     return 0
 

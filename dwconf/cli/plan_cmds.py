@@ -86,7 +86,7 @@ def plan_command(
         show = console.report if fmt == "text" else console.plain
         show(FORMATS[fmt](plan).rstrip("\n"))
         if out is not None:
-            saved.save(plan, out, plan_key())
+            saved.save_where_asked(plan, out, plan_key())
             if fmt == "text":
                 console.err.print(
                     f"Saved the plan to {out}. Apply it with: dwconf apply {env} {out}",

@@ -60,6 +60,17 @@ def save(plan: Plan, path: Path, key: bytes | None = None) -> None:
     path.write_text(dump(plan, key), encoding="utf-8")
 
 
+def save_where_asked(plan: Plan, path: Path, key: bytes | None = None) -> None:
+    """`save` to the path a person gave (`--out`): one that can't be written is theirs to fix."""
+    try:
+        save(plan, path, key)
+    except OSError as exc:
+        raise DwconfError(
+            f"cannot write the plan file {path}: {exc.strerror or exc}",
+            "choose a path in a folder you can write (its folders are made when missing)",
+        ) from exc
+
+
 def _check_signature(path: Path, text: str, signature: Any, key: bytes) -> None:
     if signature is None:
         raise RefusedError(

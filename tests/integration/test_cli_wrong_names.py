@@ -50,3 +50,15 @@ def test_a_version_of_three_parts_is_given_its_fourth(
     assert result.exit_code == 1
     assert "solutions/base/solution.yaml:2:10: error DW1104" in result.out + result.err
     assert "hint: did you mean '1.2.0.0'?" in result.out + result.err
+
+
+def test_a_plan_out_path_that_cannot_be_written_says_so_without_a_crash_log(
+    make_repo: Callable[..., Path], dwconf: Cli
+) -> None:
+    repo = make_repo()
+    out = repo / "dwconf.yaml" / "p.dwplan"  # under a file, not a folder
+    result = dwconf("-C", str(repo), "plan", "dev", "--out", str(out))
+    assert result.exit_code == 1
+    assert f"error: cannot write the plan file {out}: " in result.err
+    assert "hint: choose a path in a folder you can write" in result.err
+    assert "crash" not in result.err and "check that the file exists" not in result.err
