@@ -118,6 +118,8 @@ _OS_HINTS = {
     errno.EROFS: "the file system is read-only: run the command where it can write",
     errno.EACCES: "check that this user may read and write the file and its folder",
     errno.EPERM: "check that this user may read and write the file and its folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EISDIR: "the path is a folder, not a file: choose another path",
     errno.ENOENT: "check that the file exists (a path in the configuration, such as "
     "provider.ca_file, is read from the repository)",
 }

@@ -62,3 +62,13 @@ def test_a_plan_out_path_that_cannot_be_written_says_so_without_a_crash_log(
     assert f"error: cannot write the plan file {out}: " in result.err
     assert "hint: choose a path in a folder you can write" in result.err
     assert "crash" not in result.err and "check that the file exists" not in result.err
+
+
+@pytest.mark.parametrize("command", [["docs", "--out"], ["schema", "--out"]])
+def test_an_out_folder_under_a_file_says_which_part_is_a_file(
+    command: list[str], make_repo: Callable[..., Path], dwconf: Cli
+) -> None:
+    repo = make_repo()
+    result = dwconf("-C", str(repo), *command, str(repo / "dwconf.yaml" / "site"))
+    assert result.exit_code == 1
+    assert "hint: a part of the path is a file, not a folder: choose another path" in result.err
