@@ -22,15 +22,20 @@ def _leaves(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[st
             yield (*path, name)
 
 
-@pytest.mark.parametrize("path", sorted(_leaves(cli)), ids=" ".join)
-def test_every_command_help_has_examples_of_itself(
-    path: tuple[str, ...], dwconf: Callable[..., Result]
-) -> None:
+def _examples(path: tuple[str, ...], dwconf: Callable[..., Result]) -> str:
+    """What `dwconf PATH --help` prints below its 'Examples:' heading."""
     shown = dwconf(*path, "--help")
     assert shown.exit_code == 0, shown.err
     heading = re.search(r"^  Examples:$", shown.out, re.M)
     assert heading, f"dwconf {' '.join(path)} --help has no 'Examples:' heading"
-    assert f"dwconf {' '.join(path)} " in shown.out[heading.end() :]
+    return shown.out[heading.end() :]
+
+
+@pytest.mark.parametrize("path", sorted(_leaves(cli)), ids=" ".join)
+def test_every_command_help_has_examples_of_itself(
+    path: tuple[str, ...], dwconf: Callable[..., Result]
+) -> None:
+    assert f"dwconf {' '.join(path)} " in _examples(path, dwconf)
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
@@ -63,15 +68,11 @@ def _groups(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[st
 def test_every_group_help_has_examples_of_its_commands(
     path: tuple[str, ...], dwconf: Callable[..., Result]
 ) -> None:
-    shown = dwconf(*path, "--help")
-    assert shown.exit_code == 0, shown.err
-    heading = re.search(r"^  Examples:$", shown.out, re.M)
-    assert heading, f"dwconf {' '.join(path)} --help has no 'Examples:' heading"
-    assert re.search(rf"dwconf {' '.join((*path, ''))}\w", shown.out[heading.end() :])
+    assert re.search(rf"dwconf {' '.join((*path, ''))}\w", _examples(path, dwconf))
 
 
 def test_the_first_help_shows_the_whole_loop(dwconf: Callable[..., Result]) -> None:
     """What a person reads first: start a repository, validate, plan, apply."""
-    examples = dwconf("--help").out.partition("Examples:")[2].partition("Options:")[0]
+    examples = _examples((), dwconf).partition("Options:")[0]
     for command in ("dwconf init", "dwconf validate", "dwconf plan dev", "dwconf apply dev"):
         assert command in examples, command
