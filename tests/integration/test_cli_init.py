@@ -227,3 +227,18 @@ def test_add_map_list_names_every_template(dwconf: Run) -> None:
         if (doc := yaml.load(text, Loader=yaml.CSafeLoader)) and doc.get("template")
     }
     assert set(names) == in_catalog
+
+
+@pytest.mark.parametrize(
+    ("ci", "folder"), [("github", ".github/workflows"), ("azure-devops", "azure-pipelines")]
+)
+def test_init_pipelines_speak_of_the_new_repository_not_of_dwconfs_own(
+    ci: str, folder: str, dwconf: Run, tmp_path: Path
+) -> None:
+    """The pull-request workflow kept a comment for dwconf's own repository ("This repository
+    is dwconf itself") above the line init rewrites."""
+    target = tmp_path / "repo"
+    assert dwconf("init", str(target), "--ci", ci).exit_code == 0
+    for pipeline in sorted((target / folder).iterdir()):
+        text = pipeline.read_text(encoding="utf-8").lower()
+        assert "dwconf itself" not in text, pipeline.name
