@@ -41,9 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.generate import generate
 from dwconf.apply.run import Options
 from dwconf.apply.session import Quiet, Request, apply
-from dwconf.emulator import Client, EmulatorConfig, EnvConfig
+from dwconf.emulator import Client, EmulatorConfig, EnvConfig, envfile
 from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
+from dwconf.package.yamlout import document
 from dwconf.plan.definition import Plan
 from dwconf.plan.order import Step
 from dwconf.providers.dynamics.transport import ssl_context
@@ -51,12 +52,7 @@ from dwconf.providers.dynamics.transport import ssl_context
 ENV = "dev"
 CLIENT_ID, SECRET = "b3nch000-0000-4000-8000-000000000002", "bench-secret-not-real-4567"
 USER, PASSWORD = "bench-admin@contoso.example", "bench-password-not-real-89"
-ENVIRON = {
-    "BENCH_CLIENT_ID": CLIENT_ID,
-    "BENCH_CLIENT_SECRET": SECRET,
-    "BENCH_USER": USER,
-    "BENCH_PASSWORD": PASSWORD,
-}
+ENVIRON = dict(zip(envfile.CREDENTIAL_VARIABLES, (CLIENT_ID, SECRET, USER, PASSWORD), strict=True))
 TARGET = 1.25
 CALLS = {
     "check_requirements": 1,
@@ -81,23 +77,10 @@ def configuration(root: Path, server: Running, maps: int, chain: int) -> Path:
             lines.insert(5, f"depends_on: [Bench map {n - 1}]")
         path.write_text("\n".join(lines) + "\n")
     env = root / "environments" / f"{ENV}.yaml"
-    provider = f"""provider:
-  type: dynamics
-  dataverse_url: {server.dataverse_url(ENV)}
-  gateway_url: {server.gateway_url(ENV)}
-  finops_url: https://{ENV}.operations.dynamics.com
-  authority: {server.base_url}
-  tenant_id: {server.hub.config.tenant_id}
-  ca_file: {server.ca_file}
-  auth:
-    method: client_secret
-    client_id_env: BENCH_CLIENT_ID
-    client_secret_env: BENCH_CLIENT_SECRET
-  gateway_auth:
-    method: username_password
-    username_env: BENCH_USER
-    password_env: BENCH_PASSWORD
-"""
+    block = envfile.provider(
+        server.base_url, server.hub.config.tenant_id, f"{ENV}.operations.dynamics.com", ENV
+    )
+    provider = document({"provider": {**block, "ca_file": str(server.ca_file)}})
     text = env.read_text().replace("stage: dev\n", "stage: dev\n" + provider)
     env.write_text(text + "maps: {initial_sync: run}\n")
     return root

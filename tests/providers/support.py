@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 
-from dwconf.emulator import Client, EmulatorConfig, EnvConfig, Federated
+from dwconf.emulator import Client, EmulatorConfig, EnvConfig, Federated, envfile
 from dwconf.emulator.config import User
 from dwconf.emulator.serve import Running, running
 from dwconf.model import Environment
+from dwconf.package.yamlout import document
 from dwconf.providers.dynamics import DynamicsProvider, Tuning
 from dwconf.providers.dynamics.transport import RetryPolicy, ssl_context
 
@@ -183,26 +184,13 @@ def started(config: EmulatorConfig) -> Iterator[tuple[Running, TestApi]]:
 
 
 def provider_block(server: Running, env: str, gateway_user: bool = True) -> str:
-    """The `provider:` block of an environment file for the emulator's environment `env`,
-    reading the client id and secret from DWCONF_CLIENT_ID and DWCONF_CLIENT_SECRET, and the
-    gateway user's name and password from DWCONF_GATEWAY_USERNAME and DWCONF_GATEWAY_PASSWORD
-    (without `gateway_user`: no gateway_auth, so the gateway takes the `dwconf login` sign-in)."""
-    block = f"""provider:
-  type: dynamics
-  dataverse_url: {server.dataverse_url(env)}
-  gateway_url: {server.gateway_url(env)}
-  finops_url: https://{env}.operations.dynamics.com
-  authority: {server.base_url}
-  tenant_id: {server.hub.config.tenant_id}
-  ca_file: {server.ca_file}
-  auth:
-    method: client_secret
-    client_id_env: DWCONF_CLIENT_ID
-    client_secret_env: DWCONF_CLIENT_SECRET
-"""
-    gateway = """  gateway_auth:
-    method: username_password
-    username_env: DWCONF_GATEWAY_USERNAME
-    password_env: DWCONF_GATEWAY_PASSWORD
-"""
-    return block + (gateway if gateway_user else "")
+    """The `provider:` block of an environment file for the emulator's environment `env`, as
+    `dwconf emulator serve --env-file` writes it (credentials from DWCONF_CLIENT_ID,
+    DWCONF_CLIENT_SECRET, DWCONF_GATEWAY_USERNAME and DWCONF_GATEWAY_PASSWORD); without
+    `gateway_user`, no gateway_auth, so the gateway takes the `dwconf login` sign-in."""
+    tenant = server.hub.config.tenant_id
+    block = envfile.provider(server.base_url, tenant, f"{env}.operations.dynamics.com", env)
+    block["ca_file"] = str(server.ca_file)
+    if not gateway_user:
+        del block["gateway_auth"]
+    return document({"provider": block})
