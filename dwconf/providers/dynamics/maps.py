@@ -140,10 +140,13 @@ class Maps:
                 return dwmap
         return None
 
-    def _now(self, name: str, entry: MapEntry) -> tuple[MapEntry, LiveMap]:
-        """The map as the gateway shows it now (`Entities`, as the tool reloads a map)."""
+    def _now(
+        self, name: str, entry: MapEntry, answer: Sequence[wire.DWMap] | None = None
+    ) -> tuple[MapEntry, LiveMap]:
+        """The map as the gateway shows it now (`Entities`, as the tool reloads a map); from
+        `answer` when one `Entities` answer serves several maps."""
         call = f"check map '{name}'"
-        found = self._find(self.gateway.entities(call), entry)
+        found = self._find(self.gateway.entities(call) if answer is None else answer, entry)
         if found is None:
             raise MapNotFound(name)
         live = self._live(call, name, found)
@@ -297,8 +300,9 @@ class Maps:
         """Pause or resume several maps in one request (the tool's bulk pause/resume)."""
         entries = {}
         found: dict[str, LiveMap] = {}
+        answer = self.gateway.entities(f"check maps {', '.join(repr(n) for n in names)}")
         for name in names:
-            entry, current = self._now(name, self.entry(name))
+            entry, current = self._now(name, self.entry(name), answer)
             if current.state in NO_OPS[kind]:
                 found[name] = current
             else:
