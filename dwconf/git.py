@@ -225,8 +225,13 @@ class GitTree:
 _LINK_MODE = 0o120000
 
 
+_LINK_LIMIT = 4096  # bytes of a link's target: PATH_MAX on Linux
+
+
 def _link_target(folder: str, link: git.Blob) -> str:
     """Where a link of the revision points (its blob holds the path), inside the revision."""
+    if link.size > _LINK_LIMIT:  # a link's blob is a path: a large one is a crafted commit
+        raise Refused("DW1011", "a link whose target is not a path", _OUTSIDE_HINT)
     try:
         text = link.data_stream.read().decode()
     except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-import ssl
+import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Mapping
@@ -131,6 +131,7 @@ def _os_problem(exc: OSError) -> str:
 
 
 def _os_hint(exc: OSError) -> str:
-    if isinstance(exc, ssl.SSLError):
+    ssl = sys.modules.get("ssl")  # an SSLError exists only where ssl was imported: no import
+    if ssl is not None and isinstance(exc, ssl.SSLError):
         return "check provider.ca_file and the server's certificate"
     return _OS_HINTS.get(exc.errno or 0, "check the disk, the file's permissions and the network")

@@ -29,6 +29,7 @@ from dwconf.errors import (
 from dwconf.git import FileTree, Release, Releases, Repository
 from dwconf.load.errors import model_errors
 from dwconf.load.sources import (
+    YAML_SUFFIXES,
     SolutionFiles,
     Sources,
     is_configuration,
@@ -319,7 +320,7 @@ class Loader:
 def _environment_file_name(file: str) -> str | None:
     """`prod` for `environments/prod.yaml` (or `.yml`); None for any other file."""
     path = PurePosixPath(file)
-    if path.parent.as_posix() == "environments" and path.suffix in (".yaml", ".yml"):
+    if path.parent.as_posix() == "environments" and path.suffix in YAML_SUFFIXES:
         return path.stem
     return None
 

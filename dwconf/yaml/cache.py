@@ -36,11 +36,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dwconf.speedups import OFF
+
 FILE_NAME = "parse-v2.sqlite"
 KEY_NAME = "key"
 OLD_FILES = ("parse-v1.sqlite",)  # earlier versions cached environment files: removed
 MAX_ENTRIES = 50_000  # about 350 MB of data at 7 KB per file; the oldest entries go first
-OFF = ("off", "0", "false", "no")
 
 _OWN_NAMES = frozenset(
     name + side

@@ -120,6 +120,22 @@ def test_a_link_whose_target_is_not_text_in_a_revision_is_refused(repo: Path) ->
         tree.read(f"{MAPS}/odd.yaml", 1000)
 
 
+def test_a_link_too_long_to_be_a_path_in_a_revision_is_refused_unread(repo: Path) -> None:
+    """A crafted commit can store a link whose blob is any size: it is refused by its size."""
+    _commit_all(repo)
+    repository = git.Repo(repo)
+    target = repo.parent / "long-target"
+    target.write_bytes(b"a/" * 50_000)
+    with target.open("rb") as stream:
+        blob = repository.git.hash_object("-w", "--stdin", istream=stream)
+    repository.git.update_index("--add", "--cacheinfo", f"120000,{blob},{MAPS}/huge.yaml")
+    repository.git.commit("-m", "a huge link", author="Test <test@example.com>")
+    repository.close()
+    tree = Repository.open(repo).tree("HEAD")
+    with pytest.raises(Refused, match="not a path"):
+        tree.read(f"{MAPS}/huge.yaml", 1000)
+
+
 def test_a_linked_folder_in_a_revision_is_read_as_in_the_working_tree(repo: Path) -> None:
     (repo / "shared").mkdir()
     (repo / MAPS).rename(repo / "shared" / "maps")
