@@ -4,9 +4,11 @@ an `--env` with no `--env-file`."""
 from __future__ import annotations
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,11 +28,24 @@ def test_a_port_in_use_says_how_to_get_another(dwconf: Callable[..., Result]) ->
 
 
 def _environments_line(process: subprocess.Popen[str]) -> str:
+    """The server's `environments:` line, waiting at most 30 s in all: the lines are read by a
+    thread of their own, so a server that prints nothing can't hang the test."""
     assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = process.stdout
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line or line.startswith("environments: "):
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return ""
+        if line.startswith("environments: "):
             return line.strip()
     return ""
 

@@ -93,7 +93,9 @@ def _browser_login(
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "import msal.oauth2cli.authcode as authcode\nauthcode._is_inside_docker = lambda: False\n"
+        "import msal.oauth2cli.authcode as authcode\n"
+        "assert hasattr(authcode, '_is_inside_docker'), 'msal changed: loopback unchecked'\n"
+        "authcode._is_inside_docker = lambda: False\n"
     )
     environ = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     environ |= {**APPLICATION_ONLY, "DWCONF_CACHE_DIR": str(tmp_path / "cache")}
