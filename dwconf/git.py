@@ -21,6 +21,7 @@ import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Protocol
 
@@ -104,6 +105,11 @@ class WorkingTree:
     root: Path
     label: str = ""
 
+    @cached_property
+    def _real_root(self) -> Path:
+        """The root with its links resolved, once for every file read."""
+        return self.root.resolve()
+
     def entries(self, folder: str) -> list[Entry]:
         path = self.root / folder if folder else self.root
         if not path.is_dir():
@@ -115,7 +121,7 @@ class WorkingTree:
             real = (self.root / path).resolve()
         except RuntimeError as exc:  # Python 3.11 reports a loop of links this way
             raise Refused("DW1011", "a link in a loop of links", "link to the file itself") from exc
-        if not real.is_relative_to(self.root.resolve()):
+        if not real.is_relative_to(self._real_root):
             raise Refused("DW1011", f"a link to {real}, outside the repository", _OUTSIDE_HINT)
         # Non-blocking: opening a FIFO would otherwise wait for a writer. What was opened is
         # what is checked, so nothing swapped in after a check is read.
