@@ -60,3 +60,4 @@ class Hub:
         self.stats.reset()
         self.throttle.reset()
         self.clock.offset = 0.0
+        self.clock.hold(False)

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,16 +55,22 @@ def iso(moment: datetime) -> str:
 
 
 class Clock:
-    """Wall-clock time plus an offset that the test API can move forward."""
+    """Wall-clock time plus an offset that the test API can move forward; the test API can also
+    hold it still (at a whole second), so a test judging a lease to the second isn't raced by
+    the time its own requests take."""
 
     def __init__(self) -> None:
         self.offset = 0.0
+        self.held: float | None = None
 
     def time(self) -> float:
-        return time.time() + self.offset
+        return (time.time() if self.held is None else self.held) + self.offset
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset)
+        return datetime.fromtimestamp(self.time(), UTC)
+
+    def hold(self, still: bool) -> None:
+        self.held = float(int(time.time())) if still else None
 
 
 class UnknownEnvironment(KeyError):

@@ -40,6 +40,9 @@ class Clock:
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
+    def hold(self) -> None:
+        """Stops the provider's clock, so that only `advance` moves it (this one never runs)."""
+
 
 @dataclass
 class Harness:
@@ -81,6 +84,9 @@ class EmulatorClock(Clock):
     def advance(self, **delta: float) -> None:
         super().advance(**delta)
         self.api.advance(timedelta(**delta).total_seconds())
+
+    def hold(self) -> None:
+        self.api.hold_clock()
 
 
 @contextmanager

@@ -171,9 +171,10 @@ def test_latency_is_added(api: Api) -> None:
         started = time.monotonic()
         assert dv.get("/WhoAmI").status_code == 200
         assert time.monotonic() - started >= 0.3
-        started = time.monotonic()
-        dv.get("/WhoAmI")
-        assert time.monotonic() - started < 0.3
+        assert dv.get("/WhoAmI").status_code == 200
+    # the rule fired once (times defaults to 1): the second request had no latency added,
+    # counted rather than timed, so a busy machine can't make it look delayed
+    assert api.test_api("GET", "/stats").json()["faults_fired"] == 1
 
 
 def test_bad_fault_spec_is_400(api: Api) -> None:

@@ -3,6 +3,8 @@ seed, reset, calls and statistics."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from tests.emulator.helpers import CURRENCIES, GW, Api, definition, named
@@ -79,3 +81,18 @@ def test_stats_count_requests_steps_and_in_flight(api: Api) -> None:
     assert stats["max_in_flight_by_plane"]["dev/dataverse"] == 1
     assert api.test_api("DELETE", "/stats").status_code == 204
     assert api.test_api("GET", "/stats").json()["requests"] == 0
+
+
+def test_the_clock_can_be_held_still_and_moved_only_by_hand(api: Api) -> None:
+    held = api.test_api("POST", "/clock", json={"hold": True}).json()
+    assert held["held"] is True
+    time.sleep(1.1)  # a running clock would have moved on by a second
+    still = api.test_api("POST", "/clock", json={}).json()
+    assert still["now"] == held["now"]
+    moved = api.test_api("POST", "/clock", json={"advance_seconds": 90}).json()
+    before = datetime.fromisoformat(held["now"])
+    assert datetime.fromisoformat(moved["now"]) - before == timedelta(seconds=90)
+    assert api.test_api("POST", "/clock", json={"hold": "yes"}).status_code == 400
+    assert api.test_api("POST", "/clock", json={"advance_seconds": True}).status_code == 400
+    assert api.test_api("POST", "/reset", json={}).status_code in (200, 204)
+    assert api.test_api("POST", "/clock", json={}).json()["held"] is False

@@ -106,6 +106,10 @@ class TestApi:
     def advance(self, seconds: float) -> None:
         self._ok(self.http.post("/clock", json={"advance_seconds": seconds}))
 
+    def hold_clock(self, still: bool = True) -> None:
+        """Stops the emulator's clock (until `reset`), so only `advance` moves it."""
+        self._ok(self.http.post("/clock", json={"hold": still}))
+
     def call(self, op: str, env: str = "dev", **args: Any) -> Any:
         return self._ok(self.http.post(f"/env/{env}/call", json={"op": op, "args": args}))
 

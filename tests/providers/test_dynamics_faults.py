@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -208,8 +209,38 @@ def test_the_lease_is_created_only_once(opened: Open, api: TestApi, tmp_path: Pa
     with pytest.raises(ProviderError, match="The environment is locked by alice"):
         second.acquire_lock("alice", "apply", None, 300)  # the same owner doesn't renew it
     assert second.lock_status() == lease
-    # two creates refused; dwconf does not even try to take over a lease that has not expired
-    assert api.stats()["statuses"]["412"] == 2
+    # the lease was read first: no create, and no take-over of a lease that has not expired
+    assert "412" not in api.stats()["statuses"]
+
+
+def test_two_that_both_found_no_lease_cannot_both_create_it(
+    opened: Open, api: TestApi, tmp_path: Path
+) -> None:
+    """Both read "no lease" before either writes; the create is conditional (`If-None-Match:
+    *`), so the service lets one of them make it and refuses the other."""
+    providers = [opened(), opened(root=tmp_path / "other")]
+    api.faults({"match": {"method": "GET", "path": LEASES}, "latencyMs": 400, "times": 2})
+    outcomes: list[object] = []
+
+    def take(provider: DynamicsProvider, owner: str) -> None:
+        try:
+            outcomes.append(provider.acquire_lock(owner, "apply", None, 300))
+        except LockHeldError as held:
+            outcomes.append(held)
+
+    threads = [
+        threading.Thread(target=take, args=(provider, owner))
+        for provider, owner in zip(providers, ["alice", "bob"], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    refused = [outcome for outcome in outcomes if isinstance(outcome, LockHeldError)]
+    taken = [outcome for outcome in outcomes if not isinstance(outcome, LockHeldError)]
+    assert len(taken) == 1 and len(refused) == 1, outcomes
+    assert api.stats()["statuses"]["412"] == 1
+    assert providers[0].lock_status() == taken[0]
 
 
 # Tokens --------------------------------------------------------------------------------------
@@ -367,6 +398,22 @@ def test_a_lease_carries_its_own_expiry_and_is_judged_by_the_service_clock(
     api.advance(120)
     taken = second.acquire_lock("bob", "apply", None, 60)
     assert taken.owner == "bob"
+
+
+def test_a_lease_runs_from_the_service_clock_not_a_machine_clock_that_is_behind(
+    opened: Open, api: TestApi, tmp_path: Path
+) -> None:
+    """The service's clock is an hour ahead of this machine's. A lease that ran from this
+    machine's time would have expired, in the service's eyes, before it was taken."""
+    api.hold_clock()
+    api.advance(3600)
+    lease = opened().acquire_lock("alice", "apply", None, 60)
+    assert lease.created > datetime.now(UTC) + timedelta(minutes=59)
+    second = opened(root=tmp_path / "other")
+    with pytest.raises(LockHeldError):
+        second.acquire_lock("bob", "apply", None, 60)
+    api.advance(60)
+    assert second.acquire_lock("bob", "apply", None, 60).owner == "bob"
 
 
 def test_a_lease_taken_over_is_a_new_one_its_old_holder_can_neither_renew_nor_release(

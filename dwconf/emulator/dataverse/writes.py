@@ -159,6 +159,8 @@ def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Targ
     if row is not None and body.get("dwconf_owner", row["dwconf_owner"]) == row["dwconf_owner"]:
         handle.env.renew_lock(str(row["dwconf_leaseid"]), _ttl(handle, body))
     else:
+        if row is not None:  # a plain table's upsert: the row is overwritten, held or not
+            handle.env.force_unlock(str(row["dwconf_leaseid"]))
         _acquire(handle, body)
     after = lease_row(handle.env.lock_status())
     assert after is not None

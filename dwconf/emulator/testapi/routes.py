@@ -162,11 +162,22 @@ async def clear_stats(request: Request) -> Response:
 async def clock(request: Request) -> Response:
     hub = _hub(request)
     body = await json_body(request)
-    seconds = body.get("advance_seconds", 0) if isinstance(body, dict) else 0
-    if not isinstance(seconds, int | float) or seconds < 0:
+    body = body if isinstance(body, dict) else {}
+    seconds, hold = body.get("advance_seconds", 0), body.get("hold")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return error_response(400, "advance_seconds must be a non-negative number.")
+    if hold is not None and not isinstance(hold, bool):
+        return error_response(400, "hold must be true (stop the clock) or false (let it run).")
+    if hold is not None:
+        hub.clock.hold(hold)
     hub.clock.offset += float(seconds)
-    return JSONResponse({"now": iso(hub.clock.now()), "offset_seconds": hub.clock.offset})
+    return JSONResponse(
+        {
+            "now": iso(hub.clock.now()),
+            "offset_seconds": hub.clock.offset,
+            "held": hub.clock.held is not None,
+        }
+    )
 
 
 async def info(request: Request) -> Response:
