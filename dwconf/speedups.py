@@ -21,10 +21,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 OFF = ("off", "0", "false", "no")
+ON = ("", "on", "1", "true", "yes")
+SWITCHES = ("DWCONF_SPEEDUPS", "DWCONF_CACHE")  # the settings that take only on or off
 
 
 def enabled() -> bool:
-    return os.environ.get("DWCONF_SPEEDUPS", "").lower() not in OFF
+    return os.environ.get("DWCONF_SPEEDUPS", "").strip().lower() not in OFF
+
+
+def misspelt() -> tuple[str, str] | None:
+    """The first switch set to something that is neither on nor off, with its value: the
+    command line refuses it, rather than run with speed-ups a user meant to turn off."""
+    for name in SWITCHES:
+        value = os.environ.get(name, "")
+        if value.strip().lower() not in (*ON, *OFF):
+            return name, value
+    return None
 
 
 # Collections of the youngest objects once per this many new container objects (Python: 700).

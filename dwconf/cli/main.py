@@ -101,6 +101,14 @@ def main() -> None:
     """Console-script entry point: every outcome becomes one of the documented exit codes.
     Ctrl-C is 130 wherever it lands: click turns it into `Abort` outside a command's body
     (while its module loads, say) and at its prompts."""
+    wrong = speedups.misspelt()
+    if wrong is not None:
+        name, value = wrong
+        console.problem(
+            f"{name} is {value!r}: it takes on or off.",
+            f"Set {name}=off to turn it off, or unset it (on is the default).",
+        )
+        sys.exit(int(ExitCode.ERROR))
     try:
         with speedups.for_command():
             code = cli.main(standalone_mode=False)

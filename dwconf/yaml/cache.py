@@ -57,7 +57,7 @@ _SCHEMA = (
 
 def folder() -> Path | None:
     """Where the cache lives, or None when it is turned off."""
-    if os.environ.get("DWCONF_CACHE", "").lower() in OFF:
+    if os.environ.get("DWCONF_CACHE", "").strip().lower() in OFF:
         return None
     if os.environ.get("DWCONF_CACHE_DIR"):
         return Path(os.environ["DWCONF_CACHE_DIR"])

@@ -279,3 +279,17 @@ def test_a_command_outside_a_configuration_says_so_and_how_to_start_one(
     assert "dwconf init" in result.err and "-C DIR" in result.err
     assert "unknown environment" not in result.err
     assert list(empty.iterdir()) == [], "nothing is written"
+
+
+@pytest.mark.parametrize("name", ["DWCONF_SPEEDUPS", "DWCONF_CACHE"])
+def test_a_speed_switch_set_to_neither_on_nor_off_is_refused(
+    repo: Path, dwconf: Cli, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "of")  # meant off: running with speed-ups on would hide it
+    result = dwconf("-C", str(repo), "validate")
+    assert result.exit_code == 1 and result.out == ""
+    assert f"{name} is 'of': it takes on or off." in result.err
+    assert f"Set {name}=off" in result.err
+    for accepted in ("OFF", " off ", "on", "1", ""):
+        monkeypatch.setenv(name, accepted)
+        assert dwconf("-C", str(repo), "validate").exit_code == 0, accepted
