@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,3 +103,16 @@ class LeaseLostError(LockHeldError):
     someone else holds it now): it stops before its next write."""
 
     halts_apply = True
+
+
+# What to do about an operating-system error, by its errno: the disk and permission problems a
+# person can fix. Callers add or replace entries where they know better (a command's `--out`).
+OS_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space, then run the command again",
+    errno.EDQUOT: "the disk quota is used up: free some space, then run the command again",
+    errno.EROFS: "the file system is read-only: run the command where it can write",
+    errno.EACCES: "check that this user may read and write the file and its folder",
+    errno.EPERM: "check that this user may read and write the file and its folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EISDIR: "the path is a folder, not a file: choose another path",
+}

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from dwconf.cli import console
-from dwconf.errors import ConfigError, DwconfError, ExitCode
+from dwconf.errors import OS_HINTS, ConfigError, DwconfError, ExitCode
 from dwconf.redact import redact
 
 
@@ -113,13 +113,7 @@ def failure_of(exc: Exception) -> Failure:
 
 
 _OS_HINTS = {
-    errno.ENOSPC: "the disk is full: free some space, then run the command again",
-    errno.EDQUOT: "the disk quota is used up: free some space, then run the command again",
-    errno.EROFS: "the file system is read-only: run the command where it can write",
-    errno.EACCES: "check that this user may read and write the file and its folder",
-    errno.EPERM: "check that this user may read and write the file and its folder",
-    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
-    errno.EISDIR: "the path is a folder, not a file: choose another path",
+    **OS_HINTS,
     errno.ENOENT: "check that the file exists (a path in the configuration, such as "
     "provider.ca_file, is read from the repository)",
 }

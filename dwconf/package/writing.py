@@ -24,7 +24,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from dwconf.errors import DwconfError
+from dwconf.errors import OS_HINTS, DwconfError
 
 # The first line of every file unpack and import write (yamlout headers): what marks a file
 # as dwconf's own, which --force may remove when it is stale.
@@ -228,8 +228,7 @@ def _os_error(exc: OSError, path: Path) -> DwconfError:
     if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a link
         return _appeared(path)
     hints = {
-        errno.ENOSPC: "the disk is full: free some space and run the command again",
-        errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
+        **OS_HINTS,
         errno.EROFS: "the file system is read-only: write elsewhere with --out",
         errno.EACCES: "check the folder's permissions, or write elsewhere with --out",
         errno.EPERM: "check the folder's permissions, or write elsewhere with --out",

@@ -201,7 +201,7 @@ def test_a_full_disk_leaves_the_files_whole(
             monkeypatch.setattr(writing.os, "fdopen", _failing_fdopen)
         result = unpack(dwconf, repo, archive, "--force")
         assert result.exit_code == 1, result.out + result.err
-        assert "the disk is full: free some space and run the command again" in result.err
+        assert "the disk is full: free some space, then run the command again" in result.err
         assert {p: p.read_bytes() for p in (repo / FOLDER).rglob("*.yaml")} == before
         assert not [p for p in (repo / FOLDER).rglob("*") if "dwconf-tmp" in p.name]
 
