@@ -97,12 +97,15 @@ def cli(ctx: click.Context, project_dir: Path) -> None:
     ctx.obj = project_dir
 
 
+ASKING_ONLY = {"--help", "-h", "--version"}  # answered even when a setting is wrong
+
+
 def main() -> None:
     """Console-script entry point: every outcome becomes one of the documented exit codes.
     Ctrl-C is 130 wherever it lands: click turns it into `Abort` outside a command's body
     (while its module loads, say) and at its prompts."""
     wrong = speedups.misspelt()
-    if wrong is not None:
+    if wrong is not None and not ASKING_ONLY & set(sys.argv[1:]):
         name, value = wrong
         console.problem(
             f"{name} is {value!r}: it takes on or off.",

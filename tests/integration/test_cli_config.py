@@ -290,6 +290,8 @@ def test_a_speed_switch_set_to_neither_on_nor_off_is_refused(
     assert result.exit_code == 1 and result.out == ""
     assert f"{name} is 'of': it takes on or off." in result.err
     assert f"Set {name}=off" in result.err
+    assert dwconf("--version").exit_code == 0  # help and the version are still answered
+    assert dwconf("validate", "--help").exit_code == 0
     for accepted in ("OFF", " off ", "on", "1", ""):
         monkeypatch.setenv(name, accepted)
         assert dwconf("-C", str(repo), "validate").exit_code == 0, accepted
