@@ -219,10 +219,14 @@ def test_two_that_both_found_no_lease_cannot_both_create_it(
     """Both read "no lease" before either writes; the create is conditional (`If-None-Match:
     *`), so the service lets one of them make it and refuses the other."""
     providers = [opened(), opened(root=tmp_path / "other")]
-    api.faults({"match": {"method": "GET", "path": LEASES}, "latencyMs": 400, "times": 2})
+    for provider in providers:  # signed in and connected: the threads' reads start together
+        assert provider.lock_status() is None
+    api.faults({"match": {"method": "GET", "path": LEASES}, "latencyMs": 1500, "times": 2})
     outcomes: list[object] = []
+    together = threading.Barrier(2)
 
     def take(provider: DynamicsProvider, owner: str) -> None:
+        together.wait(timeout=30)
         try:
             outcomes.append(provider.acquire_lock(owner, "apply", None, 300))
         except LockHeldError as held:
