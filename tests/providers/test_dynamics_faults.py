@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -214,19 +215,27 @@ def test_the_lease_is_created_only_once(opened: Open, api: TestApi, tmp_path: Pa
 
 
 def test_two_that_both_found_no_lease_cannot_both_create_it(
-    opened: Open, api: TestApi, tmp_path: Path
+    opened: Open, api: TestApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both read "no lease" before either writes; the create is conditional (`If-None-Match:
-    *`), so the service lets one of them make it and refuses the other."""
+    """Both read "no lease" before either writes (each waits after its read for the other's);
+    the create is conditional (`If-None-Match: *`), so the service lets one of them make it
+    and refuses the other."""
+    from dwconf.providers.dynamics.locks import Locks
+
+    read = Locks._current
+    both_read = threading.Barrier(2)
+
+    def read_then_wait(self: Locks, operation: str) -> Any:
+        found = read(self, operation)
+        if operation == "take the lock":
+            both_read.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(Locks, "_current", read_then_wait)
     providers = [opened(), opened(root=tmp_path / "other")]
-    for provider in providers:  # signed in and connected: the threads' reads start together
-        assert provider.lock_status() is None
-    api.faults({"match": {"method": "GET", "path": LEASES}, "latencyMs": 1500, "times": 2})
     outcomes: list[object] = []
-    together = threading.Barrier(2)
 
     def take(provider: DynamicsProvider, owner: str) -> None:
-        together.wait(timeout=30)
         try:
             outcomes.append(provider.acquire_lock(owner, "apply", None, 300))
         except LockHeldError as held:
@@ -239,11 +248,12 @@ def test_two_that_both_found_no_lease_cannot_both_create_it(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
     refused = [outcome for outcome in outcomes if isinstance(outcome, LockHeldError)]
     taken = [outcome for outcome in outcomes if not isinstance(outcome, LockHeldError)]
-    assert len(taken) == 1 and len(refused) == 1, outcomes
-    assert api.stats()["statuses"]["412"] == 1
+    statuses = api.stats()["statuses"]
+    assert len(taken) == 1 and len(refused) == 1, (outcomes, statuses)
+    assert statuses.get("412") == 1, (outcomes, statuses)
     assert providers[0].lock_status() == taken[0]
 
 
