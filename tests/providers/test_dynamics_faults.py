@@ -422,12 +422,30 @@ def test_a_lease_runs_from_the_service_clock_not_a_machine_clock_that_is_behind(
     api.hold_clock()
     api.advance(3600)
     lease = opened().acquire_lock("alice", "apply", None, 60)
-    assert lease.created > datetime.now(UTC) + timedelta(minutes=59)
+    service_now = datetime.now(UTC) + timedelta(hours=1)
+    assert abs((lease.expires - service_now).total_seconds() - 60) < 5, lease  # as written
     second = opened(root=tmp_path / "other")
     with pytest.raises(LockHeldError):
         second.acquire_lock("bob", "apply", None, 60)
     api.advance(60)
     assert second.acquire_lock("bob", "apply", None, 60).owner == "bob"
+
+
+def test_a_lease_made_and_released_between_the_read_and_the_create_is_read_again(
+    opened: Open, api: TestApi
+) -> None:
+    """The create is refused (412) but the lease is gone when looked at: it changed hands
+    meanwhile. The read is made again; after three such refusals the lock is said to be busy."""
+    provider = opened()
+    creates = {"match": {"method": "PATCH", "path": LEASES}, "status": 412}
+    api.faults({**creates, "times": 1})
+    assert provider.acquire_lock("alice", "apply", None, 60).owner == "alice"
+    assert provider.release_lock(provider.lock_status().id)  # type: ignore[union-attr]
+    api.faults({**creates, "times": None})
+    with pytest.raises(LockHeldError, match="changed hands 3 times") as caught:
+        provider.acquire_lock("alice", "apply", None, 60)
+    assert caught.value.exit_code == 5 and "--lock-timeout" in caught.value.hint
+    assert api.stats()["faults_fired"] == 4
 
 
 def test_a_lease_taken_over_is_a_new_one_its_old_holder_can_neither_renew_nor_release(

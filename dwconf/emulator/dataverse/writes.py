@@ -107,17 +107,19 @@ def _unknown_columns(body: dict[str, Any], allowed: set[str], entity: EntitySet)
 
 
 def _ttl(handle: EnvHandle, body: dict[str, Any]) -> float:
-    if "dwconf_ttlseconds" in body:
-        value = body["dwconf_ttlseconds"]
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise DvError(400, VALIDATION, "dwconf_ttlseconds must be a number.")
-        return float(value)
+    """The lease's time to live, from the expiry written when there is one: a plain table
+    stores the time it is sent, whatever its clock says (`dwconf_ttlseconds` alone: from now)."""
     if "dwconf_expireson" in body:
         try:
             expires = datetime.fromisoformat(str(body["dwconf_expireson"]).replace("Z", "+00:00"))
         except ValueError as exc:
             raise DvError(400, VALIDATION, "dwconf_expireson is not a date and time.") from exc
         return (expires - handle.env.now()).total_seconds()
+    if "dwconf_ttlseconds" in body:
+        value = body["dwconf_ttlseconds"]
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise DvError(400, VALIDATION, "dwconf_ttlseconds must be a number.")
+        return float(value)
     raise DvError(400, VALIDATION, "A lease needs dwconf_ttlseconds or dwconf_expireson.")
 
 

@@ -14,6 +14,7 @@ order stamp it carries before it is written again, so one apply leaves one recor
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from dwconf.errors import ProviderError
+from dwconf.errors import LockHeldError, ProviderError
 from dwconf.live import DeploymentRecord, Lease, Provenance
 from dwconf.live.errors import InvalidRequest, LockHeld, LockNotFound
 from dwconf.providers.dynamics import shapes
@@ -37,9 +38,11 @@ from dwconf.providers.dynamics.errors import (
 LEASES = "dwconf_leases"
 LEASE_BY_NAME = "dwconf_leases(dwconf_name='lock')"
 RECORDS = "dwconf_deploymentrecords"
+ACQUIRE_TRIES = 3  # reads of the lease when it changes hands between a read and a write
 REPRESENTATION = {"Prefer": "return=representation"}
 RECORD_TRIES = 3  # POSTs of one record at most: each again only after a look found none
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+log = logging.getLogger("dwconf.providers.dynamics")
 
 
 def _etag(row: Row) -> str:
@@ -88,23 +91,33 @@ class Locks:
     def acquire(self, owner: str, operation: str, plan_id: str | None, ttl: float) -> Lease:
         """The lease runs from the service's time (the Date header of the read before it), as
         its renewals and take-overs are judged: a machine whose clock is behind can't write a
-        lease that others already see as expired."""
-        row, now = self._current("take the lock")
-        body = {
-            "dwconf_owner": owner,
-            "dwconf_operation": operation,
-            "dwconf_planid": plan_id,
-            **_expiry(ttl, now),
-        }
-        if row is None:
-            return self._create(body)
-        return self._take_over(row, now, body)
+        lease that others already see as expired. When the lease changes hands between the
+        read and the write (taken, then released), the read is made again, a few times."""
+        for _ in range(ACQUIRE_TRIES):
+            row, now = self._current("take the lock")
+            if now is None:
+                log.warning("the service sent no Date header: the lease runs from this clock")
+            body = {
+                "dwconf_owner": owner,
+                "dwconf_operation": operation,
+                "dwconf_planid": plan_id,
+                **_expiry(ttl, now),
+            }
+            taken = self._create(body) if row is None else self._take_over(row, now, body)
+            if taken is not None:
+                return taken
+        raise LockHeldError(
+            f"the environment's lock changed hands {ACQUIRE_TRIES} times while dwconf tried "
+            "to take it",
+            "run the command again, or wait for the lock with --lock-timeout",
+        )
 
-    def _take_over(self, row: Row, now: datetime | None, body: dict[str, Any]) -> Lease:
+    def _take_over(self, row: Row, now: datetime | None, body: dict[str, Any]) -> Lease | None:
         """Someone holds a lease: it is taken over only if it has expired, judged by the
         service's clock (its Date header) so that clock skew on this machine can't steal it.
         The expired row is deleted and a new one made: a lease's id is its row's, and a holder
-        that outlived its lease must find its id gone, not renew or release ours."""
+        that outlived its lease must find its id gone, not renew or release ours. None: the
+        lease was released meanwhile (read again)."""
         what = "take over the lock"
         held = shapes.lease(row)
         if not held.is_expired(now or datetime.now(UTC)):
@@ -114,22 +127,24 @@ class Locks:
         if response.status_code in (404, 412):  # renewed, released or taken meanwhile
             latest = self.status()
             if latest is None:
-                return self._create(body)
+                return None
             raise LockHeld(latest)
         if response.status_code != 204:
             raise service_error(response, what)
         return self._create(body)
 
-    def _create(self, body: dict[str, Any]) -> Lease:
+    def _create(self, body: dict[str, Any]) -> Lease | None:
+        """The lease made, or None when another was made first and is already gone."""
         what = "take the lock"
         response = self._write(what, "PATCH", LEASE_BY_NAME, body, **{"If-None-Match": "*"})
         if response.status_code in (200, 201):
             return shapes.lease(response.json())
-        if response.status_code == 412:
-            latest = self.status()
-            if latest is not None:
-                raise LockHeld(latest)
-        raise service_error(response, what)
+        if response.status_code != 412:
+            raise service_error(response, what)
+        latest = self.status()
+        if latest is not None:
+            raise LockHeld(latest)
+        return None
 
     def renew(self, lease_id: str, ttl: float) -> Lease:
         what = "renew the lock"
