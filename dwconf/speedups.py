@@ -25,17 +25,25 @@ ON = ("", "on", "1", "true", "yes")
 SWITCHES = ("DWCONF_SPEEDUPS", "DWCONF_CACHE")  # the settings that take only on or off
 
 
+def _word(name: str) -> str:
+    return os.environ.get(name, "").strip().lower()
+
+
+def switched_off(name: str) -> bool:
+    """One of the `SWITCHES` is set to off."""
+    return _word(name) in OFF
+
+
 def enabled() -> bool:
-    return os.environ.get("DWCONF_SPEEDUPS", "").strip().lower() not in OFF
+    return not switched_off("DWCONF_SPEEDUPS")
 
 
 def misspelt() -> tuple[str, str] | None:
     """The first switch set to something that is neither on nor off, with its value: the
     command line refuses it, rather than run with speed-ups a user meant to turn off."""
     for name in SWITCHES:
-        value = os.environ.get(name, "")
-        if value.strip().lower() not in (*ON, *OFF):
-            return name, value
+        if _word(name) not in (*ON, *OFF):
+            return name, os.environ.get(name, "")
     return None
 
 

@@ -36,7 +36,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from dwconf.speedups import OFF
+from dwconf.speedups import switched_off
 
 FILE_NAME = "parse-v2.sqlite"
 KEY_NAME = "key"
@@ -57,7 +57,7 @@ _SCHEMA = (
 
 def folder() -> Path | None:
     """Where the cache lives, or None when it is turned off."""
-    if os.environ.get("DWCONF_CACHE", "").strip().lower() in OFF:
+    if switched_off("DWCONF_CACHE"):
         return None
     if os.environ.get("DWCONF_CACHE_DIR"):
         return Path(os.environ["DWCONF_CACHE_DIR"])

@@ -170,6 +170,28 @@ def test_lease_is_create_only_then_written_only_at_its_current_version(api: Api)
         assert dv.get("/dwconf_leases").json()["value"] == []
 
 
+def test_a_lease_stores_the_expiry_it_is_sent_and_a_refused_overwrite_keeps_the_row(
+    api: Api,
+) -> None:
+    with api.dataverse() as dv:
+        held = {"If-None-Match": "*", "Prefer": "return=representation"}
+        sent = {**_lease("alice"), "dwconf_expireson": "2999-01-01T00:00:00Z"}
+        created = dv.patch(LEASE, json=sent, headers=held)
+        assert created.status_code == 201, created.text
+        assert created.json()["dwconf_expireson"] == "2999-01-01T00:00:00Z"
+        etag_now = {"If-Match": created.json()["@odata.etag"]}
+        past = {**_lease("bob"), "dwconf_expireson": "2000-01-01T00:00:00Z"}
+        refused = dv.patch(LEASE, json=past, headers=etag_now)
+        assert refused.status_code == 400, refused.text
+        nameless = dv.patch(LEASE, json={"dwconf_owner": "", "dwconf_ttlseconds": 60})
+        assert nameless.status_code == 400, nameless.text
+        kept = dv.get(LEASE).json()
+        assert (kept["dwconf_owner"], kept["dwconf_leaseid"]) == (
+            "alice",
+            created.json()["dwconf_leaseid"],
+        )
+
+
 def _batch(parts: list[str], boundary: str = "batch_1") -> tuple[bytes, str]:
     body = "".join(f"--{boundary}\r\n{p}\r\n" for p in parts) + f"--{boundary}--\r\n"
     return body.encode(), f"multipart/mixed; boundary={boundary}"

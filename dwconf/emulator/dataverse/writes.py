@@ -134,13 +134,20 @@ def _lease_target(where: Target, current: Row | None) -> Row | None:
     return current
 
 
-def _acquire(handle: EnvHandle, body: dict[str, Any]) -> None:
+def _acquire(handle: EnvHandle, body: dict[str, Any], replacing: Row | None) -> None:
+    """A new lease, overwriting `replacing` (a plain table's upsert, held or not) once the body
+    is known to be good: a refused write leaves the row as it was."""
     owner = body.get("dwconf_owner")
     if not isinstance(owner, str) or not owner:
         raise DvError(400, VALIDATION, "A lease needs dwconf_owner.")
     operation = str(body.get("dwconf_operation") or "apply")
     plan = body.get("dwconf_planid")
-    handle.env.acquire_lock(owner, operation, str(plan) if plan else None, _ttl(handle, body))
+    ttl = _ttl(handle, body)
+    if ttl <= 0:  # the emulator's own refusal (docs/emulator.md): Dataverse would store it
+        raise DvError(400, VALIDATION, "A lease's expiry must be in the future.")
+    if replacing is not None:
+        handle.env.force_unlock(str(replacing["dwconf_leaseid"]))
+    handle.env.acquire_lock(owner, operation, str(plan) if plan else None, ttl)
 
 
 def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Target) -> Reply:
@@ -161,9 +168,7 @@ def _lease(handle: EnvHandle, request: DvRequest, entity: EntitySet, where: Targ
     if row is not None and body.get("dwconf_owner", row["dwconf_owner"]) == row["dwconf_owner"]:
         handle.env.renew_lock(str(row["dwconf_leaseid"]), _ttl(handle, body))
     else:
-        if row is not None:  # a plain table's upsert: the row is overwritten, held or not
-            handle.env.force_unlock(str(row["dwconf_leaseid"]))
-        _acquire(handle, body)
+        _acquire(handle, body, row)
     after = lease_row(handle.env.lock_status())
     assert after is not None
     return _written(request, entity, after, created=row is None)
